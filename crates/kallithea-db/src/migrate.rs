@@ -1,0 +1,137 @@
+//! Schema migrations: a numbered list, applied in order, recorded in `kallithea_schema`.
+//! Idempotent: applying twice changes nothing.
+
+use crate::{Backend, Db, Result};
+
+/// Each migration is a list of DDL statements with the tokens of [`Backend::ddl`].
+const MIGRATIONS: &[&[&str]] = &[
+    // 1: users, sessions, repositories, grants, journal, settings.
+    &[
+        "CREATE TABLE users (
+            user_id {pk},
+            username VARCHAR(255) NOT NULL,
+            username_lower VARCHAR(255) NOT NULL,
+            password VARCHAR(255) NOT NULL,
+            email VARCHAR(255) NOT NULL,
+            firstname VARCHAR(255) NOT NULL,
+            lastname VARCHAR(255) NOT NULL,
+            active BIGINT NOT NULL,
+            admin BIGINT NOT NULL,
+            api_key VARCHAR(255) NOT NULL,
+            extern_type VARCHAR(255) NOT NULL,
+            extern_name VARCHAR(255) NOT NULL,
+            created_on BIGINT NOT NULL,
+            last_login BIGINT NULL,
+            CONSTRAINT uq_users_username UNIQUE (username_lower),
+            CONSTRAINT uq_users_api_key UNIQUE (api_key)
+        ){opts}",
+        "CREATE TABLE user_to_perm (
+            id {pk},
+            user_id BIGINT NOT NULL,
+            permission VARCHAR(64) NOT NULL,
+            CONSTRAINT uq_user_to_perm UNIQUE (user_id, permission),
+            CONSTRAINT fk_user_to_perm_user FOREIGN KEY (user_id) REFERENCES users (user_id) ON DELETE CASCADE
+        ){opts}",
+        "CREATE TABLE user_sessions (
+            session_id VARCHAR(64) NOT NULL PRIMARY KEY,
+            user_id BIGINT NULL,
+            csrf_token VARCHAR(64) NOT NULL,
+            created_on BIGINT NOT NULL,
+            expires_on BIGINT NOT NULL,
+            CONSTRAINT fk_user_sessions_user FOREIGN KEY (user_id) REFERENCES users (user_id) ON DELETE CASCADE
+        ){opts}",
+        "CREATE TABLE repositories (
+            repo_id {pk},
+            repo_name VARCHAR(255) NOT NULL,
+            repo_name_lower VARCHAR(255) NOT NULL,
+            repo_type VARCHAR(16) NOT NULL,
+            owner_id BIGINT NOT NULL,
+            description TEXT NOT NULL,
+            private BIGINT NOT NULL,
+            landing_rev VARCHAR(255) NOT NULL,
+            enable_downloads BIGINT NOT NULL,
+            clone_uri TEXT NULL,
+            created_on BIGINT NOT NULL,
+            updated_on BIGINT NOT NULL,
+            last_change BIGINT NOT NULL,
+            CONSTRAINT uq_repositories_name UNIQUE (repo_name_lower),
+            CONSTRAINT fk_repositories_owner FOREIGN KEY (owner_id) REFERENCES users (user_id)
+        ){opts}",
+        "CREATE TABLE repo_to_perm (
+            id {pk},
+            user_id BIGINT NOT NULL,
+            repo_id BIGINT NOT NULL,
+            permission VARCHAR(64) NOT NULL,
+            CONSTRAINT uq_repo_to_perm UNIQUE (user_id, repo_id),
+            CONSTRAINT fk_repo_to_perm_user FOREIGN KEY (user_id) REFERENCES users (user_id) ON DELETE CASCADE,
+            CONSTRAINT fk_repo_to_perm_repo FOREIGN KEY (repo_id) REFERENCES repositories (repo_id) ON DELETE CASCADE
+        ){opts}",
+        "CREATE TABLE user_logs (
+            user_log_id {pk},
+            user_id BIGINT NULL,
+            username VARCHAR(255) NOT NULL,
+            repo_id BIGINT NULL,
+            repository_name VARCHAR(255) NOT NULL,
+            action TEXT NOT NULL,
+            action_date BIGINT NOT NULL,
+            user_ip VARCHAR(64) NOT NULL
+        ){opts}",
+        "CREATE INDEX ix_user_logs_repo ON user_logs (repo_id, action_date)",
+        "CREATE TABLE settings (
+            app_settings_name VARCHAR(255) NOT NULL PRIMARY KEY,
+            app_settings_value TEXT NOT NULL
+        ){opts}",
+    ],
+];
+
+/// The schema version this build expects.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// The version the database is at (0 when it has no schema yet).
+pub async fn current_version(db: &Db) -> Result<i64> {
+    let mut tx = db.write().await?;
+    tx.raw(&db.backend().ddl(
+        "CREATE TABLE IF NOT EXISTS kallithea_schema (version BIGINT NOT NULL PRIMARY KEY, applied_on BIGINT NOT NULL){opts}",
+    ))
+    .await?;
+    let row = tx
+        .fetch_optional(sqlx::query("SELECT MAX(version) FROM kallithea_schema"))
+        .await?;
+    tx.commit().await?;
+    use sqlx::Row;
+    Ok(row.and_then(|r| r.try_get::<Option<i64>, _>(0).ok().flatten()).unwrap_or(0))
+}
+
+/// Applies every migration not yet applied; returns how many ran.
+pub async fn upgrade(db: &Db, now: i64) -> Result<usize> {
+    let current = current_version(db).await?;
+    let mut applied = 0;
+    for (i, statements) in MIGRATIONS.iter().enumerate() {
+        let version = i as i64 + 1;
+        if version <= current {
+            continue;
+        }
+        // MySQL commits DDL implicitly, so each migration records itself last.
+        let mut tx = db.write().await?;
+        for s in *statements {
+            tx.raw(&db.backend().ddl(s)).await?;
+        }
+        let sql = db.backend().sql("INSERT INTO kallithea_schema (version, applied_on) VALUES (?, ?)");
+        tx.execute(sqlx::query(&sql).bind(version).bind(now)).await?;
+        tx.commit().await?;
+        tracing::info!(version, "applied database migration");
+        applied += 1;
+    }
+    Ok(applied)
+}
+
+/// Whether a backend needs anything special: kept for callers that print the backend.
+pub fn describe(b: Backend) -> &'static str {
+    match b {
+        Backend::Sqlite => "SQLite",
+        Backend::Postgres => "PostgreSQL",
+        Backend::MySql => "MySQL/MariaDB",
+    }
+}

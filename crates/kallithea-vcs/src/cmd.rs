@@ -1,0 +1,149 @@
+//! The one place that starts `git`: a fixed environment, and user-supplied values kept apart
+//! from trusted literal arguments (a value may never start with `-`).
+
+use std::ffi::OsString;
+use std::path::Path;
+use std::process::Stdio;
+
+use crate::{Error, Result};
+
+/// A git invocation being built. Trusted arguments are `&'static str`; anything that came from
+/// outside goes through [`GitCommand::value`], which refuses option-like text.
+#[derive(Debug, Clone)]
+pub struct GitCommand {
+    subcommand: &'static str,
+    args: Vec<OsString>,
+    env: Vec<(String, OsString)>,
+}
+
+impl GitCommand {
+    pub fn new(subcommand: &'static str) -> Self {
+        Self {
+            subcommand,
+            args: Vec::new(),
+            env: Vec::new(),
+        }
+    }
+
+    /// A literal argument written in our own code.
+    pub fn arg(mut self, arg: &'static str) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    /// A value that came from outside (a ref name, a commit id).
+    pub fn value(mut self, value: &str) -> Result<Self> {
+        if value.starts_with('-') {
+            return Err(Error::OptionLikeArgument(value.to_owned()));
+        }
+        self.args.push(value.into());
+        Ok(self)
+    }
+
+    /// A path we computed ourselves (always absolute, so never option-like).
+    pub fn path(mut self, path: &Path) -> Self {
+        let mut p = OsString::new();
+        if !path.is_absolute() {
+            p.push("./");
+        }
+        p.push(path);
+        self.args.push(p);
+        self
+    }
+
+    pub fn env(mut self, key: &str, value: impl Into<OsString>) -> Self {
+        self.env.push((key.to_owned(), value.into()));
+        self
+    }
+
+    fn describe(&self) -> String {
+        let mut s = self.subcommand.to_owned();
+        for a in &self.args {
+            s.push(' ');
+            s.push_str(&a.to_string_lossy());
+        }
+        s
+    }
+
+    fn apply_env<C: EnvTarget>(&self, c: &mut C) {
+        c.set_env("GIT_CONFIG_NOSYSTEM", "1".into());
+        c.set_env("GIT_CONFIG_GLOBAL", "/dev/null".into());
+        c.set_env("GIT_TERMINAL_PROMPT", "0".into());
+        c.set_env("LC_ALL", "C".into());
+        for (k, v) in &self.env {
+            c.set_env(k, v.clone());
+        }
+    }
+
+    /// Runs to completion in `dir` and returns stdout; a non-zero exit is an error.
+    pub fn run(&self, dir: &Path) -> Result<Vec<u8>> {
+        let out = self.run_unchecked(dir)?;
+        if !out.status.success() {
+            return Err(Error::CommandFailed {
+                command: self.describe(),
+                status: out.status.to_string(),
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+            });
+        }
+        Ok(out.stdout)
+    }
+
+    /// Runs to completion and returns the whole output, whatever the exit status.
+    pub fn run_unchecked(&self, dir: &Path) -> Result<std::process::Output> {
+        #[allow(clippy::disallowed_methods)]
+        let mut c = std::process::Command::new("git");
+        c.arg(self.subcommand).args(&self.args).current_dir(dir);
+        c.stdin(Stdio::null());
+        self.apply_env(&mut c);
+        tracing::debug!(command = %self.describe(), "git");
+        c.output().map_err(|source| Error::Spawn {
+            command: self.describe(),
+            source,
+        })
+    }
+
+    /// An async child with piped stdin and stdout, killed when dropped (for the wire protocol).
+    pub fn spawn_piped(&self, dir: &Path) -> Result<tokio::process::Child> {
+        #[allow(clippy::disallowed_methods)]
+        let mut c = tokio::process::Command::new("git");
+        c.arg(self.subcommand).args(&self.args).current_dir(dir);
+        c.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        self.apply_env(&mut c);
+        tracing::debug!(command = %self.describe(), "git (streamed)");
+        c.spawn().map_err(|source| Error::Spawn {
+            command: self.describe(),
+            source,
+        })
+    }
+}
+
+trait EnvTarget {
+    fn set_env(&mut self, k: &str, v: OsString);
+}
+impl EnvTarget for std::process::Command {
+    fn set_env(&mut self, k: &str, v: OsString) {
+        self.env(k, v);
+    }
+}
+impl EnvTarget for tokio::process::Command {
+    fn set_env(&mut self, k: &str, v: OsString) {
+        self.env(k, v);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn option_like_values_are_refused() {
+        assert!(matches!(
+            GitCommand::new("log").value("--output=/tmp/x"),
+            Err(Error::OptionLikeArgument(_))
+        ));
+        assert!(GitCommand::new("log").value("main").is_ok());
+    }
+}

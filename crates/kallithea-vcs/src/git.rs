@@ -1,0 +1,183 @@
+//! Git operations on a bare repository: reading refs for hooks, setting HEAD, and starting
+//! the smart-protocol services.
+
+use std::path::Path;
+
+use crate::cmd::GitCommand;
+use crate::{Error, Result};
+
+/// The two smart-protocol services a client may ask for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Service {
+    UploadPack,
+    ReceivePack,
+}
+
+impl Service {
+    /// From the URL or `?service=` value (`git-upload-pack`, `git-receive-pack`).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "git-upload-pack" => Some(Self::UploadPack),
+            "git-receive-pack" => Some(Self::ReceivePack),
+            _ => None,
+        }
+    }
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::UploadPack => "git-upload-pack",
+            Self::ReceivePack => "git-receive-pack",
+        }
+    }
+    fn subcommand(self) -> &'static str {
+        match self {
+            Self::UploadPack => "upload-pack",
+            Self::ReceivePack => "receive-pack",
+        }
+    }
+    pub fn is_write(self) -> bool {
+        self == Self::ReceivePack
+    }
+}
+
+/// Checks a `Git-Protocol` header value (`version=2`, `version=2:object-format=sha1`):
+/// only `key=value` items of safe characters pass, as Gitea does before setting
+/// `GIT_PROTOCOL`.
+pub fn valid_protocol_header(v: &str) -> bool {
+    !v.is_empty()
+        && v.len() <= 256
+        && v.split(':').all(|item| {
+            let (k, val) = item.split_once('=').unwrap_or((item, ""));
+            !k.is_empty()
+                && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                && val
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        })
+}
+
+/// Starts `git <service> --stateless-rpc [--advertise-refs] <repo>` with piped stdio.
+/// `extra_env` carries what the hooks need (who pushed, from where).
+pub fn spawn_service(
+    repo: &Path,
+    service: Service,
+    advertise: bool,
+    protocol: Option<&str>,
+    extra_env: &[(&str, String)],
+) -> Result<tokio::process::Child> {
+    let mut c = GitCommand::new(service.subcommand()).arg("--stateless-rpc");
+    if advertise {
+        c = c.arg("--advertise-refs");
+    }
+    c = c.path(repo);
+    if let Some(p) = protocol.filter(|p| valid_protocol_header(p)) {
+        c = c.env("GIT_PROTOCOL", p);
+    }
+    for (k, v) in extra_env {
+        c = c.env(k, v);
+    }
+    c.spawn_piped(repo)
+}
+
+/// True when HEAD points at a branch that exists.
+pub fn head_resolves(repo: &Path) -> Result<bool> {
+    let out = GitCommand::new("rev-parse")
+        .arg("--verify")
+        .arg("--quiet")
+        .arg("HEAD")
+        .run_unchecked(repo)?;
+    Ok(out.status.success())
+}
+
+/// Points HEAD at `refs/heads/<branch>`.
+pub fn set_head_branch(repo: &Path, branch: &str) -> Result<()> {
+    let target = format!("refs/heads/{branch}");
+    GitCommand::new("symbolic-ref")
+        .arg("HEAD")
+        .value(&target)?
+        .run(repo)?;
+    Ok(())
+}
+
+/// The branch HEAD names, whether or not it exists yet.
+pub fn head_branch(repo: &Path) -> Result<Option<String>> {
+    let out = GitCommand::new("symbolic-ref")
+        .arg("--quiet")
+        .arg("HEAD")
+        .run_unchecked(repo)?;
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .strip_prefix("refs/heads/")
+        .map(str::to_owned))
+}
+
+/// All branch refs (`refs/heads/...`).
+pub fn branch_refs(repo: &Path) -> Result<Vec<String>> {
+    let out = GitCommand::new("for-each-ref")
+        .arg("--format=%(refname)")
+        .arg("refs/heads/")
+        .run(repo)?;
+    Ok(String::from_utf8_lossy(&out)
+        .lines()
+        .map(str::to_owned)
+        .collect())
+}
+
+/// Commit ids reachable from `new` and not from any of `exclude` (oldest first), at most
+/// `limit` of them; with `old`, the range `old..new`.
+pub fn pushed_commits(
+    repo: &Path,
+    old: Option<&str>,
+    new: &str,
+    exclude: &[String],
+    limit: usize,
+) -> Result<Vec<String>> {
+    for id in std::iter::once(new).chain(old) {
+        if !is_object_id(id) {
+            return Err(Error::OptionLikeArgument(id.to_owned()));
+        }
+    }
+    let mut c = GitCommand::new("rev-list").arg("--reverse");
+    c = match old {
+        Some(old) => c.value(&format!("{old}..{new}"))?,
+        None => c.value(new)?,
+    };
+    if old.is_none() && !exclude.is_empty() {
+        c = c.arg("--not");
+        for r in exclude {
+            c = c.value(r)?;
+        }
+    }
+    let out = c.run(repo)?;
+    let mut ids: Vec<String> = String::from_utf8_lossy(&out)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    if ids.len() > limit {
+        ids.drain(..ids.len() - limit);
+    }
+    Ok(ids)
+}
+
+/// A full hexadecimal object id (SHA-1 or SHA-256).
+pub fn is_object_id(s: &str) -> bool {
+    (s.len() == 40 || s.len() == 64) && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The all-zero id git uses for "no object" in hook input.
+pub fn is_null_id(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b == b'0')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocol_header_validation() {
+        assert!(valid_protocol_header("version=2"));
+        assert!(valid_protocol_header("version=2:object-format=sha1"));
+        assert!(!valid_protocol_header("version=2\nX=1"));
+        assert!(!valid_protocol_header("version=$(id)"));
+        assert!(!valid_protocol_header(""));
+    }
+}

@@ -1,0 +1,13 @@
+//! Repositories on disk and the `git`/`hg` processes that serve them.
+//!
+//! This crate knows nothing of users, permissions, the database or HTTP: it is handed an
+//! already-authorised request. It is the only crate that starts `git` or `hg` ([`cmd`]) and
+//! the only one that turns a repository name into a filesystem path ([`RepoStore`]).
+
+pub mod cmd;
+pub mod error;
+pub mod git;
+pub mod store;
+
+pub use error::{Error, Result};
+pub use store::{HookInstall, RepoStore, ScannedRepo};
