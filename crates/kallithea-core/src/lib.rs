@@ -1,1 +1,75 @@
-//! kallithea-core
+//! The domain: users and sign-in, sessions, repositories, permissions, push hooks and the
+//! journal. Nothing here knows HTTP, HTML or JSON.
+//!
+//! Every use case is a function taking the [`Services`] context first and the acting user
+//! (`actor`) second. Transactions start here; `kallithea-db` only runs queries.
+
+pub mod error;
+pub mod hooks;
+pub mod password;
+pub mod permission;
+pub mod repo;
+pub mod session;
+pub mod setup;
+pub mod throttle;
+pub mod token;
+pub mod user;
+
+use std::path::PathBuf;
+
+pub use error::{Error, ErrorKind, Result};
+pub use kallithea_db::Db;
+pub use kallithea_vcs::{HookInstall, RepoStore};
+pub use permission::Actor;
+
+/// Settings the domain needs from the configuration file.
+#[derive(Clone, Debug)]
+pub struct CoreConfig {
+    /// Session lifetime in seconds (Kallithea's `session.timeout`, default 30 days).
+    pub session_lifetime: i64,
+    /// Failed sign-ins allowed per account and per address within the window.
+    pub login_attempts: u32,
+    /// The throttling window in seconds.
+    pub login_window: u64,
+}
+
+impl Default for CoreConfig {
+    fn default() -> Self {
+        Self {
+            session_lifetime: 30 * 24 * 3600,
+            login_attempts: 10,
+            login_window: 300,
+        }
+    }
+}
+
+/// The application context every use case receives.
+#[derive(Debug)]
+pub struct Services {
+    pub db: Db,
+    pub store: RepoStore,
+    pub hooks: HookInstall,
+    pub config: CoreConfig,
+    pub throttle: throttle::LoginThrottle,
+}
+
+impl Services {
+    pub fn new(db: Db, repos_root: PathBuf, hooks: HookInstall, config: CoreConfig) -> Self {
+        let throttle = throttle::LoginThrottle::new(config.login_attempts, config.login_window);
+        Self {
+            db,
+            store: RepoStore::new(repos_root),
+            hooks,
+            config,
+            throttle,
+        }
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,119 @@
+//! What happens after a push, whichever protocol carried it: called by the `post-receive`
+//! hook installed in every Git repository (`kallithea hook post-receive`).
+//!
+//! It points HEAD of a repository that was empty at the first pushed branch, records the
+//! push in the journal with the pushed changesets, and updates the last-change time.
+
+use std::path::Path;
+
+use kallithea_db::journal::Entry;
+use kallithea_vcs::git;
+
+use crate::{now, Error, Result, Services};
+
+/// The most changeset ids one journal entry lists.
+const MAX_LOGGED_REVS: usize = 1000;
+
+/// Who pushed, passed by the server to the hook through the environment.
+#[derive(Clone, Debug, Default)]
+pub struct Pusher {
+    pub username: Option<String>,
+    pub ip: Option<String>,
+}
+
+/// Names of the environment variables the server sets for the hook.
+pub const ENV_USER: &str = "KALLITHEA_HOOK_USER";
+pub const ENV_IP: &str = "KALLITHEA_HOOK_IP";
+
+/// One line of `post-receive` input: `<old> <new> <ref>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefUpdate {
+    pub old: String,
+    pub new: String,
+    pub refname: String,
+}
+
+pub fn parse_ref_updates(input: &str) -> Vec<RefUpdate> {
+    input
+        .lines()
+        .filter_map(|l| {
+            let mut it = l.split_whitespace();
+            let (old, new, refname) = (it.next()?, it.next()?, it.next()?);
+            Some(RefUpdate { old: old.into(), new: new.into(), refname: refname.into() })
+        })
+        .collect()
+}
+
+/// Handles a push into the repository at `repo_path`.
+pub async fn post_receive(svc: &Services, repo_path: &Path, updates: &[RefUpdate], pusher: &Pusher) -> Result<()> {
+    let Some(name) = svc.store.name_of(repo_path) else {
+        return Err(Error::not_found(format!("{} is not under the repository root", repo_path.display())));
+    };
+    let mut tx = svc.db.write().await?;
+    let Some(repo) = kallithea_db::repo::find_by_name(&mut tx, name.as_str()).await? else {
+        return Err(Error::not_found(format!("repository {name} is not in the database")));
+    };
+
+    // A repository that was empty gets HEAD on the first pushed branch.
+    if !git::head_resolves(repo_path)? {
+        if let Some(b) = updates
+            .iter()
+            .filter(|u| !git::is_null_id(&u.new))
+            .find_map(|u| u.refname.strip_prefix("refs/heads/"))
+        {
+            git::set_head_branch(repo_path, b)?;
+        }
+    }
+
+    let mut revs: Vec<String> = Vec::new();
+    for u in updates {
+        if let Some(branch) = u.refname.strip_prefix("refs/heads/") {
+            if git::is_null_id(&u.new) {
+                revs.push(format!("delete_branch=>{branch}"));
+            } else if git::is_null_id(&u.old) {
+                let others: Vec<String> = git::branch_refs(repo_path)?.into_iter().filter(|r| *r != u.refname).collect();
+                revs.extend(git::pushed_commits(repo_path, None, &u.new, &others, MAX_LOGGED_REVS)?);
+            } else {
+                revs.extend(git::pushed_commits(repo_path, Some(&u.old), &u.new, &[], MAX_LOGGED_REVS)?);
+            }
+        } else if let Some(tag) = u.refname.strip_prefix("refs/tags/") {
+            revs.push(format!("tag=>{tag}"));
+        }
+    }
+    let user = match &pusher.username {
+        Some(n) => kallithea_db::user::find_by_name(&mut tx, n).await?,
+        None => None,
+    };
+    let t = now();
+    kallithea_db::journal::insert(
+        &mut tx,
+        &Entry {
+            user_id: user.as_ref().map(|u| u.id),
+            username: user.as_ref().map_or_else(|| "(local)".to_owned(), |u| u.username.clone()),
+            repo_id: Some(repo.id),
+            repository_name: repo.name.clone(),
+            action: format!("{}:{}", if user.is_some() { "push" } else { "push_local" }, revs.join(",")),
+            action_date: t,
+            user_ip: pusher.ip.clone().unwrap_or_default(),
+        },
+    )
+    .await?;
+    kallithea_db::repo::set_last_change(&mut tx, repo.id, t).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_hook_input() {
+        let z = "0".repeat(40);
+        let a = "a".repeat(40);
+        let got = parse_ref_updates(&format!("{z} {a} refs/heads/main\n\n{a} {z} refs/tags/v1\n"));
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].refname, "refs/heads/main");
+        assert!(git::is_null_id(&got[1].new));
+    }
+}

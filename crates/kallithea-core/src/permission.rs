@@ -1,0 +1,153 @@
+//! The one place permissions are computed (Kallithea 0.7's model).
+//!
+//! [`repo_level`] is a pure function of the facts; [`Permissions`] loads those facts for one
+//! actor once and answers for any repository. Every surface (pages, Git over HTTP, later the
+//! API and SSH) asks here and never re-derives a rule.
+
+use std::collections::HashMap;
+
+use kallithea_db::repo::Repo;
+use kallithea_model::{PermLevel, RepoId, UserId};
+
+use crate::{Result, Services};
+
+/// Who is acting: an anonymous visitor (served as Kallithea's `default` user) or a signed-in
+/// user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Actor {
+    Anonymous,
+    User {
+        id: UserId,
+        username: String,
+        admin: bool,
+    },
+}
+
+impl Actor {
+    pub fn user_id(&self) -> Option<UserId> {
+        match self {
+            Self::User { id, .. } => Some(*id),
+            Self::Anonymous => None,
+        }
+    }
+    pub fn is_admin(&self) -> bool {
+        matches!(self, Self::User { admin: true, .. })
+    }
+    pub fn username(&self) -> &str {
+        match self {
+            Self::User { username, .. } => username,
+            Self::Anonymous => "default",
+        }
+    }
+}
+
+/// The facts about one repository that decide an actor's level on it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RepoFacts {
+    pub owner: Option<UserId>,
+    pub private: bool,
+    /// The `default` user's grant on this repository.
+    pub default_grant: Option<PermLevel>,
+    /// The actor's own explicit grant.
+    pub user_grant: Option<PermLevel>,
+    /// The highest grant among the actor's active user groups (the Permissions issue fills it).
+    pub user_group_grant: Option<PermLevel>,
+}
+
+/// An actor's level on a repository.
+///
+/// * anonymous visitors get the `default` user's grant, and nothing when anonymous access is
+///   off (the `default` user is inactive);
+/// * site admins and owners get admin;
+/// * others start from the `default` user's grant (none on a private repository), then user
+///   group grants and the user's own grant can only raise it: the highest weight wins.
+pub fn repo_level(actor: &Actor, anonymous_enabled: bool, repo: &RepoFacts) -> PermLevel {
+    let default = repo.default_grant.unwrap_or(PermLevel::None);
+    match actor {
+        Actor::Anonymous => {
+            if !anonymous_enabled || repo.private {
+                PermLevel::None
+            } else {
+                default
+            }
+        }
+        Actor::User { id, admin, .. } => {
+            if *admin || repo.owner == Some(*id) {
+                return PermLevel::Admin;
+            }
+            let base = if repo.private { PermLevel::None } else { default };
+            [Some(base), repo.user_group_grant, repo.user_grant]
+                .into_iter()
+                .flatten()
+                .max()
+                .unwrap_or(PermLevel::None)
+        }
+    }
+}
+
+/// The facts for one actor, loaded once per request.
+#[derive(Debug)]
+pub struct Permissions {
+    actor: Actor,
+    anonymous_enabled: bool,
+    default_grants: HashMap<RepoId, PermLevel>,
+    user_grants: HashMap<RepoId, PermLevel>,
+}
+
+impl Permissions {
+    /// Loads every grant of the actor and of the `default` user.
+    pub async fn load(svc: &Services, actor: &Actor) -> Result<Self> {
+        let mut tx = svc.db.read().await?;
+        let default = crate::user::default_user(&mut tx).await?;
+        let mut ids = vec![default.id];
+        if let Some(u) = actor.user_id() {
+            ids.push(u);
+        }
+        let grants = kallithea_db::repo::grants_for_users(&mut tx, &ids).await?;
+        tx.commit().await?;
+        let mut default_grants = HashMap::new();
+        let mut user_grants = HashMap::new();
+        for (repo, g) in grants {
+            if g.user_id == default.id {
+                default_grants.insert(repo, g.level);
+            } else {
+                user_grants.insert(repo, g.level);
+            }
+        }
+        Ok(Self {
+            actor: actor.clone(),
+            anonymous_enabled: default.active,
+            default_grants,
+            user_grants,
+        })
+    }
+
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    pub fn anonymous_enabled(&self) -> bool {
+        self.anonymous_enabled
+    }
+
+    /// The actor's level on a repository.
+    pub fn repo(&self, repo: &Repo) -> PermLevel {
+        let facts = RepoFacts {
+            owner: Some(repo.owner_id),
+            private: repo.private,
+            default_grant: self.default_grants.get(&repo.id).copied(),
+            user_grant: self.user_grants.get(&repo.id).copied(),
+            user_group_grant: None,
+        };
+        repo_level(&self.actor, self.anonymous_enabled, &facts)
+    }
+
+    /// Whether the actor may create top-level repositories (admins only until the
+    /// Permissions issue adds `hg.create.repository`).
+    pub fn can_create_repo(&self) -> bool {
+        self.actor.is_admin()
+    }
+}
+
+#[cfg(test)]
+mod tests;

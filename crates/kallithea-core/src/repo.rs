@@ -1,0 +1,378 @@
+//! Repositories: create, list what an actor may see, open with a required level, edit,
+//! rename, delete (moved aside on disk), and per-user grants.
+
+use kallithea_db::journal::Entry;
+use kallithea_db::repo::{Grant, NewRepo, Repo, RepoUpdate};
+use kallithea_db::Tx;
+use kallithea_model::{PermLevel, RepoId, RepoKind, RepoName};
+
+use crate::permission::Permissions;
+use crate::{now, Actor, Error, ErrorKind, Result, Services};
+
+pub use kallithea_db::repo::Repo as RepoRow;
+
+/// Proof that an actor holds a level on a repository. Only this module builds it, after
+/// asking [`Permissions`]; operations that change a repository take it.
+#[derive(Clone, Debug)]
+pub struct RepoAccess {
+    repo: Repo,
+    level: PermLevel,
+    actor: Actor,
+}
+
+impl RepoAccess {
+    pub fn repo(&self) -> &Repo {
+        &self.repo
+    }
+    pub fn level(&self) -> PermLevel {
+        self.level
+    }
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+    pub fn name(&self) -> RepoName {
+        RepoName::parse(&self.repo.name).expect("stored names were validated")
+    }
+    fn require(&self, need: PermLevel) -> Result<()> {
+        if self.level >= need {
+            Ok(())
+        } else {
+            Err(denied(&self.actor))
+        }
+    }
+}
+
+/// Kallithea's denial rule, in one place: anonymous visitors are asked to sign in, signed-in
+/// users are refused.
+pub fn denied(actor: &Actor) -> Error {
+    match actor {
+        Actor::Anonymous => Error::new(ErrorKind::LoginRequired, "Please sign in to access this page."),
+        Actor::User { .. } => Error::forbidden("You do not have permission to access this repository."),
+    }
+}
+
+/// The fields of the create form (Kallithea's names).
+#[derive(Clone, Debug, Default)]
+pub struct CreateForm {
+    pub repo_name: String,
+    pub repo_type: String,
+    pub repo_description: String,
+    pub repo_private: bool,
+    pub repo_group: String,
+    pub repo_landing_rev: String,
+    pub clone_uri: String,
+}
+
+fn validate_landing_rev(rev: &str) -> Result<String> {
+    let rev = rev.trim();
+    if rev.is_empty() {
+        return Ok("rev:tip".to_owned());
+    }
+    if rev.len() > 255 || rev.starts_with('-') || rev.chars().any(|c| c.is_control() || c == ' ') {
+        return Err(Error::invalid(format!("\"{rev}\" is not a valid landing revision.")));
+    }
+    Ok(rev.to_owned())
+}
+
+fn validate_description(d: &str) -> Result<&str> {
+    if d.chars().count() > 10_000 {
+        return Err(Error::invalid("The description is too long (at most 10,000 characters)."));
+    }
+    Ok(d)
+}
+
+/// Creates a Git repository: the row, the `default` user's grant, the folder and its hooks.
+/// Nothing is left behind when any step fails.
+pub async fn create(svc: &Services, perms: &Permissions, form: &CreateForm) -> Result<Repo> {
+    let actor = perms.actor();
+    let Some(owner) = actor.user_id() else {
+        return Err(denied(actor));
+    };
+    if !perms.can_create_repo() {
+        return Err(Error::forbidden("You do not have permission to create repositories."));
+    }
+    match RepoKind::parse(form.repo_type.trim()).unwrap_or(RepoKind::Git) {
+        RepoKind::Git => {}
+        RepoKind::Hg => return Err(Error::invalid("Mercurial repositories are not supported yet.")),
+    }
+    if !form.repo_type.trim().is_empty() && RepoKind::parse(form.repo_type.trim()).is_none() {
+        return Err(Error::invalid(format!("Unknown repository type \"{}\".", form.repo_type)));
+    }
+    let group = form.repo_group.trim();
+    if !(group.is_empty() || group == "-1") {
+        return Err(Error::invalid("Repository groups are not available yet: leave the group empty."));
+    }
+    if !form.clone_uri.trim().is_empty() {
+        return Err(Error::invalid("Creating a repository from a remote URL is not available yet."));
+    }
+    let name = RepoName::from_user_input(None, &form.repo_name)?;
+    let landing_rev = validate_landing_rev(&form.repo_landing_rev)?;
+    let description = validate_description(&form.repo_description)?;
+
+    let mut tx = svc.db.write().await?;
+    if kallithea_db::repo::find_by_name(&mut tx, name.as_str()).await?.is_some() {
+        return Err(Error::new(ErrorKind::NameTaken, format!("Repository named {name} already exists.")));
+    }
+    if svc.store.exists(&name) {
+        return Err(Error::new(
+            ErrorKind::NameTaken,
+            format!("A folder named {name} already exists in the repository store; run repo-scan to register it."),
+        ));
+    }
+    let t = now();
+    let id = kallithea_db::repo::insert(
+        &mut tx,
+        &NewRepo {
+            name: name.as_str(),
+            repo_type: "git",
+            owner_id: owner,
+            description,
+            private: form.repo_private,
+            landing_rev: &landing_rev,
+            enable_downloads: false,
+            clone_uri: None,
+            now: t,
+        },
+    )
+    .await?;
+    let default = crate::user::default_user(&mut tx).await?;
+    let default_level = if form.repo_private { PermLevel::None } else { default_repo_perm(&mut tx, &default).await? };
+    kallithea_db::repo::set_grant(&mut tx, id, default.id, default_level).await?;
+    journal(&mut tx, actor, Some(id), name.as_str(), if actor.is_admin() { "admin_created_repo" } else { "user_created_repo" }, "").await?;
+    let store = svc.store.clone();
+    let hooks = svc.hooks.clone();
+    let n = name.clone();
+    tokio::task::spawn_blocking(move || store.create_git(&n, &hooks))
+        .await
+        .map_err(|e| Error::internal("creating a repository", e))??;
+    if let Err(e) = tx.commit().await {
+        let _ = svc.store.move_aside(&name);
+        return Err(e.into());
+    }
+    let mut tx = svc.db.read().await?;
+    let repo = kallithea_db::repo::get(&mut tx, id).await?.ok_or_else(|| Error::not_found("The new repository vanished."))?;
+    tx.commit().await?;
+    Ok(repo)
+}
+
+async fn default_repo_perm(tx: &mut Tx, default: &kallithea_db::user::User) -> Result<PermLevel> {
+    let perms = kallithea_db::user::global_perms(tx, default.id).await?;
+    Ok(perms
+        .iter()
+        .filter_map(|p| PermLevel::from_repo_perm_name(p).filter(|_| p.starts_with("repository.")))
+        .max()
+        .unwrap_or(PermLevel::Read))
+}
+
+async fn journal(tx: &mut Tx, actor: &Actor, repo: Option<RepoId>, repo_name: &str, action: &str, ip: &str) -> Result<()> {
+    kallithea_db::journal::insert(
+        tx,
+        &Entry {
+            user_id: actor.user_id(),
+            username: actor.username().to_owned(),
+            repo_id: repo,
+            repository_name: repo_name.to_owned(),
+            action: action.to_owned(),
+            action_date: now(),
+            user_ip: ip.to_owned(),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// The repositories the actor may read, with the actor's level on each.
+pub async fn list_visible(svc: &Services, perms: &Permissions) -> Result<Vec<(Repo, PermLevel)>> {
+    let mut tx = svc.db.read().await?;
+    let all = kallithea_db::repo::list(&mut tx).await?;
+    tx.commit().await?;
+    Ok(all
+        .into_iter()
+        .map(|r| {
+            let l = perms.repo(&r);
+            (r, l)
+        })
+        .filter(|(_, l)| l.can_read())
+        .collect())
+}
+
+/// How a URL names a repository.
+pub enum RepoRef<'a> {
+    Name(&'a str),
+    Id(RepoId),
+}
+
+/// Finds a repository without checking permissions (routing only: the result is used to
+/// split a URL, and every use goes through [`open`]).
+pub async fn find(svc: &Services, r: RepoRef<'_>) -> Result<Option<Repo>> {
+    let mut tx = svc.db.read().await?;
+    let found = match r {
+        RepoRef::Name(n) => kallithea_db::repo::find_by_name(&mut tx, n).await?,
+        RepoRef::Id(id) => kallithea_db::repo::get(&mut tx, id).await?,
+    };
+    tx.commit().await?;
+    Ok(found)
+}
+
+/// Opens a repository for an actor that needs at least `need` on it.
+pub fn open(perms: &Permissions, repo: Repo, need: PermLevel) -> Result<RepoAccess> {
+    let level = perms.repo(&repo);
+    let access = RepoAccess { repo, level, actor: perms.actor().clone() };
+    if !level.can_read() && need > PermLevel::None {
+        // Do not tell strangers a private repository exists, beyond Kallithea's rule.
+        return Err(denied(perms.actor()));
+    }
+    access.require(need)?;
+    Ok(access)
+}
+
+/// The editable settings (Kallithea's field names).
+#[derive(Clone, Debug, Default)]
+pub struct SettingsForm {
+    pub repo_description: String,
+    pub repo_private: bool,
+    pub repo_landing_rev: String,
+    pub repo_enable_downloads: bool,
+}
+
+pub async fn update(svc: &Services, access: &RepoAccess, form: &SettingsForm) -> Result<()> {
+    access.require(PermLevel::Admin)?;
+    let landing_rev = validate_landing_rev(&form.repo_landing_rev)?;
+    let description = validate_description(&form.repo_description)?;
+    let repo = access.repo();
+    let mut tx = svc.db.write().await?;
+    kallithea_db::repo::update(
+        &mut tx,
+        repo.id,
+        &RepoUpdate {
+            description,
+            private: form.repo_private,
+            landing_rev: &landing_rev,
+            enable_downloads: form.repo_enable_downloads,
+            now: now(),
+        },
+    )
+    .await?;
+    if form.repo_private != repo.private {
+        let default = crate::user::default_user(&mut tx).await?;
+        let level = if form.repo_private { PermLevel::None } else { default_repo_perm(&mut tx, &default).await? };
+        kallithea_db::repo::set_grant(&mut tx, repo.id, default.id, level).await?;
+    }
+    journal(&mut tx, access.actor(), Some(repo.id), &repo.name, if access.actor().is_admin() { "admin_updated_repo" } else { "user_updated_repo" }, "").await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Renames a repository (database and disk together). Returns the new name.
+pub async fn rename(svc: &Services, access: &RepoAccess, new_raw: &str) -> Result<RepoName> {
+    access.require(PermLevel::Admin)?;
+    let old = access.name();
+    let new = RepoName::from_user_input(None, new_raw)?;
+    if new == old {
+        return Ok(new);
+    }
+    let mut tx = svc.db.write().await?;
+    if let Some(other) = kallithea_db::repo::find_by_name(&mut tx, new.as_str()).await? {
+        if other.id != access.repo().id {
+            return Err(Error::new(ErrorKind::NameTaken, format!("Repository named {new} already exists.")));
+        }
+    }
+    if svc.store.exists(&new) && new.folded() != old.folded() {
+        return Err(Error::new(ErrorKind::NameTaken, format!("A folder named {new} already exists in the repository store.")));
+    }
+    kallithea_db::repo::rename(&mut tx, access.repo().id, new.as_str(), now()).await?;
+    journal(&mut tx, access.actor(), Some(access.repo().id), new.as_str(), "user_updated_repo", "").await?;
+    svc.store.rename(&old, &new)?;
+    if let Err(e) = tx.commit().await {
+        let _ = svc.store.rename(&new, &old);
+        return Err(e.into());
+    }
+    Ok(new)
+}
+
+/// Deletes a repository: the row goes, the folder is moved aside (`rm__...`), never erased.
+pub async fn delete(svc: &Services, access: &RepoAccess) -> Result<()> {
+    access.require(PermLevel::Admin)?;
+    let name = access.name();
+    let repo = access.repo();
+    let mut tx = svc.db.write().await?;
+    kallithea_db::repo::delete(&mut tx, repo.id).await?;
+    journal(&mut tx, access.actor(), None, &repo.name, if access.actor().is_admin() { "admin_deleted_repo" } else { "user_deleted_repo" }, "").await?;
+    let moved = if svc.store.exists(&name) { Some(svc.store.move_aside(&name)?) } else { None };
+    if let Err(e) = tx.commit().await {
+        if let Some(m) = moved {
+            let _ = std::fs::rename(m, svc.store.path(&name));
+        }
+        return Err(e.into());
+    }
+    Ok(())
+}
+
+/// Every explicit grant on the repository.
+pub async fn grants(svc: &Services, access: &RepoAccess) -> Result<Vec<Grant>> {
+    access.require(PermLevel::Admin)?;
+    let mut tx = svc.db.read().await?;
+    let g = kallithea_db::repo::grants_for_repo(&mut tx, access.repo().id).await?;
+    tx.commit().await?;
+    Ok(g)
+}
+
+/// Grants `level` to a user (by name); `default` sets the anonymous/everyone grant.
+pub async fn set_grant(svc: &Services, access: &RepoAccess, username: &str, level: &str) -> Result<()> {
+    access.require(PermLevel::Admin)?;
+    let level = PermLevel::from_repo_perm_name(level.trim())
+        .ok_or_else(|| Error::invalid(format!("\"{level}\" is not a permission level: use none, read, write or admin.")))?;
+    let mut tx = svc.db.write().await?;
+    let user = kallithea_db::user::find_by_name(&mut tx, username.trim())
+        .await?
+        .ok_or_else(|| Error::invalid(format!("There is no user named \"{}\".", username.trim())))?;
+    kallithea_db::repo::set_grant(&mut tx, access.repo().id, user.id, level).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The newest journal entries of a repository.
+pub async fn journal_entries(svc: &Services, access: &RepoAccess, limit: i64) -> Result<Vec<Entry>> {
+    let mut tx = svc.db.read().await?;
+    let e = kallithea_db::journal::list_for_repo(&mut tx, access.repo().id, limit).await?;
+    tx.commit().await?;
+    Ok(e)
+}
+
+/// Registers repositories found on disk that the database does not know, owned by `owner`.
+pub async fn scan(svc: &Services, owner: &Actor) -> Result<Vec<RepoName>> {
+    let Some(owner_id) = owner.user_id() else {
+        return Err(denied(owner));
+    };
+    let found = svc.store.scan()?;
+    let mut added = Vec::new();
+    let mut tx = svc.db.write().await?;
+    let default = crate::user::default_user(&mut tx).await?;
+    let default_level = default_repo_perm(&mut tx, &default).await?;
+    for r in found {
+        if r.kind != RepoKind::Git || kallithea_db::repo::find_by_name(&mut tx, r.name.as_str()).await?.is_some() {
+            continue;
+        }
+        let t = now();
+        let id = kallithea_db::repo::insert(
+            &mut tx,
+            &NewRepo {
+                name: r.name.as_str(),
+                repo_type: "git",
+                owner_id,
+                description: "",
+                private: false,
+                landing_rev: "rev:tip",
+                enable_downloads: false,
+                clone_uri: None,
+                now: t,
+            },
+        )
+        .await?;
+        kallithea_db::repo::set_grant(&mut tx, id, default.id, default_level).await?;
+        svc.store.install_git_hooks(&svc.store.path(&r.name), &svc.hooks)?;
+        added.push(r.name);
+    }
+    tx.commit().await?;
+    Ok(added)
+}

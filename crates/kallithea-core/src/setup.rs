@@ -1,0 +1,77 @@
+//! Creating and upgrading the database: schema, the `default` user with Kallithea's default
+//! permissions, the first admin, and site settings.
+
+use kallithea_model::UserId;
+
+use crate::user::{NewAccount, DEFAULT_USER};
+use crate::{now, Error, Result, Services};
+
+/// Kallithea's `DEFAULT_USER_PERMISSIONS`, as (kind prefix, permission).
+pub const DEFAULT_USER_PERMISSIONS: &[(&str, &str)] = &[
+    ("repository.", "repository.read"),
+    ("group.", "group.read"),
+    ("usergroup.", "usergroup.read"),
+    ("hg.create.", "hg.create.repository"),
+    ("hg.fork.", "hg.fork.repository"),
+    ("hg.register.", "hg.register.manual_activate"),
+    ("hg.extern_activate.", "hg.extern_activate.auto"),
+];
+
+/// Whether the database already holds Kallithea's tables and users.
+pub async fn is_initialised(svc: &Services) -> Result<bool> {
+    if kallithea_db::migrate::current_version(&svc.db).await? == 0 {
+        return Ok(false);
+    }
+    let mut tx = svc.db.read().await?;
+    let found = kallithea_db::user::find_by_name(&mut tx, DEFAULT_USER).await?.is_some();
+    tx.commit().await?;
+    Ok(found)
+}
+
+/// Applies pending migrations; returns how many ran.
+pub async fn upgrade(svc: &Services) -> Result<usize> {
+    Ok(kallithea_db::migrate::upgrade(&svc.db, now()).await?)
+}
+
+/// Creates the schema, the `default` user and the first admin. `public_access` decides
+/// whether anonymous visitors may read what the `default` user may.
+pub async fn create(svc: &Services, admin: &NewAccount<'_>, public_access: bool) -> Result<UserId> {
+    upgrade(svc).await?;
+    let mut tx = svc.db.write().await?;
+    if kallithea_db::user::find_by_name(&mut tx, DEFAULT_USER).await?.is_some() {
+        return Err(Error::invalid("The database is already set up."));
+    }
+    let default_id = kallithea_db::user::insert(
+        &mut tx,
+        &kallithea_db::user::NewUser {
+            username: DEFAULT_USER,
+            password: "",
+            email: "anonymous@kallithea.local",
+            firstname: "Anonymous",
+            lastname: "User",
+            active: public_access,
+            admin: false,
+            api_key: &crate::token::new_api_key(),
+            extern_type: "internal",
+            created_on: now(),
+        },
+    )
+    .await?;
+    for (prefix, perm) in DEFAULT_USER_PERMISSIONS {
+        kallithea_db::user::set_global_perm(&mut tx, default_id, prefix, perm).await?;
+    }
+    let admin_id = crate::user::create(svc, &mut tx, &NewAccount { admin: true, active: true, ..admin.clone() }).await?;
+    kallithea_db::setting::set(&mut tx, "title", "Kallithea").await?;
+    kallithea_db::setting::set(&mut tx, "realm", "Kallithea").await?;
+    tx.commit().await?;
+    Ok(admin_id)
+}
+
+/// Turns anonymous access on or off (the `default` user's active flag).
+pub async fn set_public_access(svc: &Services, on: bool) -> Result<()> {
+    let mut tx = svc.db.write().await?;
+    let d = crate::user::default_user(&mut tx).await?;
+    kallithea_db::user::set_active(&mut tx, d.id, on).await?;
+    tx.commit().await?;
+    Ok(())
+}

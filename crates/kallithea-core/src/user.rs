@@ -1,0 +1,147 @@
+//! Users: the `default` (anonymous) user, creating accounts, and checking passwords and API
+//! keys with throttling.
+
+use kallithea_db::user::{NewUser, User};
+use kallithea_db::Tx;
+use kallithea_model::{UserId, UserName};
+
+use crate::token::{new_api_key, secrets_equal};
+use crate::{now, password, Actor, Error, ErrorKind, Result, Services};
+
+/// The name of Kallithea's anonymous user.
+pub const DEFAULT_USER: &str = "default";
+
+pub use kallithea_db::user::User as UserRow;
+
+/// The `default` user. It always exists after `db-create`.
+pub async fn default_user(tx: &mut Tx) -> Result<User> {
+    kallithea_db::user::find_by_name(tx, DEFAULT_USER)
+        .await?
+        .ok_or_else(|| Error::internal("loading the default user", "the database has no `default` user; run db-create"))
+}
+
+pub fn actor_of(u: &User) -> Actor {
+    Actor::User {
+        id: u.id,
+        username: u.username.clone(),
+        admin: u.admin,
+    }
+}
+
+/// What creating an account needs.
+#[derive(Debug, Clone)]
+pub struct NewAccount<'a> {
+    pub username: &'a str,
+    pub password: &'a str,
+    pub email: &'a str,
+    pub firstname: &'a str,
+    pub lastname: &'a str,
+    pub admin: bool,
+    pub active: bool,
+}
+
+/// Creates an internal account with a fresh API key.
+pub async fn create(svc: &Services, tx: &mut Tx, a: &NewAccount<'_>) -> Result<UserId> {
+    let name = UserName::parse(a.username)?;
+    if name.as_str().eq_ignore_ascii_case(DEFAULT_USER) {
+        return Err(Error::invalid("The user name \"default\" is reserved."));
+    }
+    if kallithea_db::user::find_by_name(tx, name.as_str()).await?.is_some() {
+        return Err(Error::new(ErrorKind::NameTaken, format!("The user name \"{name}\" is already taken.")));
+    }
+    if a.password.is_empty() {
+        return Err(Error::invalid("The password must not be empty."));
+    }
+    let pw = a.password.to_owned();
+    let hash = tokio::task::spawn_blocking(move || password::hash(&pw))
+        .await
+        .map_err(|e| Error::internal("hashing a password", e))?;
+    let _ = svc;
+    Ok(kallithea_db::user::insert(
+        tx,
+        &NewUser {
+            username: name.as_str(),
+            password: &hash,
+            email: a.email,
+            firstname: a.firstname,
+            lastname: a.lastname,
+            active: a.active,
+            admin: a.admin,
+            api_key: &new_api_key(),
+            extern_type: "internal",
+            created_on: now(),
+        },
+    )
+    .await?)
+}
+
+fn auth_failed() -> Error {
+    Error::new(ErrorKind::AuthFailed, "Invalid user name or password.")
+}
+
+/// Checks a user name and password (for the sign-in form and HTTP Basic). Failures count
+/// towards the throttle for the account and the client address.
+pub async fn authenticate_password(svc: &Services, username: &str, pw: &str, client_addr: &str) -> Result<User> {
+    if svc.throttle.is_blocked(username, client_addr) {
+        return Err(Error::new(
+            ErrorKind::Throttled,
+            "Too many failed sign-in attempts. Wait a few minutes and try again.",
+        ));
+    }
+    let mut tx = svc.db.read().await?;
+    let found = kallithea_db::user::find_by_name(&mut tx, username).await?;
+    tx.commit().await?;
+    let Some(user) = found.filter(|u| u.username != DEFAULT_USER) else {
+        // Spend the same time as a real check so names cannot be probed by timing.
+        let pw = pw.to_owned();
+        let _ = tokio::task::spawn_blocking(move || password::verify(&pw, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$Zr5cGq4f3gq0p2NvZ4u2W1ZrW9m0c2m0y7o1Jt1bq2A")).await;
+        svc.throttle.record_failure(username, client_addr);
+        return Err(auth_failed());
+    };
+    let (pw_owned, stored) = (pw.to_owned(), user.password.clone());
+    let ok = tokio::task::spawn_blocking(move || password::verify(&pw_owned, &stored))
+        .await
+        .map_err(|e| Error::internal("checking a password", e))?;
+    if !ok {
+        svc.throttle.record_failure(username, client_addr);
+        return Err(auth_failed());
+    }
+    if !user.active {
+        return Err(Error::new(ErrorKind::AuthFailed, "This account is disabled."));
+    }
+    svc.throttle.record_success(username);
+    if password::needs_rehash(&user.password) {
+        let pw = pw.to_owned();
+        if let Ok(hash) = tokio::task::spawn_blocking(move || password::hash(&pw)).await {
+            let mut tx = svc.db.write().await?;
+            kallithea_db::user::set_password(&mut tx, user.id, &hash).await?;
+            tx.commit().await?;
+        }
+    }
+    Ok(user)
+}
+
+/// Finds the active user owning an API key.
+pub async fn authenticate_api_key(svc: &Services, key: &str) -> Result<Option<User>> {
+    if key.len() < 20 || key.len() > 128 || !key.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Ok(None);
+    }
+    let mut tx = svc.db.read().await?;
+    let found = kallithea_db::user::find_by_api_key(&mut tx, key).await?;
+    tx.commit().await?;
+    Ok(found.filter(|u| u.active && u.username != DEFAULT_USER && secrets_equal(&u.api_key, key)))
+}
+
+pub async fn get(svc: &Services, id: UserId) -> Result<Option<User>> {
+    let mut tx = svc.db.read().await?;
+    let u = kallithea_db::user::get(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(u)
+}
+
+pub async fn record_login(svc: &Services, id: UserId) -> Result<()> {
+    let mut tx = svc.db.write().await?;
+    kallithea_db::user::set_last_login(&mut tx, id, now()).await?;
+    tx.commit().await?;
+    Ok(())
+}
