@@ -52,7 +52,9 @@ impl From<kallithea_db::Error> for Error {
     fn from(e: kallithea_db::Error) -> Self {
         match e {
             kallithea_db::Error::NotFound => Self::not_found("Not found."),
-            kallithea_db::Error::Conflict => Self::new(ErrorKind::NameTaken, "That name is already taken."),
+            kallithea_db::Error::Conflict => {
+                Self::new(ErrorKind::NameTaken, "That name is already taken.")
+            }
             other => Self::internal("database", other),
         }
     }
@@ -61,7 +63,9 @@ impl From<kallithea_db::Error> for Error {
 impl From<kallithea_vcs::Error> for Error {
     fn from(e: kallithea_vcs::Error) -> Self {
         match e {
-            kallithea_vcs::Error::OptionLikeArgument(a) => Self::invalid(format!("{a:?} is not a valid argument.")),
+            kallithea_vcs::Error::OptionLikeArgument(a) => {
+                Self::invalid(format!("{a:?} is not a valid argument."))
+            }
             other => Self::internal("repository operation", other),
         }
     }

@@ -9,7 +9,7 @@ use std::path::Path;
 use kallithea_db::journal::Entry;
 use kallithea_vcs::git;
 
-use crate::{now, Error, Result, Services};
+use crate::{Error, Result, Services, now};
 
 /// The most changeset ids one journal entry lists.
 const MAX_LOGGED_REVS: usize = 1000;
@@ -39,19 +39,33 @@ pub fn parse_ref_updates(input: &str) -> Vec<RefUpdate> {
         .filter_map(|l| {
             let mut it = l.split_whitespace();
             let (old, new, refname) = (it.next()?, it.next()?, it.next()?);
-            Some(RefUpdate { old: old.into(), new: new.into(), refname: refname.into() })
+            Some(RefUpdate {
+                old: old.into(),
+                new: new.into(),
+                refname: refname.into(),
+            })
         })
         .collect()
 }
 
 /// Handles a push into the repository at `repo_path`.
-pub async fn post_receive(svc: &Services, repo_path: &Path, updates: &[RefUpdate], pusher: &Pusher) -> Result<()> {
+pub async fn post_receive(
+    svc: &Services,
+    repo_path: &Path,
+    updates: &[RefUpdate],
+    pusher: &Pusher,
+) -> Result<()> {
     let Some(name) = svc.store.name_of(repo_path) else {
-        return Err(Error::not_found(format!("{} is not under the repository root", repo_path.display())));
+        return Err(Error::not_found(format!(
+            "{} is not under the repository root",
+            repo_path.display()
+        )));
     };
     let mut tx = svc.db.write().await?;
     let Some(repo) = kallithea_db::repo::find_by_name(&mut tx, name.as_str()).await? else {
-        return Err(Error::not_found(format!("repository {name} is not in the database")));
+        return Err(Error::not_found(format!(
+            "repository {name} is not in the database"
+        )));
     };
 
     // A repository that was empty gets HEAD on the first pushed branch.
@@ -71,10 +85,25 @@ pub async fn post_receive(svc: &Services, repo_path: &Path, updates: &[RefUpdate
             if git::is_null_id(&u.new) {
                 revs.push(format!("delete_branch=>{branch}"));
             } else if git::is_null_id(&u.old) {
-                let others: Vec<String> = git::branch_refs(repo_path)?.into_iter().filter(|r| *r != u.refname).collect();
-                revs.extend(git::pushed_commits(repo_path, None, &u.new, &others, MAX_LOGGED_REVS)?);
+                let others: Vec<String> = git::branch_refs(repo_path)?
+                    .into_iter()
+                    .filter(|r| *r != u.refname)
+                    .collect();
+                revs.extend(git::pushed_commits(
+                    repo_path,
+                    None,
+                    &u.new,
+                    &others,
+                    MAX_LOGGED_REVS,
+                )?);
             } else {
-                revs.extend(git::pushed_commits(repo_path, Some(&u.old), &u.new, &[], MAX_LOGGED_REVS)?);
+                revs.extend(git::pushed_commits(
+                    repo_path,
+                    Some(&u.old),
+                    &u.new,
+                    &[],
+                    MAX_LOGGED_REVS,
+                )?);
             }
         } else if let Some(tag) = u.refname.strip_prefix("refs/tags/") {
             revs.push(format!("tag=>{tag}"));
@@ -89,10 +118,16 @@ pub async fn post_receive(svc: &Services, repo_path: &Path, updates: &[RefUpdate
         &mut tx,
         &Entry {
             user_id: user.as_ref().map(|u| u.id),
-            username: user.as_ref().map_or_else(|| "(local)".to_owned(), |u| u.username.clone()),
+            username: user
+                .as_ref()
+                .map_or_else(|| "(local)".to_owned(), |u| u.username.clone()),
             repo_id: Some(repo.id),
             repository_name: repo.name.clone(),
-            action: format!("{}:{}", if user.is_some() { "push" } else { "push_local" }, revs.join(",")),
+            action: format!(
+                "{}:{}",
+                if user.is_some() { "push" } else { "push_local" },
+                revs.join(",")
+            ),
             action_date: t,
             user_ip: pusher.ip.clone().unwrap_or_default(),
         },
@@ -111,7 +146,9 @@ mod tests {
     fn parses_hook_input() {
         let z = "0".repeat(40);
         let a = "a".repeat(40);
-        let got = parse_ref_updates(&format!("{z} {a} refs/heads/main\n\n{a} {z} refs/tags/v1\n"));
+        let got = parse_ref_updates(&format!(
+            "{z} {a} refs/heads/main\n\n{a} {z} refs/tags/v1\n"
+        ));
         assert_eq!(got.len(), 2);
         assert_eq!(got[0].refname, "refs/heads/main");
         assert!(git::is_null_id(&got[1].new));

@@ -5,6 +5,7 @@
 //! (`actor`) second. Transactions start here; `kallithea-db` only runs queries.
 
 pub mod error;
+pub mod git_service;
 pub mod hooks;
 pub mod password;
 pub mod permission;

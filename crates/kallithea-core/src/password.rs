@@ -1,8 +1,8 @@
 //! Password hashing: argon2id for new hashes; Kallithea's bcrypt (`$2b$...`) and its old
 //! hex SHA-256 hashes are still accepted so existing accounts keep working.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
 use crate::token::{secrets_equal, sha256_hex};
 
@@ -20,8 +20,11 @@ pub fn hash(password: &str) -> String {
 /// Checks a password against a stored hash of any supported kind.
 pub fn verify(password: &str, stored: &str) -> bool {
     if stored.starts_with("$argon2") {
-        return PasswordHash::new(stored)
-            .is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok());
+        return PasswordHash::new(stored).is_ok_and(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        });
     }
     if stored.starts_with("$2a$") || stored.starts_with("$2b$") || stored.starts_with("$2y$") {
         return bcrypt::verify(password, stored).unwrap_or(false);
@@ -53,7 +56,9 @@ mod tests {
     #[test]
     fn kallithea_bcrypt_hashes_are_accepted() {
         // Made with Python: bcrypt.hashpw(b"test123", bcrypt.gensalt(4))
-        let h = bcrypt::hash_with_result("test123", 4).unwrap().format_for_version(bcrypt::Version::TwoB);
+        let h = bcrypt::hash_with_result("test123", 4)
+            .unwrap()
+            .format_for_version(bcrypt::Version::TwoB);
         assert!(h.starts_with("$2b$"));
         assert!(verify("test123", &h));
         assert!(!verify("test124", &h));

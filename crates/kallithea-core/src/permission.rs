@@ -75,7 +75,11 @@ pub fn repo_level(actor: &Actor, anonymous_enabled: bool, repo: &RepoFacts) -> P
             if *admin || repo.owner == Some(*id) {
                 return PermLevel::Admin;
             }
-            let base = if repo.private { PermLevel::None } else { default };
+            let base = if repo.private {
+                PermLevel::None
+            } else {
+                default
+            };
             [Some(base), repo.user_group_grant, repo.user_grant]
                 .into_iter()
                 .flatten()

@@ -1,13 +1,13 @@
 //! Repositories: create, list what an actor may see, open with a required level, edit,
 //! rename, delete (moved aside on disk), and per-user grants.
 
+use kallithea_db::Tx;
 use kallithea_db::journal::Entry;
 use kallithea_db::repo::{Grant, NewRepo, Repo, RepoUpdate};
-use kallithea_db::Tx;
 use kallithea_model::{PermLevel, RepoId, RepoKind, RepoName};
 
 use crate::permission::Permissions;
-use crate::{now, Actor, Error, ErrorKind, Result, Services};
+use crate::{Actor, Error, ErrorKind, Result, Services, now};
 
 pub use kallithea_db::repo::Repo as RepoRow;
 
@@ -46,8 +46,13 @@ impl RepoAccess {
 /// users are refused.
 pub fn denied(actor: &Actor) -> Error {
     match actor {
-        Actor::Anonymous => Error::new(ErrorKind::LoginRequired, "Please sign in to access this page."),
-        Actor::User { .. } => Error::forbidden("You do not have permission to access this repository."),
+        Actor::Anonymous => Error::new(
+            ErrorKind::LoginRequired,
+            "Please sign in to access this page.",
+        ),
+        Actor::User { .. } => {
+            Error::forbidden("You do not have permission to access this repository.")
+        }
     }
 }
 
@@ -69,14 +74,18 @@ fn validate_landing_rev(rev: &str) -> Result<String> {
         return Ok("rev:tip".to_owned());
     }
     if rev.len() > 255 || rev.starts_with('-') || rev.chars().any(|c| c.is_control() || c == ' ') {
-        return Err(Error::invalid(format!("\"{rev}\" is not a valid landing revision.")));
+        return Err(Error::invalid(format!(
+            "\"{rev}\" is not a valid landing revision."
+        )));
     }
     Ok(rev.to_owned())
 }
 
 fn validate_description(d: &str) -> Result<&str> {
     if d.chars().count() > 10_000 {
-        return Err(Error::invalid("The description is too long (at most 10,000 characters)."));
+        return Err(Error::invalid(
+            "The description is too long (at most 10,000 characters).",
+        ));
     }
     Ok(d)
 }
@@ -89,34 +98,55 @@ pub async fn create(svc: &Services, perms: &Permissions, form: &CreateForm) -> R
         return Err(denied(actor));
     };
     if !perms.can_create_repo() {
-        return Err(Error::forbidden("You do not have permission to create repositories."));
+        return Err(Error::forbidden(
+            "You do not have permission to create repositories.",
+        ));
     }
     match RepoKind::parse(form.repo_type.trim()).unwrap_or(RepoKind::Git) {
         RepoKind::Git => {}
-        RepoKind::Hg => return Err(Error::invalid("Mercurial repositories are not supported yet.")),
+        RepoKind::Hg => {
+            return Err(Error::invalid(
+                "Mercurial repositories are not supported yet.",
+            ));
+        }
     }
     if !form.repo_type.trim().is_empty() && RepoKind::parse(form.repo_type.trim()).is_none() {
-        return Err(Error::invalid(format!("Unknown repository type \"{}\".", form.repo_type)));
+        return Err(Error::invalid(format!(
+            "Unknown repository type \"{}\".",
+            form.repo_type
+        )));
     }
     let group = form.repo_group.trim();
     if !(group.is_empty() || group == "-1") {
-        return Err(Error::invalid("Repository groups are not available yet: leave the group empty."));
+        return Err(Error::invalid(
+            "Repository groups are not available yet: leave the group empty.",
+        ));
     }
     if !form.clone_uri.trim().is_empty() {
-        return Err(Error::invalid("Creating a repository from a remote URL is not available yet."));
+        return Err(Error::invalid(
+            "Creating a repository from a remote URL is not available yet.",
+        ));
     }
     let name = RepoName::from_user_input(None, &form.repo_name)?;
     let landing_rev = validate_landing_rev(&form.repo_landing_rev)?;
     let description = validate_description(&form.repo_description)?;
 
     let mut tx = svc.db.write().await?;
-    if kallithea_db::repo::find_by_name(&mut tx, name.as_str()).await?.is_some() {
-        return Err(Error::new(ErrorKind::NameTaken, format!("Repository named {name} already exists.")));
+    if kallithea_db::repo::find_by_name(&mut tx, name.as_str())
+        .await?
+        .is_some()
+    {
+        return Err(Error::new(
+            ErrorKind::NameTaken,
+            format!("Repository named {name} already exists."),
+        ));
     }
     if svc.store.exists(&name) {
         return Err(Error::new(
             ErrorKind::NameTaken,
-            format!("A folder named {name} already exists in the repository store; run repo-scan to register it."),
+            format!(
+                "A folder named {name} already exists in the repository store; run repo-scan to register it."
+            ),
         ));
     }
     let t = now();
@@ -136,9 +166,25 @@ pub async fn create(svc: &Services, perms: &Permissions, form: &CreateForm) -> R
     )
     .await?;
     let default = crate::user::default_user(&mut tx).await?;
-    let default_level = if form.repo_private { PermLevel::None } else { default_repo_perm(&mut tx, &default).await? };
+    let default_level = if form.repo_private {
+        PermLevel::None
+    } else {
+        default_repo_perm(&mut tx, &default).await?
+    };
     kallithea_db::repo::set_grant(&mut tx, id, default.id, default_level).await?;
-    journal(&mut tx, actor, Some(id), name.as_str(), if actor.is_admin() { "admin_created_repo" } else { "user_created_repo" }, "").await?;
+    journal(
+        &mut tx,
+        actor,
+        Some(id),
+        name.as_str(),
+        if actor.is_admin() {
+            "admin_created_repo"
+        } else {
+            "user_created_repo"
+        },
+        "",
+    )
+    .await?;
     let store = svc.store.clone();
     let hooks = svc.hooks.clone();
     let n = name.clone();
@@ -150,7 +196,9 @@ pub async fn create(svc: &Services, perms: &Permissions, form: &CreateForm) -> R
         return Err(e.into());
     }
     let mut tx = svc.db.read().await?;
-    let repo = kallithea_db::repo::get(&mut tx, id).await?.ok_or_else(|| Error::not_found("The new repository vanished."))?;
+    let repo = kallithea_db::repo::get(&mut tx, id)
+        .await?
+        .ok_or_else(|| Error::not_found("The new repository vanished."))?;
     tx.commit().await?;
     Ok(repo)
 }
@@ -164,7 +212,14 @@ async fn default_repo_perm(tx: &mut Tx, default: &kallithea_db::user::User) -> R
         .unwrap_or(PermLevel::Read))
 }
 
-async fn journal(tx: &mut Tx, actor: &Actor, repo: Option<RepoId>, repo_name: &str, action: &str, ip: &str) -> Result<()> {
+async fn journal(
+    tx: &mut Tx,
+    actor: &Actor,
+    repo: Option<RepoId>,
+    repo_name: &str,
+    action: &str,
+    ip: &str,
+) -> Result<()> {
     kallithea_db::journal::insert(
         tx,
         &Entry {
@@ -217,7 +272,11 @@ pub async fn find(svc: &Services, r: RepoRef<'_>) -> Result<Option<Repo>> {
 /// Opens a repository for an actor that needs at least `need` on it.
 pub fn open(perms: &Permissions, repo: Repo, need: PermLevel) -> Result<RepoAccess> {
     let level = perms.repo(&repo);
-    let access = RepoAccess { repo, level, actor: perms.actor().clone() };
+    let access = RepoAccess {
+        repo,
+        level,
+        actor: perms.actor().clone(),
+    };
     if !level.can_read() && need > PermLevel::None {
         // Do not tell strangers a private repository exists, beyond Kallithea's rule.
         return Err(denied(perms.actor()));
@@ -255,10 +314,26 @@ pub async fn update(svc: &Services, access: &RepoAccess, form: &SettingsForm) ->
     .await?;
     if form.repo_private != repo.private {
         let default = crate::user::default_user(&mut tx).await?;
-        let level = if form.repo_private { PermLevel::None } else { default_repo_perm(&mut tx, &default).await? };
+        let level = if form.repo_private {
+            PermLevel::None
+        } else {
+            default_repo_perm(&mut tx, &default).await?
+        };
         kallithea_db::repo::set_grant(&mut tx, repo.id, default.id, level).await?;
     }
-    journal(&mut tx, access.actor(), Some(repo.id), &repo.name, if access.actor().is_admin() { "admin_updated_repo" } else { "user_updated_repo" }, "").await?;
+    journal(
+        &mut tx,
+        access.actor(),
+        Some(repo.id),
+        &repo.name,
+        if access.actor().is_admin() {
+            "admin_updated_repo"
+        } else {
+            "user_updated_repo"
+        },
+        "",
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -274,14 +349,28 @@ pub async fn rename(svc: &Services, access: &RepoAccess, new_raw: &str) -> Resul
     let mut tx = svc.db.write().await?;
     if let Some(other) = kallithea_db::repo::find_by_name(&mut tx, new.as_str()).await? {
         if other.id != access.repo().id {
-            return Err(Error::new(ErrorKind::NameTaken, format!("Repository named {new} already exists.")));
+            return Err(Error::new(
+                ErrorKind::NameTaken,
+                format!("Repository named {new} already exists."),
+            ));
         }
     }
     if svc.store.exists(&new) && new.folded() != old.folded() {
-        return Err(Error::new(ErrorKind::NameTaken, format!("A folder named {new} already exists in the repository store.")));
+        return Err(Error::new(
+            ErrorKind::NameTaken,
+            format!("A folder named {new} already exists in the repository store."),
+        ));
     }
     kallithea_db::repo::rename(&mut tx, access.repo().id, new.as_str(), now()).await?;
-    journal(&mut tx, access.actor(), Some(access.repo().id), new.as_str(), "user_updated_repo", "").await?;
+    journal(
+        &mut tx,
+        access.actor(),
+        Some(access.repo().id),
+        new.as_str(),
+        "user_updated_repo",
+        "",
+    )
+    .await?;
     svc.store.rename(&old, &new)?;
     if let Err(e) = tx.commit().await {
         let _ = svc.store.rename(&new, &old);
@@ -297,8 +386,24 @@ pub async fn delete(svc: &Services, access: &RepoAccess) -> Result<()> {
     let repo = access.repo();
     let mut tx = svc.db.write().await?;
     kallithea_db::repo::delete(&mut tx, repo.id).await?;
-    journal(&mut tx, access.actor(), None, &repo.name, if access.actor().is_admin() { "admin_deleted_repo" } else { "user_deleted_repo" }, "").await?;
-    let moved = if svc.store.exists(&name) { Some(svc.store.move_aside(&name)?) } else { None };
+    journal(
+        &mut tx,
+        access.actor(),
+        None,
+        &repo.name,
+        if access.actor().is_admin() {
+            "admin_deleted_repo"
+        } else {
+            "user_deleted_repo"
+        },
+        "",
+    )
+    .await?;
+    let moved = if svc.store.exists(&name) {
+        Some(svc.store.move_aside(&name)?)
+    } else {
+        None
+    };
     if let Err(e) = tx.commit().await {
         if let Some(m) = moved {
             let _ = std::fs::rename(m, svc.store.path(&name));
@@ -318,21 +423,35 @@ pub async fn grants(svc: &Services, access: &RepoAccess) -> Result<Vec<Grant>> {
 }
 
 /// Grants `level` to a user (by name); `default` sets the anonymous/everyone grant.
-pub async fn set_grant(svc: &Services, access: &RepoAccess, username: &str, level: &str) -> Result<()> {
+pub async fn set_grant(
+    svc: &Services,
+    access: &RepoAccess,
+    username: &str,
+    level: &str,
+) -> Result<()> {
     access.require(PermLevel::Admin)?;
-    let level = PermLevel::from_repo_perm_name(level.trim())
-        .ok_or_else(|| Error::invalid(format!("\"{level}\" is not a permission level: use none, read, write or admin.")))?;
+    let level = PermLevel::from_repo_perm_name(level.trim()).ok_or_else(|| {
+        Error::invalid(format!(
+            "\"{level}\" is not a permission level: use none, read, write or admin."
+        ))
+    })?;
     let mut tx = svc.db.write().await?;
     let user = kallithea_db::user::find_by_name(&mut tx, username.trim())
         .await?
-        .ok_or_else(|| Error::invalid(format!("There is no user named \"{}\".", username.trim())))?;
+        .ok_or_else(|| {
+            Error::invalid(format!("There is no user named \"{}\".", username.trim()))
+        })?;
     kallithea_db::repo::set_grant(&mut tx, access.repo().id, user.id, level).await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// The newest journal entries of a repository.
-pub async fn journal_entries(svc: &Services, access: &RepoAccess, limit: i64) -> Result<Vec<Entry>> {
+pub async fn journal_entries(
+    svc: &Services,
+    access: &RepoAccess,
+    limit: i64,
+) -> Result<Vec<Entry>> {
     let mut tx = svc.db.read().await?;
     let e = kallithea_db::journal::list_for_repo(&mut tx, access.repo().id, limit).await?;
     tx.commit().await?;
@@ -350,7 +469,11 @@ pub async fn scan(svc: &Services, owner: &Actor) -> Result<Vec<RepoName>> {
     let default = crate::user::default_user(&mut tx).await?;
     let default_level = default_repo_perm(&mut tx, &default).await?;
     for r in found {
-        if r.kind != RepoKind::Git || kallithea_db::repo::find_by_name(&mut tx, r.name.as_str()).await?.is_some() {
+        if r.kind != RepoKind::Git
+            || kallithea_db::repo::find_by_name(&mut tx, r.name.as_str())
+                .await?
+                .is_some()
+        {
             continue;
         }
         let t = now();
@@ -370,7 +493,8 @@ pub async fn scan(svc: &Services, owner: &Actor) -> Result<Vec<RepoName>> {
         )
         .await?;
         kallithea_db::repo::set_grant(&mut tx, id, default.id, default_level).await?;
-        svc.store.install_git_hooks(&svc.store.path(&r.name), &svc.hooks)?;
+        svc.store
+            .install_git_hooks(&svc.store.path(&r.name), &svc.hooks)?;
         added.push(r.name);
     }
     tx.commit().await?;

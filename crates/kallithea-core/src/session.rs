@@ -4,7 +4,7 @@
 use kallithea_model::UserId;
 
 use crate::token::{random_hex, sha256_hex};
-use crate::{now, Result, Services};
+use crate::{Result, Services, now};
 
 /// A loaded session.
 #[derive(Clone, Debug)]
@@ -33,7 +33,11 @@ pub async fn start(svc: &Services, user: Option<UserId>) -> Result<Session> {
     )
     .await?;
     tx.commit().await?;
-    Ok(Session { cookie, user_id: user, csrf_token })
+    Ok(Session {
+        cookie,
+        user_id: user,
+        csrf_token,
+    })
 }
 
 /// Loads the session named by a cookie value, if it exists and has not expired.

@@ -3,8 +3,8 @@
 
 use kallithea_model::UserId;
 
-use crate::user::{NewAccount, DEFAULT_USER};
-use crate::{now, Error, Result, Services};
+use crate::user::{DEFAULT_USER, NewAccount};
+use crate::{Error, Result, Services, now};
 
 /// Kallithea's `DEFAULT_USER_PERMISSIONS`, as (kind prefix, permission).
 pub const DEFAULT_USER_PERMISSIONS: &[(&str, &str)] = &[
@@ -23,7 +23,9 @@ pub async fn is_initialised(svc: &Services) -> Result<bool> {
         return Ok(false);
     }
     let mut tx = svc.db.read().await?;
-    let found = kallithea_db::user::find_by_name(&mut tx, DEFAULT_USER).await?.is_some();
+    let found = kallithea_db::user::find_by_name(&mut tx, DEFAULT_USER)
+        .await?
+        .is_some();
     tx.commit().await?;
     Ok(found)
 }
@@ -38,7 +40,10 @@ pub async fn upgrade(svc: &Services) -> Result<usize> {
 pub async fn create(svc: &Services, admin: &NewAccount<'_>, public_access: bool) -> Result<UserId> {
     upgrade(svc).await?;
     let mut tx = svc.db.write().await?;
-    if kallithea_db::user::find_by_name(&mut tx, DEFAULT_USER).await?.is_some() {
+    if kallithea_db::user::find_by_name(&mut tx, DEFAULT_USER)
+        .await?
+        .is_some()
+    {
         return Err(Error::invalid("The database is already set up."));
     }
     let default_id = kallithea_db::user::insert(
@@ -60,7 +65,16 @@ pub async fn create(svc: &Services, admin: &NewAccount<'_>, public_access: bool)
     for (prefix, perm) in DEFAULT_USER_PERMISSIONS {
         kallithea_db::user::set_global_perm(&mut tx, default_id, prefix, perm).await?;
     }
-    let admin_id = crate::user::create(svc, &mut tx, &NewAccount { admin: true, active: true, ..admin.clone() }).await?;
+    let admin_id = crate::user::create(
+        svc,
+        &mut tx,
+        &NewAccount {
+            admin: true,
+            active: true,
+            ..admin.clone()
+        },
+    )
+    .await?;
     kallithea_db::setting::set(&mut tx, "title", "Kallithea").await?;
     kallithea_db::setting::set(&mut tx, "realm", "Kallithea").await?;
     tx.commit().await?;
@@ -72,6 +86,26 @@ pub async fn set_public_access(svc: &Services, on: bool) -> Result<()> {
     let mut tx = svc.db.write().await?;
     let d = crate::user::default_user(&mut tx).await?;
     kallithea_db::user::set_active(&mut tx, d.id, on).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Deletes everything in the database (`db-create --force-yes` on an existing one).
+pub async fn destroy(svc: &Services) -> Result<()> {
+    Ok(kallithea_db::migrate::drop_all(&svc.db).await?)
+}
+
+/// The repository root recorded by `db-create`.
+pub async fn repos_root(db: &kallithea_db::Db) -> Result<Option<String>> {
+    let mut tx = db.read().await?;
+    let v = kallithea_db::setting::get(&mut tx, "repos_root").await?;
+    tx.commit().await?;
+    Ok(v)
+}
+
+pub async fn set_repos_root(svc: &Services, root: &str) -> Result<()> {
+    let mut tx = svc.db.write().await?;
+    kallithea_db::setting::set(&mut tx, "repos_root", root).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -30,8 +30,9 @@ impl LoginThrottle {
         let now = Instant::now();
         let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         Self::keys(account, addr).iter().any(|k| {
-            map.get(k)
-                .is_some_and(|(n, since)| *n >= self.limit && now.duration_since(*since) < self.window)
+            map.get(k).is_some_and(|(n, since)| {
+                *n >= self.limit && now.duration_since(*since) < self.window
+            })
         })
     }
 

@@ -2,11 +2,11 @@
 //! keys with throttling.
 
 use kallithea_db::user::{NewUser, User};
-use kallithea_db::Tx;
+
 use kallithea_model::{UserId, UserName};
 
 use crate::token::{new_api_key, secrets_equal};
-use crate::{now, password, Actor, Error, ErrorKind, Result, Services};
+use crate::{Actor, Error, ErrorKind, Result, Services, now, password};
 
 /// The name of Kallithea's anonymous user.
 pub const DEFAULT_USER: &str = "default";
@@ -17,7 +17,12 @@ pub use kallithea_db::user::User as UserRow;
 pub async fn default_user(tx: &mut Tx) -> Result<User> {
     kallithea_db::user::find_by_name(tx, DEFAULT_USER)
         .await?
-        .ok_or_else(|| Error::internal("loading the default user", "the database has no `default` user; run db-create"))
+        .ok_or_else(|| {
+            Error::internal(
+                "loading the default user",
+                "the database has no `default` user; run db-create",
+            )
+        })
 }
 
 pub fn actor_of(u: &User) -> Actor {
@@ -46,8 +51,14 @@ pub async fn create(svc: &Services, tx: &mut Tx, a: &NewAccount<'_>) -> Result<U
     if name.as_str().eq_ignore_ascii_case(DEFAULT_USER) {
         return Err(Error::invalid("The user name \"default\" is reserved."));
     }
-    if kallithea_db::user::find_by_name(tx, name.as_str()).await?.is_some() {
-        return Err(Error::new(ErrorKind::NameTaken, format!("The user name \"{name}\" is already taken.")));
+    if kallithea_db::user::find_by_name(tx, name.as_str())
+        .await?
+        .is_some()
+    {
+        return Err(Error::new(
+            ErrorKind::NameTaken,
+            format!("The user name \"{name}\" is already taken."),
+        ));
     }
     if a.password.is_empty() {
         return Err(Error::invalid("The password must not be empty."));
@@ -81,7 +92,12 @@ fn auth_failed() -> Error {
 
 /// Checks a user name and password (for the sign-in form and HTTP Basic). Failures count
 /// towards the throttle for the account and the client address.
-pub async fn authenticate_password(svc: &Services, username: &str, pw: &str, client_addr: &str) -> Result<User> {
+pub async fn authenticate_password(
+    svc: &Services,
+    username: &str,
+    pw: &str,
+    client_addr: &str,
+) -> Result<User> {
     if svc.throttle.is_blocked(username, client_addr) {
         return Err(Error::new(
             ErrorKind::Throttled,
@@ -107,7 +123,10 @@ pub async fn authenticate_password(svc: &Services, username: &str, pw: &str, cli
         return Err(auth_failed());
     }
     if !user.active {
-        return Err(Error::new(ErrorKind::AuthFailed, "This account is disabled."));
+        return Err(Error::new(
+            ErrorKind::AuthFailed,
+            "This account is disabled.",
+        ));
     }
     svc.throttle.record_success(username);
     if password::needs_rehash(&user.password) {
@@ -144,4 +163,11 @@ pub async fn record_login(svc: &Services, id: UserId) -> Result<()> {
     kallithea_db::user::set_last_login(&mut tx, id, now()).await?;
     tx.commit().await?;
     Ok(())
+}
+
+pub use kallithea_db::Tx;
+
+/// Every account, by name.
+pub async fn list(tx: &mut Tx) -> Result<Vec<User>> {
+    Ok(kallithea_db::user::list(tx).await?)
 }

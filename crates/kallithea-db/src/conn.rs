@@ -76,7 +76,9 @@ pub struct Db {
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Db").field("backend", &self.backend).finish()
+        f.debug_struct("Db")
+            .field("backend", &self.backend)
+            .finish()
     }
 }
 
@@ -87,7 +89,9 @@ impl Db {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
         let url = match backend {
-            Backend::Postgres if url.starts_with("postgresql") => url.replacen("postgresql", "postgres", 1),
+            Backend::Postgres if url.starts_with("postgresql") => {
+                url.replacen("postgresql", "postgres", 1)
+            }
             Backend::MySql if url.starts_with("mariadb") => url.replacen("mariadb", "mysql", 1),
             _ => url.to_owned(),
         };
@@ -190,15 +194,22 @@ impl Tx {
     ) -> Result<i64> {
         use sqlx::Row;
         match self.backend {
-            Backend::Postgres => {
+            Backend::Postgres | Backend::Sqlite => {
                 let sql = format!("{} RETURNING {pk}", self.backend.sql(sql));
                 let row = bind(sqlx::query(&sql)).fetch_one(&mut *self.tx).await?;
                 Ok(row.try_get::<i64, _>(0)?)
             }
-            _ => {
+            Backend::MySql => {
                 let res = bind(sqlx::query(sql)).execute(&mut *self.tx).await?;
-                res.last_insert_id()
-                    .ok_or_else(|| Error::Backend(sqlx::Error::Protocol("no inserted id".into())))
+                if let Some(id) = res.last_insert_id() {
+                    return Ok(id);
+                }
+                let row = sqlx::query("SELECT LAST_INSERT_ID()")
+                    .fetch_one(&mut *self.tx)
+                    .await?;
+                Ok(row
+                    .try_get::<i64, _>(0)
+                    .map_err(|_| Error::Backend(sqlx::Error::Protocol("no inserted id".into())))?)
             }
         }
     }
@@ -225,7 +236,10 @@ mod tests {
     #[test]
     fn placeholders_are_numbered_for_postgres_only() {
         let q = "SELECT a FROM t WHERE b = ? AND c = ?";
-        assert_eq!(Backend::Postgres.sql(q), "SELECT a FROM t WHERE b = $1 AND c = $2");
+        assert_eq!(
+            Backend::Postgres.sql(q),
+            "SELECT a FROM t WHERE b = $1 AND c = $2"
+        );
         assert_eq!(Backend::Sqlite.sql(q), q);
         assert_eq!(Backend::MySql.sql(q), q);
     }

@@ -101,7 +101,9 @@ pub async fn current_version(db: &Db) -> Result<i64> {
         .await?;
     tx.commit().await?;
     use sqlx::Row;
-    Ok(row.and_then(|r| r.try_get::<Option<i64>, _>(0).ok().flatten()).unwrap_or(0))
+    Ok(row
+        .and_then(|r| r.try_get::<Option<i64>, _>(0).ok().flatten())
+        .unwrap_or(0))
 }
 
 /// Applies every migration not yet applied; returns how many ran.
@@ -118,8 +120,11 @@ pub async fn upgrade(db: &Db, now: i64) -> Result<usize> {
         for s in *statements {
             tx.raw(&db.backend().ddl(s)).await?;
         }
-        let sql = db.backend().sql("INSERT INTO kallithea_schema (version, applied_on) VALUES (?, ?)");
-        tx.execute(sqlx::query(&sql).bind(version).bind(now)).await?;
+        let sql = db
+            .backend()
+            .sql("INSERT INTO kallithea_schema (version, applied_on) VALUES (?, ?)");
+        tx.execute(sqlx::query(&sql).bind(version).bind(now))
+            .await?;
         tx.commit().await?;
         tracing::info!(version, "applied database migration");
         applied += 1;
@@ -134,4 +139,22 @@ pub fn describe(b: Backend) -> &'static str {
         Backend::Postgres => "PostgreSQL",
         Backend::MySql => "MySQL/MariaDB",
     }
+}
+
+/// Drops every table of ours (for `db-create --force-yes`).
+pub async fn drop_all(db: &Db) -> Result<()> {
+    let mut tx = db.write().await?;
+    for t in [
+        "user_logs",
+        "repo_to_perm",
+        "repositories",
+        "user_sessions",
+        "user_to_perm",
+        "settings",
+        "users",
+        "kallithea_schema",
+    ] {
+        tx.raw(&format!("DROP TABLE IF EXISTS {t}")).await?;
+    }
+    tx.commit().await
 }

@@ -95,7 +95,9 @@ pub async fn insert(tx: &mut Tx, r: &NewRepo<'_>) -> Result<RepoId> {
 
 pub async fn get(tx: &mut Tx, id: RepoId) -> Result<Option<Repo>> {
     let q = format!("{SELECT} WHERE r.repo_id = ?");
-    let row = tx.fetch_optional(sqlx::query(&sql!(tx, &q)).bind(id.0)).await?;
+    let row = tx
+        .fetch_optional(sqlx::query(&sql!(tx, &q)).bind(id.0))
+        .await?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -143,8 +145,15 @@ pub async fn rename(tx: &mut Tx, id: RepoId, new_name: &str, now: i64) -> Result
 }
 
 pub async fn set_last_change(tx: &mut Tx, id: RepoId, at: i64) -> Result<()> {
-    tx.execute(sqlx::query(&sql!(tx, "UPDATE repositories SET last_change = ? WHERE repo_id = ?")).bind(at).bind(id.0))
-        .await?;
+    tx.execute(
+        sqlx::query(&sql!(
+            tx,
+            "UPDATE repositories SET last_change = ? WHERE repo_id = ?"
+        ))
+        .bind(at)
+        .bind(id.0),
+    )
+    .await?;
     Ok(())
 }
 
@@ -166,21 +175,38 @@ pub struct Grant {
 
 /// Sets (or replaces) a user's grant on a repository.
 pub async fn set_grant(tx: &mut Tx, repo: RepoId, user: UserId, level: PermLevel) -> Result<()> {
-    tx.execute(sqlx::query(&sql!(tx, "DELETE FROM repo_to_perm WHERE repo_id = ? AND user_id = ?")).bind(repo.0).bind(user.0))
-        .await?;
     tx.execute(
-        sqlx::query(&sql!(tx, "INSERT INTO repo_to_perm (user_id, repo_id, permission) VALUES (?, ?, ?)"))
-            .bind(user.0)
-            .bind(repo.0)
-            .bind(level.repo_perm_name()),
+        sqlx::query(&sql!(
+            tx,
+            "DELETE FROM repo_to_perm WHERE repo_id = ? AND user_id = ?"
+        ))
+        .bind(repo.0)
+        .bind(user.0),
+    )
+    .await?;
+    tx.execute(
+        sqlx::query(&sql!(
+            tx,
+            "INSERT INTO repo_to_perm (user_id, repo_id, permission) VALUES (?, ?, ?)"
+        ))
+        .bind(user.0)
+        .bind(repo.0)
+        .bind(level.repo_perm_name()),
     )
     .await?;
     Ok(())
 }
 
 pub async fn remove_grant(tx: &mut Tx, repo: RepoId, user: UserId) -> Result<()> {
-    tx.execute(sqlx::query(&sql!(tx, "DELETE FROM repo_to_perm WHERE repo_id = ? AND user_id = ?")).bind(repo.0).bind(user.0))
-        .await?;
+    tx.execute(
+        sqlx::query(&sql!(
+            tx,
+            "DELETE FROM repo_to_perm WHERE repo_id = ? AND user_id = ?"
+        ))
+        .bind(repo.0)
+        .bind(user.0),
+    )
+    .await?;
     Ok(())
 }
 
@@ -202,7 +228,9 @@ pub async fn grants_for_users(tx: &mut Tx, users: &[UserId]) -> Result<Vec<(Repo
         return Ok(Vec::new());
     }
     let marks = vec!["?"; users.len()].join(", ");
-    let q = format!("SELECT p.user_id, u.username, p.permission, p.repo_id FROM repo_to_perm p JOIN users u ON u.user_id = p.user_id WHERE p.user_id IN ({marks})");
+    let q = format!(
+        "SELECT p.user_id, u.username, p.permission, p.repo_id FROM repo_to_perm p JOIN users u ON u.user_id = p.user_id WHERE p.user_id IN ({marks})"
+    );
     let sql = sql!(tx, &q).into_owned();
     let mut query = sqlx::query(&sql);
     for u in users {

@@ -48,8 +48,11 @@ pub async fn get(tx: &mut Tx, id_hash: &str, now: i64) -> Result<Option<Session>
 }
 
 pub async fn delete(tx: &mut Tx, id_hash: &str) -> Result<()> {
-    tx.execute(sqlx::query(&sql!(tx, "DELETE FROM user_sessions WHERE session_id = ?")).bind(id_hash.to_owned()))
-        .await?;
+    tx.execute(
+        sqlx::query(&sql!(tx, "DELETE FROM user_sessions WHERE session_id = ?"))
+            .bind(id_hash.to_owned()),
+    )
+    .await?;
     Ok(())
 }
 

@@ -7,18 +7,33 @@ use crate::{Result, Tx};
 
 pub async fn get(tx: &mut Tx, name: &str) -> Result<Option<String>> {
     let row = tx
-        .fetch_optional(sqlx::query(&sql!(tx, "SELECT app_settings_value FROM settings WHERE app_settings_name = ?")).bind(name.to_owned()))
+        .fetch_optional(
+            sqlx::query(&sql!(
+                tx,
+                "SELECT app_settings_value FROM settings WHERE app_settings_name = ?"
+            ))
+            .bind(name.to_owned()),
+        )
         .await?;
     row.map(|r| Ok(r.try_get(0)?)).transpose()
 }
 
 pub async fn set(tx: &mut Tx, name: &str, value: &str) -> Result<()> {
-    tx.execute(sqlx::query(&sql!(tx, "DELETE FROM settings WHERE app_settings_name = ?")).bind(name.to_owned()))
-        .await?;
     tx.execute(
-        sqlx::query(&sql!(tx, "INSERT INTO settings (app_settings_name, app_settings_value) VALUES (?, ?)"))
-            .bind(name.to_owned())
-            .bind(value.to_owned()),
+        sqlx::query(&sql!(
+            tx,
+            "DELETE FROM settings WHERE app_settings_name = ?"
+        ))
+        .bind(name.to_owned()),
+    )
+    .await?;
+    tx.execute(
+        sqlx::query(&sql!(
+            tx,
+            "INSERT INTO settings (app_settings_name, app_settings_value) VALUES (?, ?)"
+        ))
+        .bind(name.to_owned())
+        .bind(value.to_owned()),
     )
     .await?;
     Ok(())

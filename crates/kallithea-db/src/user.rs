@@ -84,7 +84,9 @@ pub async fn insert(tx: &mut Tx, u: &NewUser<'_>) -> Result<UserId> {
 
 pub async fn get(tx: &mut Tx, id: UserId) -> Result<Option<User>> {
     let q = format!("SELECT {COLUMNS} FROM users WHERE user_id = ?");
-    let row = tx.fetch_optional(sqlx::query(&sql!(tx, &q)).bind(id.0)).await?;
+    let row = tx
+        .fetch_optional(sqlx::query(&sql!(tx, &q)).bind(id.0))
+        .await?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -101,7 +103,9 @@ pub async fn find_by_name(tx: &mut Tx, name: &str) -> Result<Option<User>> {
 /// the key again in constant time.
 pub async fn find_by_api_key(tx: &mut Tx, key: &str) -> Result<Option<User>> {
     let q = format!("SELECT {COLUMNS} FROM users WHERE api_key = ?");
-    let row = tx.fetch_optional(sqlx::query(&sql!(tx, &q)).bind(key.to_owned())).await?;
+    let row = tx
+        .fetch_optional(sqlx::query(&sql!(tx, &q)).bind(key.to_owned()))
+        .await?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -112,43 +116,77 @@ pub async fn list(tx: &mut Tx) -> Result<Vec<User>> {
 }
 
 pub async fn set_password(tx: &mut Tx, id: UserId, hash: &str) -> Result<()> {
-    tx.execute(sqlx::query(&sql!(tx, "UPDATE users SET password = ? WHERE user_id = ?")).bind(hash.to_owned()).bind(id.0))
-        .await?;
+    tx.execute(
+        sqlx::query(&sql!(tx, "UPDATE users SET password = ? WHERE user_id = ?"))
+            .bind(hash.to_owned())
+            .bind(id.0),
+    )
+    .await?;
     Ok(())
 }
 
 pub async fn set_last_login(tx: &mut Tx, id: UserId, at: i64) -> Result<()> {
-    tx.execute(sqlx::query(&sql!(tx, "UPDATE users SET last_login = ? WHERE user_id = ?")).bind(at).bind(id.0))
-        .await?;
+    tx.execute(
+        sqlx::query(&sql!(
+            tx,
+            "UPDATE users SET last_login = ? WHERE user_id = ?"
+        ))
+        .bind(at)
+        .bind(id.0),
+    )
+    .await?;
     Ok(())
 }
 
 pub async fn set_active(tx: &mut Tx, id: UserId, active: bool) -> Result<()> {
-    tx.execute(sqlx::query(&sql!(tx, "UPDATE users SET active = ? WHERE user_id = ?")).bind(i64::from(active)).bind(id.0))
-        .await?;
+    tx.execute(
+        sqlx::query(&sql!(tx, "UPDATE users SET active = ? WHERE user_id = ?"))
+            .bind(i64::from(active))
+            .bind(id.0),
+    )
+    .await?;
     Ok(())
 }
 
 /// The global permission names held by a user (`hg.create.repository`, `repository.read`...).
 pub async fn global_perms(tx: &mut Tx, id: UserId) -> Result<Vec<String>> {
     let rows = tx
-        .fetch_all(sqlx::query(&sql!(tx, "SELECT permission FROM user_to_perm WHERE user_id = ? ORDER BY permission")).bind(id.0))
+        .fetch_all(
+            sqlx::query(&sql!(
+                tx,
+                "SELECT permission FROM user_to_perm WHERE user_id = ? ORDER BY permission"
+            ))
+            .bind(id.0),
+        )
         .await?;
-    rows.iter().map(|r| Ok(r.try_get::<String, _>(0)?)).collect()
+    rows.iter()
+        .map(|r| Ok(r.try_get::<String, _>(0)?))
+        .collect()
 }
 
 /// Replaces the user's global permission of one kind (all names starting with `prefix`).
-pub async fn set_global_perm(tx: &mut Tx, id: UserId, prefix: &str, permission: &str) -> Result<()> {
+pub async fn set_global_perm(
+    tx: &mut Tx,
+    id: UserId,
+    prefix: &str,
+    permission: &str,
+) -> Result<()> {
     tx.execute(
-        sqlx::query(&sql!(tx, "DELETE FROM user_to_perm WHERE user_id = ? AND permission LIKE ?"))
-            .bind(id.0)
-            .bind(format!("{prefix}%")),
+        sqlx::query(&sql!(
+            tx,
+            "DELETE FROM user_to_perm WHERE user_id = ? AND permission LIKE ?"
+        ))
+        .bind(id.0)
+        .bind(format!("{prefix}%")),
     )
     .await?;
     tx.execute(
-        sqlx::query(&sql!(tx, "INSERT INTO user_to_perm (user_id, permission) VALUES (?, ?)"))
-            .bind(id.0)
-            .bind(permission.to_owned()),
+        sqlx::query(&sql!(
+            tx,
+            "INSERT INTO user_to_perm (user_id, permission) VALUES (?, ?)"
+        ))
+        .bind(id.0)
+        .bind(permission.to_owned()),
     )
     .await?;
     Ok(())

@@ -29,7 +29,9 @@ pub enum NameError {
     BadCharacter(char),
     #[error("A name may not contain empty path parts.")]
     EmptySegment,
-    #[error("Usernames may contain only letters, digits, \"-\", \"_\" and \".\" and must start with a letter or digit.")]
+    #[error(
+        "Usernames may contain only letters, digits, \"-\", \"_\" and \".\" and must start with a letter or digit."
+    )]
     BadUserName,
 }
 
@@ -158,9 +160,7 @@ impl UserName {
         }
         let mut chars = s.chars();
         let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
-        if !first_ok
-            || !chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        {
+        if !first_ok || !chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')) {
             return Err(NameError::BadUserName);
         }
         Ok(Self(s.to_owned()))
@@ -221,11 +221,26 @@ mod tests {
 
     #[test]
     fn user_input_is_slugged_then_checked() {
-        assert_eq!(RepoName::from_user_input(None, "My Repo").unwrap().as_str(), "My-Repo");
-        assert_eq!(RepoName::from_user_input(None, "_admin"), Err(NameError::Reserved("_admin".into())));
-        assert_eq!(RepoName::from_user_input(None, "x.git"), Err(NameError::GitSuffix));
-        assert_eq!(RepoName::from_user_input(None, "!!!"), Err(NameError::Empty));
-        assert_eq!(RepoName::from_user_input(None, "../etc"), Err(NameError::DotDot));
+        assert_eq!(
+            RepoName::from_user_input(None, "My Repo").unwrap().as_str(),
+            "My-Repo"
+        );
+        assert_eq!(
+            RepoName::from_user_input(None, "_admin"),
+            Err(NameError::Reserved("_admin".into()))
+        );
+        assert_eq!(
+            RepoName::from_user_input(None, "x.git"),
+            Err(NameError::GitSuffix)
+        );
+        assert_eq!(
+            RepoName::from_user_input(None, "!!!"),
+            Err(NameError::Empty)
+        );
+        assert_eq!(
+            RepoName::from_user_input(None, "../etc"),
+            Err(NameError::DotDot)
+        );
     }
 
     #[test]

@@ -48,7 +48,8 @@ pub fn valid_protocol_header(v: &str) -> bool {
         && v.split(':').all(|item| {
             let (k, val) = item.split_once('=').unwrap_or((item, ""));
             !k.is_empty()
-                && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                && k.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
                 && val
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))

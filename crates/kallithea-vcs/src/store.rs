@@ -80,7 +80,8 @@ impl RepoStore {
             return Err(Error::AlreadyExists(path));
         }
         let parent = path.parent().unwrap_or(&self.root);
-        fs::create_dir_all(parent).map_err(|e| Error::io(format!("creating {}", parent.display()), e))?;
+        fs::create_dir_all(parent)
+            .map_err(|e| Error::io(format!("creating {}", parent.display()), e))?;
         let result = GitCommand::new("init")
             .arg("--bare")
             .arg("--quiet")
@@ -132,7 +133,8 @@ impl RepoStore {
         }
         let stamp = chrono::Utc::now().format("%Y%m%d_%H%M%S_%6f");
         let dst = src.with_file_name(format!("rm__{stamp}__{}", name.base_name()));
-        fs::rename(&src, &dst).map_err(|e| Error::io(format!("moving {} aside", src.display()), e))?;
+        fs::rename(&src, &dst)
+            .map_err(|e| Error::io(format!("moving {} aside", src.display()), e))?;
         Ok(dst)
     }
 
@@ -145,7 +147,8 @@ impl RepoStore {
     }
 
     fn scan_dir(&self, dir: &Path, found: &mut Vec<ScannedRepo>) -> Result<()> {
-        let entries = fs::read_dir(dir).map_err(|e| Error::io(format!("reading {}", dir.display()), e))?;
+        let entries =
+            fs::read_dir(dir).map_err(|e| Error::io(format!("reading {}", dir.display()), e))?;
         for entry in entries.flatten() {
             let path = entry.path();
             let Ok(ft) = entry.file_type() else { continue };
@@ -154,7 +157,10 @@ impl RepoStore {
             }
             let kind = if path.join(".hg").is_dir() {
                 Some(RepoKind::Hg)
-            } else if path.join("HEAD").is_file() && path.join("objects").is_dir() && path.join("refs").is_dir() {
+            } else if path.join("HEAD").is_file()
+                && path.join("objects").is_dir()
+                && path.join("refs").is_dir()
+            {
                 Some(RepoKind::Git)
             } else {
                 None
@@ -164,7 +170,9 @@ impl RepoStore {
                     let rel = path.strip_prefix(&self.root).unwrap_or(&path);
                     match RepoName::parse(&rel.to_string_lossy()) {
                         Ok(name) => found.push(ScannedRepo { name, kind }),
-                        Err(e) => tracing::warn!(path = %path.display(), "skipping repository: {e}"),
+                        Err(e) => {
+                            tracing::warn!(path = %path.display(), "skipping repository: {e}")
+                        }
                     }
                 }
                 None => self.scan_dir(&path, found)?,
@@ -181,7 +189,8 @@ fn same_file_ignoring_case(a: &Path, b: &Path) -> bool {
 #[cfg(unix)]
 fn set_executable(p: &Path) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
-    fs::set_permissions(p, fs::Permissions::from_mode(0o755)).map_err(|e| Error::io("chmod hook", e))
+    fs::set_permissions(p, fs::Permissions::from_mode(0o755))
+        .map_err(|e| Error::io("chmod hook", e))
 }
 
 #[cfg(not(unix))]
@@ -209,15 +218,30 @@ mod tests {
         assert!(path.join("HEAD").is_file());
         let hook = fs::read_to_string(path.join("hooks/post-receive")).unwrap();
         assert!(hook.contains("'/srv/it'\\''s/my.ini'"), "{hook}");
-        assert!(matches!(store.create_git(&name, &hooks()), Err(Error::AlreadyExists(_))));
-        assert_eq!(store.scan().unwrap(), vec![ScannedRepo { name: name.clone(), kind: RepoKind::Git }]);
+        assert!(matches!(
+            store.create_git(&name, &hooks()),
+            Err(Error::AlreadyExists(_))
+        ));
+        assert_eq!(
+            store.scan().unwrap(),
+            vec![ScannedRepo {
+                name: name.clone(),
+                kind: RepoKind::Git
+            }]
+        );
         assert_eq!(store.name_of(&path), Some(name.clone()));
 
         let renamed = RepoName::parse("other").unwrap();
         store.rename(&name, &renamed).unwrap();
         assert!(!store.exists(&name) && store.exists(&renamed));
         let aside = store.move_aside(&renamed).unwrap();
-        assert!(aside.file_name().unwrap().to_string_lossy().starts_with("rm__"));
+        assert!(
+            aside
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("rm__")
+        );
         assert!(store.scan().unwrap().is_empty());
     }
 }

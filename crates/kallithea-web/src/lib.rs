@@ -1,1 +1,72 @@
-//! kallithea-web
+//! Everything HTTP: the router, the visitor (session or HTTP Basic), CSRF, pages rendered
+//! from typed views, and Git's smart HTTP protocol. Handlers are thin: they extract input,
+//! call one `kallithea-core` function and render.
+//!
+//! Compatibility with Kallithea's URLs and form field names is decided here and nowhere else.
+
+mod csrf;
+mod error;
+mod git_http;
+mod pages;
+mod repo_pages;
+mod view;
+mod visitor;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use kallithea_core::Services;
+
+pub use error::WebError;
+
+/// Web settings from the configuration file.
+#[derive(Clone, Debug, Default)]
+pub struct WebConfig {
+    /// Path prefix when hosted in a sub-folder (`/kallithea`), empty at the root.
+    pub prefix: String,
+    /// Mark cookies `Secure` (when served over HTTPS).
+    pub secure_cookies: bool,
+    /// Show error details to loopback clients.
+    pub debug: bool,
+}
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub svc: Arc<Services>,
+    pub web: Arc<WebConfig>,
+}
+
+/// The whole application.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/_admin/login", get(pages::login_form).post(pages::login))
+        .route("/_admin/logout", get(pages::logout).post(pages::logout))
+        .route("/_admin/session_csrf_secret_token", get(pages::csrf_token))
+        .route("/_admin/create_repository", get(pages::create_repo_form))
+        .route(
+            "/_admin/repos",
+            get(pages::repos_index).post(pages::create_repo),
+        )
+        .route("/_admin/my_account/api_keys", get(pages::api_keys))
+        .route("/_admin/static/style.css", get(pages::stylesheet))
+        .fallback(repo_pages::dispatch)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            csrf::guard,
+        ))
+        .with_state(state)
+}
+
+/// Serves the application on a bound listener until the process stops.
+pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    let app = app(state);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await
+}

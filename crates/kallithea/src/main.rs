@@ -1,1 +1,414 @@
-fn main() {}
+//! The `kallithea` binary: command line, configuration loading and wiring. Subcommands
+//! mirror `kallithea-cli`; no command waits for input when standard input is not a terminal.
+
+mod config;
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use kallithea_core::user::NewAccount;
+use kallithea_core::{CoreConfig, Db, HookInstall, Services, setup};
+
+use crate::config::Config;
+
+#[derive(Parser)]
+#[command(
+    name = "kallithea",
+    version,
+    about = "A self-hosted Git and Mercurial server, compatible with Kallithea"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server. Without -c and without ./my.ini, sets up a new instance here first.
+    Serve {
+        #[arg(short = 'c', long = "config")]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        host: Option<String>,
+        #[arg(long)]
+        port: Option<u16>,
+    },
+    /// Write a commented configuration file.
+    ConfigCreate {
+        file: PathBuf,
+        /// key=value settings to put in the file.
+        settings: Vec<String>,
+        #[arg(long)]
+        force: bool,
+    },
+    /// Create the database schema and the first admin account.
+    DbCreate {
+        #[arg(short = 'c', long = "config")]
+        config: PathBuf,
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        password: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        repos: PathBuf,
+        /// Delete an existing database without asking.
+        #[arg(long, conflicts_with = "force_no")]
+        force_yes: bool,
+        /// Keep an existing database without asking.
+        #[arg(long)]
+        force_no: bool,
+        /// Let anonymous visitors read what the default permissions allow (the default).
+        #[arg(long, conflicts_with = "no_public_access")]
+        public_access: bool,
+        /// Require everyone to sign in.
+        #[arg(long)]
+        no_public_access: bool,
+    },
+    /// Apply database migrations.
+    DbUpgrade {
+        #[arg(short = 'c', long = "config")]
+        config: PathBuf,
+    },
+    /// Register repositories found on disk under the repository folder.
+    RepoScan {
+        #[arg(short = 'c', long = "config")]
+        config: PathBuf,
+    },
+    /// Run by the hooks installed in each repository.
+    #[command(hide = true)]
+    Hook {
+        kind: String,
+        #[arg(short = 'c', long = "config")]
+        config: PathBuf,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("KALLITHEA_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Serve { config, host, port } => serve(config, host, port).await,
+        Command::ConfigCreate {
+            file,
+            settings,
+            force,
+        } => config_create(&file, &settings, force),
+        Command::DbCreate {
+            config,
+            user,
+            password,
+            email,
+            repos,
+            force_yes,
+            force_no,
+            public_access: _,
+            no_public_access,
+        } => {
+            let cfg = Config::load(&config)?;
+            db_create(
+                &cfg,
+                &user,
+                &password,
+                &email,
+                &repos,
+                force_yes,
+                force_no,
+                !no_public_access,
+            )
+            .await
+        }
+        Command::DbUpgrade { config } => {
+            let cfg = Config::load(&config)?;
+            let db = connect(&cfg).await?;
+            let svc = services(&cfg, db, PathBuf::new());
+            let n = setup::upgrade(&svc).await?;
+            println!(
+                "Database is up to date ({n} migration{} applied).",
+                if n == 1 { "" } else { "s" }
+            );
+            Ok(())
+        }
+        Command::RepoScan { config } => {
+            let cfg = Config::load(&config)?;
+            let svc = open_services(&cfg).await?;
+            let admin = first_admin(&svc).await?;
+            let added = kallithea_core::repo::scan(&svc, &admin).await?;
+            for n in &added {
+                println!("added {n}");
+            }
+            println!(
+                "{} repositor{} added.",
+                added.len(),
+                if added.len() == 1 { "y" } else { "ies" }
+            );
+            Ok(())
+        }
+        Command::Hook { kind, config } => hook(&kind, &config).await,
+    }
+}
+
+async fn connect(cfg: &Config) -> Result<Db> {
+    Db::connect(&cfg.database_url).await.with_context(|| {
+        format!(
+            "cannot open the database named by sqlalchemy.url in {}",
+            cfg.path.display()
+        )
+    })
+}
+
+fn services(cfg: &Config, db: Db, repos: PathBuf) -> Services {
+    let hooks = HookInstall {
+        executable: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("kallithea")),
+        config: cfg.path.clone(),
+    };
+    let core = CoreConfig {
+        session_lifetime: cfg.session_lifetime,
+        login_attempts: cfg.login_attempts,
+        ..CoreConfig::default()
+    };
+    Services::new(db, repos, hooks, core)
+}
+
+async fn open_services(cfg: &Config) -> Result<Services> {
+    let db = connect(cfg).await?;
+    let pending = kallithea_db_version_gap(&db).await?;
+    if pending {
+        bail!(
+            "the database is not set up or is out of date: run `kallithea db-create` or `kallithea db-upgrade -c {}`",
+            cfg.path.display()
+        );
+    }
+    let root = setup::repos_root(&db)
+        .await?
+        .context("the database has no repository folder: run db-create")?;
+    Ok(services(cfg, db, PathBuf::from(root)))
+}
+
+async fn kallithea_db_version_gap(db: &Db) -> Result<bool> {
+    let svc = Services::new(
+        db.clone(),
+        PathBuf::new(),
+        HookInstall {
+            executable: PathBuf::new(),
+            config: PathBuf::new(),
+        },
+        CoreConfig::default(),
+    );
+    Ok(!setup::is_initialised(&svc).await?)
+}
+
+async fn first_admin(svc: &Services) -> Result<kallithea_core::Actor> {
+    let mut tx = svc.db.read().await?;
+    let users = kallithea_db_users(&mut tx).await?;
+    users
+        .into_iter()
+        .find(|u| u.admin && u.active)
+        .map(|u| kallithea_core::user::actor_of(&u))
+        .context("there is no active admin account")
+}
+
+async fn kallithea_db_users(
+    tx: &mut kallithea_core::user::Tx,
+) -> Result<Vec<kallithea_core::user::UserRow>> {
+    Ok(kallithea_core::user::list(tx).await?)
+}
+
+fn config_create(file: &Path, settings: &[String], force: bool) -> Result<()> {
+    if file.exists() && !force {
+        bail!(
+            "{} already exists; use --force to overwrite it",
+            file.display()
+        );
+    }
+    let mut pairs = Vec::new();
+    for s in settings {
+        let (k, v) = s
+            .split_once('=')
+            .with_context(|| format!("{s:?} is not key=value"))?;
+        pairs.push((k.trim().to_owned(), v.trim().to_owned()));
+    }
+    std::fs::write(file, config::template(&pairs))
+        .with_context(|| format!("cannot write {}", file.display()))?;
+    println!("Wrote {}", file.display());
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn db_create(
+    cfg: &Config,
+    user: &str,
+    password: &str,
+    email: &str,
+    repos: &Path,
+    force_yes: bool,
+    force_no: bool,
+    public: bool,
+) -> Result<()> {
+    std::fs::create_dir_all(repos)
+        .with_context(|| format!("cannot create the repository folder {}", repos.display()))?;
+    let repos = std::fs::canonicalize(repos)?;
+    let db = connect(cfg).await?;
+    let svc = services(cfg, db, repos.clone());
+    if setup::is_initialised(&svc).await? {
+        let destroy = if force_yes {
+            true
+        } else if force_no {
+            false
+        } else if std::io::stdin().is_terminal() {
+            print!("The database already exists. Delete everything in it and start over? [y/N] ");
+            std::io::stdout().flush()?;
+            let mut answer = String::new();
+            std::io::stdin().read_line(&mut answer)?;
+            answer.trim().eq_ignore_ascii_case("y")
+        } else {
+            bail!(
+                "the database already exists; pass --force-yes to delete it and start over, or --force-no to keep it"
+            );
+        };
+        if !destroy {
+            println!("Kept the existing database.");
+            return Ok(());
+        }
+        setup::destroy(&svc).await?;
+    }
+    let account = NewAccount {
+        username: user,
+        password,
+        email,
+        firstname: "Kallithea",
+        lastname: "Admin",
+        admin: true,
+        active: true,
+    };
+    setup::create(&svc, &account, public).await?;
+    setup::set_repos_root(&svc, &repos.to_string_lossy()).await?;
+    let added = kallithea_core::repo::scan(&svc, &first_admin(&svc).await?).await?;
+    println!(
+        "Database created; admin account {user:?}; repositories in {} ({} found).",
+        repos.display(),
+        added.len()
+    );
+    Ok(())
+}
+
+async fn serve(config: Option<PathBuf>, host: Option<String>, port: Option<u16>) -> Result<()> {
+    let config_path = match config {
+        Some(c) => c,
+        None if Path::new("my.ini").exists() => PathBuf::from("my.ini"),
+        None => first_run().await?,
+    };
+    let cfg = Config::load(&config_path)?;
+    let svc = Arc::new(open_services(&cfg).await?);
+    let iis_port = std::env::var("HTTP_PLATFORM_PORT")
+        .ok()
+        .and_then(|p| p.trim().parse::<u16>().ok());
+    let (host, port) = match (port, iis_port) {
+        (Some(p), _) => (host.unwrap_or(cfg.host.clone()), p),
+        (None, Some(p)) => (host.unwrap_or_else(|| "127.0.0.1".into()), p),
+        (None, None) => (host.unwrap_or(cfg.host.clone()), cfg.port),
+    };
+    let listener = tokio::net::TcpListener::bind((host.as_str(), port))
+        .await
+        .with_context(|| format!("cannot listen on {host}:{port}"))?;
+    let addr = listener.local_addr()?;
+    let purge = svc.clone();
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = kallithea_core::session::purge_expired(&purge).await {
+                tracing::warn!("purging sessions: {e}");
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+        }
+    });
+    println!("Serving on http://{addr}{}/", cfg.prefix);
+    std::io::stdout().flush()?;
+    let state = kallithea_web::AppState {
+        svc,
+        web: Arc::new(kallithea_web::WebConfig {
+            prefix: cfg.prefix.clone(),
+            secure_cookies: cfg.secure_cookies,
+            debug: cfg.debug,
+        }),
+    };
+    tokio::select! {
+        r = kallithea_web::serve(listener, state) => r.context("server stopped")?,
+        _ = tokio::signal::ctrl_c() => tracing::info!("stopping"),
+    }
+    Ok(())
+}
+
+/// First start in an empty folder: my.ini, kallithea.db and repos/ here, and an admin account
+/// with a generated password, printed once.
+async fn first_run() -> Result<PathBuf> {
+    let path = PathBuf::from("my.ini");
+    config_create(&path, &[], false)?;
+    let cfg = Config::load(&path)?;
+    let password = kallithea_core::token::random_hex(8);
+    db_create(
+        &cfg,
+        "admin",
+        &password,
+        "admin@localhost",
+        Path::new("repos"),
+        false,
+        true,
+        true,
+    )
+    .await?;
+    println!(
+        "Created admin account: user name \"admin\", password \"{password}\" (change it after signing in)."
+    );
+    Ok(path)
+}
+
+async fn hook(kind: &str, config: &Path) -> Result<()> {
+    if kind != "post-receive" {
+        bail!("unknown hook {kind:?}");
+    }
+    let mut input = String::new();
+    std::io::stdin().read_to_string(&mut input)?;
+    let cfg = Config::load(config)?;
+    let svc = open_services(&cfg).await?;
+    let updates = kallithea_core::hooks::parse_ref_updates(&input);
+    let pusher = kallithea_core::hooks::Pusher {
+        username: std::env::var(kallithea_core::hooks::ENV_USER).ok(),
+        ip: std::env::var(kallithea_core::hooks::ENV_IP).ok(),
+    };
+    let cwd = std::env::current_dir()?;
+    if let Err(e) = kallithea_core::hooks::post_receive(&svc, &cwd, &updates, &pusher).await {
+        // The push has already happened; report and carry on.
+        eprintln!("Kallithea could not record this push: {e}");
+    }
+    Ok(())
+}

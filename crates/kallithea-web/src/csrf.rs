@@ -1,0 +1,114 @@
+//! CSRF protection for every state-changing request, in one middleware: a POST must carry
+//! the session's secret in the form field `_session_csrf_secret_token` (Kallithea's name).
+//! Git's smart-HTTP endpoints are exempt (they authenticate each request with HTTP Basic).
+//! Methods other than GET, HEAD and POST are refused.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use kallithea_core::token::secrets_equal;
+use kallithea_core::{Error, ErrorKind};
+
+use crate::AppState;
+use crate::visitor::{COOKIE, cookie_value};
+
+pub const FIELD: &str = "_session_csrf_secret_token";
+/// The largest form we read.
+const FORM_LIMIT: usize = 1024 * 1024;
+
+pub fn is_git_path(path: &str) -> bool {
+    path.ends_with("/info/refs")
+        || path.ends_with("/git-upload-pack")
+        || path.ends_with("/git-receive-pack")
+}
+
+fn refuse(state: &AppState, status: StatusCode, msg: &str) -> Response {
+    let kind = if status == StatusCode::FORBIDDEN {
+        ErrorKind::Forbidden
+    } else {
+        ErrorKind::InvalidInput
+    };
+    let mut r = crate::WebError::new(Error::new(kind, msg), &state.web.prefix).into_response();
+    *r.status_mut() = status;
+    r
+}
+
+pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
+    if is_git_path(&path) {
+        return next.run(req).await;
+    }
+    match *req.method() {
+        Method::GET | Method::HEAD => return next.run(req).await,
+        Method::POST => {}
+        _ => {
+            return refuse(
+                &state,
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Only GET and POST requests are accepted here.",
+            );
+        }
+    }
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = to_bytes(body, FORM_LIMIT).await else {
+        return refuse(
+            &state,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "The form is too large.",
+        );
+    };
+    let sent = form_urlencoded_value(&bytes, FIELD);
+    let expected = match cookie_value(&parts.headers, COOKIE) {
+        Some(c) => kallithea_core::session::load(&state.svc, &c)
+            .await
+            .ok()
+            .flatten()
+            .map(|s| s.csrf_token),
+        None => None,
+    };
+    let ok =
+        matches!((&sent, &expected), (Some(s), Some(e)) if !e.is_empty() && secrets_equal(s, e));
+    if !ok {
+        tracing::warn!(path = %path, "POST refused: missing or wrong CSRF token");
+        return refuse(
+            &state,
+            StatusCode::FORBIDDEN,
+            "The form's security token is missing or out of date (CSRF protection). Reload the page and try again.",
+        );
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+fn form_urlencoded_value(body: &[u8], name: &str) -> Option<String> {
+    serde_urlencoded_pairs(body)
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+/// Decodes `application/x-www-form-urlencoded` pairs.
+pub fn serde_urlencoded_pairs(body: &[u8]) -> Vec<(String, String)> {
+    body.split(|b| *b == b'&')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (k, v) = match p.iter().position(|b| *b == b'=') {
+                Some(i) => (&p[..i], &p[i + 1..]),
+                None => (p, &[][..]),
+            };
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+fn decode(s: &[u8]) -> String {
+    let plus: Vec<u8> = s
+        .iter()
+        .map(|b| if *b == b'+' { b' ' } else { *b })
+        .collect();
+    percent_encoding::percent_decode(&plus)
+        .decode_utf8_lossy()
+        .into_owned()
+}

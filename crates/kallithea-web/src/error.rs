@@ -1,0 +1,64 @@
+//! Turning domain errors into responses, in one place: an HTML page with a status and a
+//! sentence, or a redirect to the sign-in page for anonymous visitors.
+
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use kallithea_core::{Error, ErrorKind};
+
+use crate::view::{ErrorPage, render};
+
+/// An error on its way to becoming a response. `came_from` is where to return after signing in.
+#[derive(Debug)]
+pub struct WebError {
+    pub error: Error,
+    pub prefix: String,
+    pub came_from: Option<String>,
+}
+
+impl WebError {
+    pub fn new(error: Error, prefix: &str) -> Self {
+        Self {
+            error,
+            prefix: prefix.to_owned(),
+            came_from: None,
+        }
+    }
+    pub fn came_from(mut self, path: &str) -> Self {
+        self.came_from = Some(path.to_owned());
+        self
+    }
+}
+
+pub fn status_of(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+        ErrorKind::LoginRequired | ErrorKind::AuthFailed => StatusCode::UNAUTHORIZED,
+        ErrorKind::Throttled => StatusCode::TOO_MANY_REQUESTS,
+        ErrorKind::InvalidInput => StatusCode::BAD_REQUEST,
+        ErrorKind::NameTaken => StatusCode::CONFLICT,
+        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        if self.error.kind == ErrorKind::LoginRequired {
+            let back = self
+                .came_from
+                .unwrap_or_else(|| format!("{}/", self.prefix));
+            let enc =
+                percent_encoding::utf8_percent_encode(&back, percent_encoding::NON_ALPHANUMERIC);
+            return Redirect::to(&format!("{}/_admin/login?came_from={enc}", self.prefix))
+                .into_response();
+        }
+        let status = status_of(self.error.kind);
+        let page = ErrorPage {
+            prefix: self.prefix,
+            status: status.as_u16(),
+            reason: status.canonical_reason().unwrap_or("Error").to_owned(),
+            message: self.error.message,
+        };
+        (status, [(header::CACHE_CONTROL, "no-store")], render(&page)).into_response()
+    }
+}

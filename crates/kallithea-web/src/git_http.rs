@@ -1,0 +1,281 @@
+//! Git's smart HTTP protocol (v0 and v2): `info/refs`, `git-upload-pack`, `git-receive-pack`.
+//!
+//! Authentication (HTTP Basic with a password or an API key) and the read/write check happen
+//! here, before any process starts; then the request body is streamed into
+//! `git <service> --stateless-rpc` and its output streamed back, never buffered whole.
+
+use std::net::SocketAddr;
+
+use async_compression::tokio::bufread::GzipDecoder;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use futures_util::TryStreamExt;
+use kallithea_core::git_service::Service;
+use kallithea_core::hooks::{ENV_IP, ENV_USER};
+use kallithea_core::permission::Permissions;
+use kallithea_core::repo::{self, RepoRow};
+use kallithea_core::{Actor, ErrorKind, user};
+use tokio::io::{AsyncBufRead, AsyncReadExt};
+use tokio_util::io::{ReaderStream, StreamReader};
+
+use crate::AppState;
+
+fn text(status: StatusCode, msg: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!("{msg}\n"),
+    )
+        .into_response()
+}
+
+pub fn not_found() -> Response {
+    text(StatusCode::NOT_FOUND, "Repository not found.")
+}
+
+fn ask_for_credentials(msg: &str) -> Response {
+    let mut r = text(StatusCode::UNAUTHORIZED, msg);
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"Kallithea\""),
+    );
+    r
+}
+
+/// Who the request is from: nobody (no credentials), a user, or a failure to report.
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+) -> Result<Actor, Response> {
+    let Some(auth) = headers.get(header::AUTHORIZATION) else {
+        return Ok(Actor::Anonymous);
+    };
+    let creds = auth
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            v.strip_prefix("Basic ")
+                .or_else(|| v.strip_prefix("basic "))
+        })
+        .and_then(|b| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .ok()
+        })
+        .and_then(|b| String::from_utf8(b).ok());
+    let Some((username, secret)) = creds.as_deref().and_then(|c| c.split_once(':')) else {
+        return Err(ask_for_credentials(
+            "Malformed Authorization header: use HTTP Basic.",
+        ));
+    };
+    // An API key works as the password.
+    if let Ok(Some(u)) = user::authenticate_api_key(&state.svc, secret).await {
+        if username.is_empty() || u.username.eq_ignore_ascii_case(username) {
+            return Ok(user::actor_of(&u));
+        }
+    }
+    match user::authenticate_password(&state.svc, username, secret, &peer.ip().to_string()).await {
+        Ok(u) => Ok(user::actor_of(&u)),
+        Err(e) if e.kind == ErrorKind::Throttled => {
+            Err(text(StatusCode::TOO_MANY_REQUESTS, &e.message))
+        }
+        Err(e) if e.kind == ErrorKind::AuthFailed => Err(ask_for_credentials(&format!(
+            "Authentication failed: {}",
+            e.message
+        ))),
+        Err(e) => Err(text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("Authentication could not be checked: {}", e.message),
+        )),
+    }
+}
+
+/// Handles one smart-HTTP request for a resolved repository. `op` is `refs`,
+/// `git-upload-pack` or `git-receive-pack`.
+pub async fn serve(
+    state: &AppState,
+    peer: SocketAddr,
+    row: RepoRow,
+    op: &str,
+    req: Request,
+) -> Response {
+    let query = req.uri().query().unwrap_or("").to_owned();
+    let (service, advertise) = match (req.method(), op) {
+        (&Method::GET, "refs") => {
+            let svc = query
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("service="))
+                .and_then(Service::parse);
+            match svc {
+                Some(s) => (s, true),
+                None => {
+                    return text(
+                        StatusCode::FORBIDDEN,
+                        "Only the smart HTTP protocol is supported: use a git client newer than 1.6.6.",
+                    );
+                }
+            }
+        }
+        (&Method::POST, name) if Service::parse(name).is_some() => {
+            (Service::parse(name).expect("checked"), false)
+        }
+        _ => {
+            return text(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "Use GET for info/refs and POST for the service endpoints.",
+            );
+        }
+    };
+    if row.repo_type != "git" {
+        return text(StatusCode::NOT_FOUND, "This is not a Git repository.");
+    }
+    let actor = match authenticate(state, req.headers(), peer).await {
+        Ok(a) => a,
+        Err(resp) => return resp,
+    };
+    let perms = match Permissions::load(&state.svc, &actor).await {
+        Ok(p) => p,
+        Err(e) => return text(StatusCode::INTERNAL_SERVER_ERROR, &e.message),
+    };
+    let repo_name = row.name.clone();
+    let need = if service.is_write() {
+        kallithea_model::PermLevel::Write
+    } else {
+        kallithea_model::PermLevel::Read
+    };
+    let access = match repo::open(&perms, row, need) {
+        Ok(a) => a,
+        Err(e) if e.kind == ErrorKind::LoginRequired => {
+            return ask_for_credentials(if service.is_write() {
+                "Pushing needs a user name and password."
+            } else {
+                "This repository needs a user name and password."
+            });
+        }
+        Err(_) => {
+            let what = if service.is_write() {
+                "push to"
+            } else {
+                "read"
+            };
+            return text(
+                StatusCode::FORBIDDEN,
+                &format!(
+                    "User {} may not {what} repository {}.",
+                    actor.username(),
+                    repo_name
+                ),
+            );
+        }
+    };
+    let path = state.svc.store.path(&access.name());
+    let protocol = req
+        .headers()
+        .get("git-protocol")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let env = vec![
+        (ENV_USER, actor.username().to_owned()),
+        (ENV_IP, peer.ip().to_string()),
+    ];
+    if !advertise {
+        let want = format!("application/x-{}-request", service.name());
+        let ct = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if ct != want {
+            return text(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                &format!("Expected Content-Type {want}."),
+            );
+        }
+    }
+    let mut child = match kallithea_core::git_service::spawn(
+        &path,
+        service,
+        advertise,
+        protocol.as_deref(),
+        &env,
+    ) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!("starting git: {e}");
+            return text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "The Git service could not be started.",
+            );
+        }
+    };
+    let (Some(mut stdin), Some(stdout), Some(mut stderr)) =
+        (child.stdin.take(), child.stdout.take(), child.stderr.take())
+    else {
+        return text(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The Git service could not be started.",
+        );
+    };
+    let gzip = req
+        .headers()
+        .get(header::CONTENT_ENCODING)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"gzip"));
+    let body_stream = req
+        .into_body()
+        .into_data_stream()
+        .map_err(std::io::Error::other);
+    let reader = StreamReader::new(body_stream);
+    tokio::spawn(async move {
+        let mut input: Box<dyn AsyncBufRead + Send + Unpin> = if gzip {
+            Box::new(tokio::io::BufReader::new(GzipDecoder::new(reader)))
+        } else {
+            Box::new(reader)
+        };
+        if !advertise {
+            if let Err(e) = tokio::io::copy_buf(&mut input, &mut stdin).await {
+                tracing::warn!("git request body ended early: {e}");
+            }
+        }
+        drop(stdin);
+        let mut err = String::new();
+        let _ = stderr.read_to_string(&mut err).await;
+        match child.wait().await {
+            Ok(s) if !s.success() => {
+                tracing::warn!(status = %s, stderr = %err.trim(), "git service exited with an error")
+            }
+            Err(e) => tracing::warn!("waiting for git: {e}"),
+            _ => {}
+        }
+    });
+    let mut prefix = Vec::new();
+    if advertise && !protocol.as_deref().is_some_and(|p| p.contains("version=2")) {
+        let line = format!("# service={}\n", service.name());
+        prefix.extend_from_slice(format!("{:04x}{line}0000", line.len() + 4).as_bytes());
+    }
+    let head = futures_util::stream::once(async move {
+        Ok::<_, std::io::Error>(axum::body::Bytes::from(prefix))
+    });
+    let body = Body::from_stream(futures_util::StreamExt::chain(
+        head,
+        ReaderStream::new(stdout),
+    ));
+    let kind = if advertise { "advertisement" } else { "result" };
+    let mut resp = Response::new(body);
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&format!("application/x-{}-{kind}", service.name())) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, max-age=0, must-revalidate"),
+    );
+    h.insert(
+        header::EXPIRES,
+        HeaderValue::from_static("Fri, 01 Jan 1980 00:00:00 GMT"),
+    );
+    resp
+}

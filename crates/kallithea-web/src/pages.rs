@@ -1,0 +1,335 @@
+//! Site pages: the repository list, sign-in and sign-out, the CSRF token for scripts,
+//! creating a repository and the API key page.
+
+use axum::Form;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use kallithea_core::permission::Permissions;
+use kallithea_core::repo::{self, CreateForm};
+use kallithea_core::{Error, ErrorKind, session, user};
+use serde::Deserialize;
+use std::net::SocketAddr;
+
+use crate::view::{
+    self, ApiKeysPage, CreateRepoPage, HomePage, Layout, LoginPage, RepoItem, render,
+};
+use crate::visitor::{Visitor, session_cookie};
+use crate::{AppState, WebError};
+
+pub(crate) fn layout(state: &AppState, v: &Visitor) -> Layout {
+    Layout {
+        prefix: state.web.prefix.clone(),
+        username: v.user.as_ref().map(|u| u.username.clone()),
+        is_admin: v.actor.is_admin(),
+        csrf_token: v.csrf_token(),
+    }
+}
+
+pub(crate) fn web_err(state: &AppState) -> impl Fn(Error) -> WebError + '_ {
+    move |e| WebError::new(e, &state.web.prefix)
+}
+
+/// Makes sure the visitor has a session (so forms can carry a CSRF token); returns the
+/// `Set-Cookie` header to send when one was created.
+pub(crate) async fn ensure_session(
+    state: &AppState,
+    v: &mut Visitor,
+) -> Result<Option<String>, WebError> {
+    if v.session.is_some() {
+        return Ok(None);
+    }
+    let s = session::start(&state.svc, None)
+        .await
+        .map_err(web_err(state))?;
+    let cookie = session_cookie(state, &s.cookie, None);
+    v.session = Some(s);
+    Ok(Some(cookie))
+}
+
+fn with_cookie(cookie: Option<String>, resp: impl IntoResponse) -> Response {
+    let mut r = resp.into_response();
+    if let Some(c) = cookie {
+        if let Ok(v) = c.parse() {
+            r.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    r
+}
+
+/// GET / — the repositories the visitor may see.
+pub async fn home(State(state): State<AppState>, v: Visitor) -> Result<Response, WebError> {
+    let perms = Permissions::load(&state.svc, &v.actor)
+        .await
+        .map_err(web_err(&state))?;
+    if v.user.is_none() && !perms.anonymous_enabled() {
+        return Err(WebError::new(
+            Error::new(ErrorKind::LoginRequired, ""),
+            &state.web.prefix,
+        ));
+    }
+    let repos = repo::list_visible(&state.svc, &perms)
+        .await
+        .map_err(web_err(&state))?;
+    let page = HomePage {
+        layout: layout(&state, &v),
+        can_create: perms.can_create_repo(),
+        repos: repos
+            .into_iter()
+            .map(|(r, _)| RepoItem {
+                last_change: view::age(r.last_change),
+                name: r.name,
+                description: r.description,
+                private: r.private,
+                owner: r.owner_name,
+            })
+            .collect(),
+    };
+    Ok(render(&page).into_response())
+}
+
+#[derive(Deserialize, Default)]
+pub struct CameFrom {
+    #[serde(default)]
+    came_from: String,
+}
+
+/// Only local paths are accepted as `came_from`, so sign-in cannot redirect elsewhere.
+fn safe_came_from(state: &AppState, raw: &str) -> String {
+    let home = format!("{}/", state.web.prefix);
+    if raw.starts_with('/')
+        && !raw.starts_with("//")
+        && !raw.contains('\\')
+        && !raw.chars().any(char::is_control)
+    {
+        raw.to_owned()
+    } else {
+        home
+    }
+}
+
+/// GET /_admin/login
+pub async fn login_form(
+    State(state): State<AppState>,
+    mut v: Visitor,
+    Query(q): Query<CameFrom>,
+) -> Result<Response, WebError> {
+    let came_from = safe_came_from(&state, &q.came_from);
+    if v.user.is_some() {
+        return Ok(Redirect::to(&came_from).into_response());
+    }
+    let cookie = ensure_session(&state, &mut v).await?;
+    let page = LoginPage {
+        layout: layout(&state, &v),
+        came_from,
+        username: String::new(),
+        error: None,
+    };
+    Ok(with_cookie(cookie, render(&page)))
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// POST /_admin/login — checks the password, then starts a new session for the user.
+pub async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    v: Visitor,
+    Query(q): Query<CameFrom>,
+    Form(f): Form<LoginForm>,
+) -> Result<Response, WebError> {
+    let came_from = safe_came_from(&state, &q.came_from);
+    match user::authenticate_password(
+        &state.svc,
+        f.username.trim(),
+        &f.password,
+        &peer.ip().to_string(),
+    )
+    .await
+    {
+        Ok(u) => {
+            let old = v.session.as_ref().map(|s| s.cookie.clone());
+            let s = session::rotate(&state.svc, old.as_deref(), Some(u.id))
+                .await
+                .map_err(web_err(&state))?;
+            user::record_login(&state.svc, u.id)
+                .await
+                .map_err(web_err(&state))?;
+            let cookie = session_cookie(&state, &s.cookie, None);
+            Ok(with_cookie(Some(cookie), Redirect::to(&came_from)))
+        }
+        Err(e) if matches!(e.kind, ErrorKind::AuthFailed | ErrorKind::Throttled) => {
+            let status = crate::error::status_of(e.kind);
+            let page = LoginPage {
+                layout: layout(&state, &v),
+                came_from,
+                username: f.username,
+                error: Some(e.message),
+            };
+            Ok((status, render(&page)).into_response())
+        }
+        Err(e) => Err(web_err(&state)(e)),
+    }
+}
+
+/// GET or POST /_admin/logout — ends the session.
+pub async fn logout(State(state): State<AppState>, v: Visitor) -> Result<Response, WebError> {
+    if let Some(s) = &v.session {
+        session::end(&state.svc, &s.cookie)
+            .await
+            .map_err(web_err(&state))?;
+    }
+    let cookie = session_cookie(&state, "", Some(0));
+    Ok(with_cookie(
+        Some(cookie),
+        Redirect::to(&format!("{}/", state.web.prefix)),
+    ))
+}
+
+/// GET /_admin/session_csrf_secret_token — the session's CSRF token as text, for scripts.
+pub async fn csrf_token(
+    State(state): State<AppState>,
+    mut v: Visitor,
+) -> Result<Response, WebError> {
+    let cookie = ensure_session(&state, &mut v).await?;
+    Ok(with_cookie(
+        cookie,
+        (
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            v.csrf_token(),
+        ),
+    ))
+}
+
+fn require_user(state: &AppState, v: &Visitor, path: &str) -> Result<(), WebError> {
+    if v.user.is_none() {
+        return Err(
+            WebError::new(Error::new(ErrorKind::LoginRequired, ""), &state.web.prefix)
+                .came_from(&format!("{}{path}", state.web.prefix)),
+        );
+    }
+    Ok(())
+}
+
+/// GET /_admin/create_repository
+pub async fn create_repo_form(
+    State(state): State<AppState>,
+    v: Visitor,
+) -> Result<Response, WebError> {
+    require_user(&state, &v, "/_admin/create_repository")?;
+    let perms = Permissions::load(&state.svc, &v.actor)
+        .await
+        .map_err(web_err(&state))?;
+    if !perms.can_create_repo() {
+        return Err(web_err(&state)(Error::forbidden(
+            "You do not have permission to create repositories.",
+        )));
+    }
+    let page = CreateRepoPage {
+        layout: layout(&state, &v),
+        repo_name: String::new(),
+        repo_description: String::new(),
+        repo_private: false,
+        repo_landing_rev: "rev:tip".into(),
+        error: None,
+    };
+    Ok(render(&page).into_response())
+}
+
+/// GET /_admin/repos — Kallithea's admin list; ours is the home page.
+pub async fn repos_index(State(state): State<AppState>) -> Redirect {
+    Redirect::to(&format!("{}/", state.web.prefix))
+}
+
+#[derive(Deserialize, Default)]
+pub struct CreateRepoFields {
+    #[serde(default)]
+    repo_name: String,
+    #[serde(default)]
+    repo_type: String,
+    #[serde(default)]
+    repo_description: String,
+    #[serde(default)]
+    repo_private: Option<String>,
+    #[serde(default)]
+    repo_group: String,
+    #[serde(default)]
+    repo_landing_rev: String,
+    #[serde(default)]
+    clone_uri: String,
+}
+
+pub(crate) fn checked(v: &Option<String>) -> bool {
+    v.as_deref()
+        .is_some_and(|s| matches!(s.to_ascii_lowercase().as_str(), "true" | "on" | "1" | "yes"))
+}
+
+/// POST /_admin/repos — creates a repository from Kallithea's form fields.
+pub async fn create_repo(
+    State(state): State<AppState>,
+    v: Visitor,
+    Form(f): Form<CreateRepoFields>,
+) -> Result<Response, WebError> {
+    require_user(&state, &v, "/_admin/create_repository")?;
+    let perms = Permissions::load(&state.svc, &v.actor)
+        .await
+        .map_err(web_err(&state))?;
+    let form = CreateForm {
+        repo_name: f.repo_name.clone(),
+        repo_type: f.repo_type,
+        repo_description: f.repo_description.clone(),
+        repo_private: checked(&f.repo_private),
+        repo_group: f.repo_group,
+        repo_landing_rev: f.repo_landing_rev.clone(),
+        clone_uri: f.clone_uri,
+    };
+    match repo::create(&state.svc, &perms, &form).await {
+        Ok(r) => Ok(Redirect::to(&format!("{}/{}", state.web.prefix, r.name)).into_response()),
+        Err(e) if matches!(e.kind, ErrorKind::InvalidInput | ErrorKind::NameTaken) => {
+            let page = CreateRepoPage {
+                layout: layout(&state, &v),
+                repo_name: f.repo_name,
+                repo_description: f.repo_description,
+                repo_private: form.repo_private,
+                repo_landing_rev: f.repo_landing_rev,
+                error: Some(e.message.clone()),
+            };
+            Ok((crate::error::status_of(e.kind), render(&page)).into_response())
+        }
+        Err(e) => Err(web_err(&state)(e)),
+    }
+}
+
+/// GET /_admin/my_account/api_keys
+pub async fn api_keys(State(state): State<AppState>, v: Visitor) -> Result<Response, WebError> {
+    require_user(&state, &v, "/_admin/my_account/api_keys")?;
+    let key = v
+        .user
+        .as_ref()
+        .map(|u| u.api_key.clone())
+        .unwrap_or_default();
+    Ok(render(&ApiKeysPage {
+        layout: layout(&state, &v),
+        api_key: key,
+    })
+    .into_response())
+}
+
+/// GET /_admin/static/style.css
+pub async fn stylesheet(_h: HeaderMap) -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../static/style.css"),
+    )
+        .into_response()
+}

@@ -1,0 +1,314 @@
+//! URLs that start with a repository name (`/{repo}/...`, or `/_{id}/...`): the name is
+//! resolved against the database (longest match, any case), then the rest of the path picks
+//! the page: summary, settings, or Git's smart HTTP.
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, Method, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use kallithea_core::Error;
+use kallithea_core::permission::Permissions;
+use kallithea_core::repo::{self, RepoAccess, RepoRef, RepoRow, SettingsForm};
+use kallithea_model::{PermLevel, RepoId};
+use std::net::SocketAddr;
+
+use crate::csrf::serde_urlencoded_pairs;
+use crate::pages::{checked, layout, web_err};
+use crate::view::{self, GrantItem, JournalItem, SettingsPage, SummaryPage, render};
+use crate::visitor::Visitor;
+use crate::{AppState, WebError, git_http};
+
+fn not_found(state: &AppState, path: &str) -> WebError {
+    WebError::new(
+        Error::not_found(format!("There is no page at {path}.")),
+        &state.web.prefix,
+    )
+}
+
+/// Splits a decoded path into the repository and the rest, by asking the database.
+async fn resolve(state: &AppState, segs: &[String]) -> Result<Option<(RepoRow, usize)>, WebError> {
+    if let Some(id) = segs
+        .first()
+        .and_then(|s| s.strip_prefix('_'))
+        .and_then(|d| d.parse::<i64>().ok())
+    {
+        let r = repo::find(&state.svc, RepoRef::Id(RepoId(id)))
+            .await
+            .map_err(web_err(state))?;
+        return Ok(r.map(|r| (r, 1)));
+    }
+    for n in (1..=segs.len().min(16)).rev() {
+        let mut name = segs[..n].join("/");
+        if n == segs.len()
+            || segs[n..]
+                .first()
+                .is_some_and(|s| s == "info" || s.starts_with("git-"))
+        {
+            if let Some(stripped) = name.strip_suffix(".git") {
+                name = stripped.to_owned();
+            }
+        }
+        if let Some(r) = repo::find(&state.svc, RepoRef::Name(&name))
+            .await
+            .map_err(web_err(state))?
+        {
+            return Ok(Some((r, n)));
+        }
+    }
+    Ok(None)
+}
+
+/// Every request no fixed route took.
+pub async fn dispatch(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+) -> Response {
+    match dispatch_inner(&state, peer, req).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn dispatch_inner(
+    state: &AppState,
+    peer: SocketAddr,
+    req: Request,
+) -> Result<Response, WebError> {
+    let raw_path = req.uri().path().to_owned();
+    let Some(path) = raw_path.strip_prefix(state.web.prefix.as_str()) else {
+        return Err(not_found(state, &raw_path));
+    };
+    let decoded = percent_encoding::percent_decode_str(path)
+        .decode_utf8_lossy()
+        .into_owned();
+    let segs: Vec<String> = decoded
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if segs.is_empty() {
+        return Err(not_found(state, &raw_path));
+    }
+    let Some((repo_row, used)) = resolve(state, &segs).await? else {
+        if crate::csrf::is_git_path(path) {
+            return Ok(git_http::not_found());
+        }
+        return Err(not_found(state, &decoded));
+    };
+    let rest: Vec<&str> = segs[used..].iter().map(String::as_str).collect();
+    let method = req.method().clone();
+    match (&method, rest.as_slice()) {
+        (_, ["info", "refs"]) | (_, ["git-upload-pack"]) | (_, ["git-receive-pack"]) => {
+            Ok(git_http::serve(state, peer, repo_row, rest[rest.len() - 1], req).await)
+        }
+        (&Method::GET | &Method::HEAD, [] | ["summary"]) => {
+            summary(state, req.headers(), repo_row).await
+        }
+        (&Method::GET | &Method::HEAD, ["settings"]) => {
+            settings_page(state, req.headers(), repo_row, None, None).await
+        }
+        (&Method::POST, ["settings"]) => settings_update(state, repo_row, req).await,
+        (&Method::POST, ["settings", "delete"]) => settings_delete(state, repo_row, req).await,
+        (&Method::POST, ["settings", "permissions"]) => settings_grant(state, repo_row, req).await,
+        _ => Err(not_found(state, &decoded)),
+    }
+}
+
+async fn open(
+    state: &AppState,
+    headers: &HeaderMap,
+    row: RepoRow,
+    need: PermLevel,
+    path: &str,
+) -> Result<(Visitor, RepoAccess), WebError> {
+    let v = Visitor::from_headers(state, headers).await?;
+    let perms = Permissions::load(&state.svc, &v.actor)
+        .await
+        .map_err(web_err(state))?;
+    let back = format!("{}/{}{}", state.web.prefix, row.name, path);
+    let access = repo::open(&perms, row, need).map_err(|e| web_err(state)(e).came_from(&back))?;
+    Ok((v, access))
+}
+
+pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or("localhost");
+    let host: String = host
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(*c))
+        .collect();
+    format!("http://{host}{}", state.web.prefix)
+}
+
+fn clone_url(base: &str, user: Option<&str>, path: &str) -> String {
+    match (user, base.split_once("://")) {
+        (Some(u), Some((scheme, rest))) => format!("{scheme}://{u}@{rest}/{path}"),
+        _ => format!("{base}/{path}"),
+    }
+}
+
+/// GET /{repo} — the summary: clone URL, owner, last change, recent pushes.
+async fn summary(
+    state: &AppState,
+    headers: &HeaderMap,
+    row: RepoRow,
+) -> Result<Response, WebError> {
+    let (v, access) = open(state, headers, row, PermLevel::Read, "").await?;
+    let journal = repo::journal_entries(&state.svc, &access, 10)
+        .await
+        .map_err(web_err(state))?;
+    let r = access.repo();
+    let base = base_url(state, headers);
+    let user = v.user.as_ref().map(|u| u.username.as_str());
+    let page = SummaryPage {
+        layout: layout(state, &v),
+        name: r.name.clone(),
+        description: r.description.clone(),
+        private: r.private,
+        clone_url: clone_url(&base, user, &r.name),
+        clone_url_id: clone_url(&base, user, &format!("_{}", r.id.0)),
+        last_change: view::age(r.last_change),
+        owner: r.owner_name.clone(),
+        is_repo_admin: access.level().is_admin(),
+        journal: journal
+            .into_iter()
+            .map(|e| JournalItem {
+                username: e.username,
+                action: summarize_action(&e.action),
+                when: view::age(e.action_date),
+            })
+            .collect(),
+    };
+    Ok(render(&page).into_response())
+}
+
+/// "push:a,b,c" → "pushed 3 changesets".
+fn summarize_action(action: &str) -> String {
+    match action.split_once(':') {
+        Some((kind, revs)) if kind.starts_with("push") => {
+            let n = revs
+                .split(',')
+                .filter(|r| !r.is_empty() && !r.contains("=>"))
+                .count();
+            let refs: Vec<&str> = revs.split(',').filter(|r| r.contains("=>")).collect();
+            let mut s = format!("pushed {n} changeset{}", if n == 1 { "" } else { "s" });
+            if !refs.is_empty() {
+                s.push_str(&format!(" ({})", refs.join(", ").replace("=>", " ")));
+            }
+            s
+        }
+        _ => action.replace('_', " "),
+    }
+}
+
+async fn settings_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    row: RepoRow,
+    error: Option<String>,
+    notice: Option<String>,
+) -> Result<Response, WebError> {
+    let (v, access) = open(state, headers, row, PermLevel::Admin, "/settings").await?;
+    let grants = repo::grants(&state.svc, &access)
+        .await
+        .map_err(web_err(state))?;
+    let r = access.repo();
+    let status = if error.is_some() {
+        axum::http::StatusCode::BAD_REQUEST
+    } else {
+        axum::http::StatusCode::OK
+    };
+    let page = SettingsPage {
+        layout: layout(state, &v),
+        name: r.name.clone(),
+        description: r.description.clone(),
+        private: r.private,
+        landing_rev: r.landing_rev.clone(),
+        enable_downloads: r.enable_downloads,
+        grants: grants
+            .into_iter()
+            .map(|g| GrantItem {
+                username: g.username,
+                level: g.level.to_string(),
+            })
+            .collect(),
+        error,
+        notice,
+    };
+    Ok((status, render(&page)).into_response())
+}
+
+async fn form_of(req: Request) -> (HeaderMap, Vec<(String, String)>) {
+    let (parts, body) = req.into_parts();
+    let bytes = axum::body::to_bytes(body, 1024 * 1024)
+        .await
+        .unwrap_or_default();
+    (parts.headers, serde_urlencoded_pairs(&bytes))
+}
+
+fn field(form: &[(String, String)], name: &str) -> Option<String> {
+    form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+}
+
+/// POST /{repo}/settings — saves the settings, renaming when `repo_name` changed.
+async fn settings_update(
+    state: &AppState,
+    row: RepoRow,
+    req: Request,
+) -> Result<Response, WebError> {
+    let (headers, form) = form_of(req).await;
+    let (_, access) = open(state, &headers, row.clone(), PermLevel::Admin, "/settings").await?;
+    let update = SettingsForm {
+        repo_description: field(&form, "repo_description").unwrap_or_default(),
+        repo_private: checked(&field(&form, "repo_private")),
+        repo_landing_rev: field(&form, "repo_landing_rev").unwrap_or_default(),
+        repo_enable_downloads: checked(&field(&form, "repo_enable_downloads")),
+    };
+    if let Err(e) = repo::update(&state.svc, &access, &update).await {
+        return settings_page(state, &headers, row, Some(e.message), None).await;
+    }
+    let mut name = row.name.clone();
+    if let Some(new) =
+        field(&form, "repo_name").filter(|n| !n.trim().is_empty() && n.trim() != row.name)
+    {
+        match repo::rename(&state.svc, &access, &new).await {
+            Ok(n) => name = n.to_string(),
+            Err(e) => return settings_page(state, &headers, row, Some(e.message), None).await,
+        }
+    }
+    Ok(Redirect::to(&format!("{}/{}/settings", state.web.prefix, name)).into_response())
+}
+
+/// POST /{repo}/settings/delete
+async fn settings_delete(
+    state: &AppState,
+    row: RepoRow,
+    req: Request,
+) -> Result<Response, WebError> {
+    let (headers, _) = form_of(req).await;
+    let (_, access) = open(state, &headers, row, PermLevel::Admin, "/settings").await?;
+    repo::delete(&state.svc, &access)
+        .await
+        .map_err(web_err(state))?;
+    Ok(Redirect::to(&format!("{}/", state.web.prefix)).into_response())
+}
+
+/// POST /{repo}/settings/permissions — grants a level to a user.
+async fn settings_grant(
+    state: &AppState,
+    row: RepoRow,
+    req: Request,
+) -> Result<Response, WebError> {
+    let (headers, form) = form_of(req).await;
+    let (_, access) = open(state, &headers, row.clone(), PermLevel::Admin, "/settings").await?;
+    let user = field(&form, "username").unwrap_or_default();
+    let level = field(&form, "permission").unwrap_or_default();
+    match repo::set_grant(&state.svc, &access, &user, &level).await {
+        Ok(()) => Ok(
+            Redirect::to(&format!("{}/{}/settings", state.web.prefix, row.name)).into_response(),
+        ),
+        Err(e) => settings_page(state, &headers, row, Some(e.message), None).await,
+    }
+}

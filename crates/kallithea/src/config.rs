@@ -1,0 +1,317 @@
+//! Reading Kallithea's `my.ini`: `[server:main]` host and port, `[app:main]` settings with
+//! `%(here)s` interpolation, and `[filter:proxy-prefix] prefix`. Unknown keys are warned
+//! about; a bad value stops start-up naming the key, the value and what was expected.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+/// The parsed configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub path: PathBuf,
+    pub host: String,
+    pub port: u16,
+    /// A sqlx URL derived from `sqlalchemy.url`.
+    pub database_url: String,
+    pub debug: bool,
+    pub session_lifetime: i64,
+    pub secure_cookies: bool,
+    pub prefix: String,
+    pub login_attempts: u32,
+}
+
+/// Keys of `[app:main]` Kallithea users have in their files that we read or knowingly ignore.
+const KNOWN_APP_KEYS: &[&str] = &[
+    "sqlalchemy.url",
+    "debug",
+    "session.timeout",
+    "session.secure",
+    "session.key",
+    "session.httponly",
+    "session.secret",
+    "session.type",
+    "session.data_dir",
+    "session.lock_dir",
+    "login_attempts",
+    "use",
+    "filter-with",
+    "cache_dir",
+    "index_dir",
+    "archive_cache_dir",
+    "app_instance_uuid",
+    "static_files",
+    "lang",
+    "i18n.enabled",
+    "i18n.lang",
+    "full_stack",
+    "instance_id",
+    "cut_off_limit",
+    "commit_parse_limit",
+    "git_hook_interpreter",
+    "git_path",
+    "show_sha_length",
+    "show_revision_number",
+    "canonical_url",
+    "default_encoding",
+    "hgencoding",
+    "rss_cut_off_limit",
+    "rss_items_per_page",
+    "rss_include_diff",
+    "sqlalchemy.pool_recycle",
+    "ssh_enabled",
+    "email_to",
+    "error_email_from",
+    "app_email_from",
+    "smtp_server",
+    "smtp_port",
+    "smtp_username",
+    "smtp_password",
+    "smtp_use_tls",
+    "smtp_use_ssl",
+    "email_prefix",
+    "errorpage.enabled",
+    "url_scheme_variable",
+    "remote_addr_variable",
+    "force_https",
+    "use_htsts",
+    "auth_ret_code",
+    "beaker.cache.data_dir",
+    "beaker.cache.lock_dir",
+    "beaker.cache.regions",
+    "beaker.cache.long_term.type",
+    "beaker.cache.long_term.expire",
+    "beaker.cache.long_term.key_length",
+    "beaker.cache.long_term_file.type",
+    "beaker.cache.long_term_file.expire",
+    "beaker.cache.long_term_file.key_length",
+    "bugtracker",
+    "issue_pat",
+    "issue_server_link",
+    "issue_sub",
+    "allow_repo_location_change",
+    "allow_custom_hooks_settings",
+    "gist_alias_url",
+    "use_celery",
+    "ssh_authorized_keys",
+    "kallithea_cli_path",
+    "ssh_locale",
+    "trace_errors.smtp_server",
+];
+
+fn bad(key: &str, value: &str, expected: &str) -> anyhow::Error {
+    anyhow::anyhow!("invalid value {value:?} for `{key}`: expected {expected}")
+}
+
+fn parse_bool(key: &str, v: &str) -> Result<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" | "1" => Ok(true),
+        "false" | "no" | "off" | "0" | "" => Ok(false),
+        _ => Err(bad(key, v, "true or false")),
+    }
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Self> {
+        let path = std::fs::canonicalize(path)
+            .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let here = path
+            .parent()
+            .unwrap_or(Path::new("/"))
+            .to_string_lossy()
+            .into_owned();
+        let ini = ini::Ini::load_from_str(&text)
+            .with_context(|| format!("{} is not a valid INI file", path.display()))?;
+        let get = |section: &str, key: &str| -> Option<String> {
+            ini.section(Some(section))
+                .and_then(|s| s.get(key))
+                .map(|v| v.replace("%(here)s", &here))
+        };
+        if let Some(app) = ini.section(Some("app:main")) {
+            for (k, _) in app.iter() {
+                if !KNOWN_APP_KEYS.contains(&k) && !k.starts_with("handler_") {
+                    tracing::warn!(
+                        "unknown key `{k}` in [app:main] of {} is ignored",
+                        path.display()
+                    );
+                }
+            }
+        }
+        let host = get("server:main", "host").unwrap_or_else(|| "127.0.0.1".into());
+        let port = match get("server:main", "port") {
+            Some(p) => p
+                .trim()
+                .parse()
+                .map_err(|_| bad("[server:main] port", &p, "a port number from 0 to 65535"))?,
+            None => 5000,
+        };
+        let url = get("app:main", "sqlalchemy.url")
+            .unwrap_or_else(|| format!("sqlite:///{here}/kallithea.db"));
+        let database_url = sqlalchemy_to_sqlx(&url).map_err(|e| bad("sqlalchemy.url", &url, &e))?;
+        let debug = parse_bool("debug", &get("app:main", "debug").unwrap_or_default())?;
+        let session_lifetime = match get("app:main", "session.timeout") {
+            Some(v) => v
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| bad("session.timeout", &v, "a number of seconds"))?,
+            None => 30 * 24 * 3600,
+        };
+        let secure_cookies = parse_bool(
+            "session.secure",
+            &get("app:main", "session.secure").unwrap_or_default(),
+        )?;
+        let login_attempts = match get("app:main", "login_attempts") {
+            Some(v) => v
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| bad("login_attempts", &v, "a positive number"))?,
+            None => 10,
+        };
+        let prefix = match get("app:main", "filter-with").as_deref().map(str::trim) {
+            Some("proxy-prefix") => {
+                let p = get("filter:proxy-prefix", "prefix").unwrap_or_default();
+                let p = p.trim().trim_end_matches('/').to_owned();
+                if !p.is_empty() && (!p.starts_with('/') || p.contains(['?', '#', ' ', '\\'])) {
+                    bail!(bad(
+                        "[filter:proxy-prefix] prefix",
+                        &p,
+                        "a path starting with / such as /kallithea"
+                    ));
+                }
+                p
+            }
+            _ => String::new(),
+        };
+        Ok(Self {
+            path,
+            host,
+            port,
+            database_url,
+            debug,
+            session_lifetime,
+            secure_cookies,
+            prefix,
+            login_attempts,
+        })
+    }
+}
+
+/// Turns SQLAlchemy's URL forms into sqlx's: `sqlite:///rel.db`, `sqlite:////abs.db`,
+/// `postgresql+psycopg2://...`, `mysql+pymysql://...?charset=utf8mb4`.
+pub fn sqlalchemy_to_sqlx(url: &str) -> std::result::Result<String, String> {
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or("a URL such as sqlite:///path/kallithea.db")?;
+    let base = scheme.split('+').next().unwrap_or(scheme);
+    match base {
+        "sqlite" => {
+            let path = rest
+                .strip_prefix('/')
+                .ok_or("sqlite:///path/to/kallithea.db")?;
+            let path = path.split('?').next().unwrap_or(path);
+            if path.is_empty() {
+                return Err("a file path after sqlite:///".into());
+            }
+            let abs = if Path::new(path).is_absolute() {
+                PathBuf::from(path)
+            } else {
+                std::env::current_dir()
+                    .map_err(|e| e.to_string())?
+                    .join(path)
+            };
+            Ok(format!("sqlite://{}?mode=rwc", abs.display()))
+        }
+        "postgres" | "postgresql" => Ok(format!(
+            "postgres://{}",
+            rest.split('?').next().unwrap_or(rest)
+        )),
+        "mysql" | "mariadb" => Ok(format!(
+            "mysql://{}",
+            rest.split('?').next().unwrap_or(rest)
+        )),
+        _ => Err("a sqlite://, postgresql:// or mysql:// URL".into()),
+    }
+}
+
+/// The text `config-create` writes. `overrides` are `key=value` pairs for `[app:main]`
+/// (`host` and `port` go to `[server:main]`).
+pub fn template(overrides: &[(String, String)]) -> String {
+    let pick = |k: &str, d: &str| {
+        overrides
+            .iter()
+            .rev()
+            .find(|(key, _)| key == k)
+            .map_or_else(|| d.to_owned(), |(_, v)| v.clone())
+    };
+    let mut s = format!(
+        "# Kallithea configuration, in the layout of Kallithea's my.ini.\n\
+         # %(here)s is the folder of this file.\n\n\
+         [server:main]\n\
+         # Address and port to listen on. `kallithea serve --port` and the environment variable\n\
+         # HTTP_PLATFORM_PORT (IIS) take precedence over `port`.\n\
+         host = {}\n\
+         port = {}\n\n\
+         [app:main]\n\
+         # The database: sqlite:///%(here)s/kallithea.db, postgresql://user:pass@host/db or\n\
+         # mysql://user:pass@host/db\n\
+         sqlalchemy.url = {}\n\
+         # Show error details to clients on this machine.\n\
+         debug = {}\n\
+         # Session lifetime in seconds.\n\
+         session.timeout = 2592000\n\
+         # Send the session cookie only over HTTPS.\n\
+         session.secure = false\n\
+         # Failed sign-ins allowed per account and per address within five minutes.\n\
+         login_attempts = 10\n\
+         # To serve under a sub-folder, uncomment both lines below and set the prefix.\n\
+         #filter-with = proxy-prefix\n\n\
+         [filter:proxy-prefix]\n\
+         prefix = /kallithea\n",
+        pick("host", "127.0.0.1"),
+        pick("port", "5000"),
+        pick(
+            "sqlalchemy.url",
+            "sqlite:///%(here)s/kallithea.db?timeout=60"
+        ),
+        pick("debug", "false"),
+    );
+    for (k, v) in overrides {
+        if !matches!(k.as_str(), "host" | "port" | "sqlalchemy.url" | "debug") {
+            s = s.replacen(
+                "[filter:proxy-prefix]",
+                &format!("{k} = {v}\n\n[filter:proxy-prefix]"),
+                1,
+            );
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlalchemy_urls() {
+        assert_eq!(
+            sqlalchemy_to_sqlx("sqlite:////srv/k.db?timeout=60").unwrap(),
+            "sqlite:///srv/k.db?mode=rwc"
+        );
+        assert_eq!(
+            sqlalchemy_to_sqlx("postgresql+psycopg2://u:p@h/db").unwrap(),
+            "postgres://u:p@h/db"
+        );
+        assert_eq!(
+            sqlalchemy_to_sqlx("mysql://root@127.0.0.1/k?charset=utf8mb4").unwrap(),
+            "mysql://root@127.0.0.1/k"
+        );
+        assert!(sqlalchemy_to_sqlx("oracle://x").is_err());
+        assert!(sqlalchemy_to_sqlx("nonsense").is_err());
+    }
+}
