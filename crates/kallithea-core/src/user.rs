@@ -171,3 +171,14 @@ pub use kallithea_db::Tx;
 pub async fn list(tx: &mut Tx) -> Result<Vec<User>> {
     Ok(kallithea_db::user::list(tx).await?)
 }
+
+/// An admin creates an account (`/_admin/users`).
+pub async fn admin_create(svc: &Services, actor: &Actor, a: &NewAccount<'_>) -> Result<UserId> {
+    if !actor.is_admin() {
+        return Err(crate::repo::denied(actor));
+    }
+    let mut tx = svc.db.write().await?;
+    let id = create(svc, &mut tx, a).await?;
+    tx.commit().await?;
+    Ok(id)
+}

@@ -49,8 +49,8 @@ impl Backend {
         Cow::Owned(out)
     }
 
-    /// Fills the DDL tokens `{pk}` (an auto-increment 64-bit primary key) and `{opts}`
-    /// (table options).
+    /// Fills the DDL tokens `{pk}` (an auto-increment 64-bit primary key), `{text}` (long
+    /// text) and `{opts}` (table options). On MySQL, names compare byte for byte (`_bin`).
     pub fn ddl(self, ddl: &str) -> String {
         let (pk, opts) = match self {
             Self::Sqlite => ("INTEGER PRIMARY KEY AUTOINCREMENT", ""),
@@ -60,7 +60,13 @@ impl Backend {
                 " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
             ),
         };
-        ddl.replace("{pk}", pk).replace("{opts}", opts)
+        let text = match self {
+            Self::MySql => "LONGTEXT",
+            _ => "TEXT",
+        };
+        ddl.replace("{pk}", pk)
+            .replace("{text}", text)
+            .replace("{opts}", opts)
     }
 }
 
@@ -217,6 +223,18 @@ impl Tx {
     pub(crate) async fn raw(&mut self, sql: &str) -> Result<()> {
         (&mut *self.tx).execute(sql).await?;
         Ok(())
+    }
+}
+
+/// Reads a long-text column. MySQL reports `TEXT` as a blob through sqlx's `Any` driver, so
+/// bytes are accepted too (and must be UTF-8, as we wrote them).
+pub(crate) fn text_column(row: &sqlx::any::AnyRow, idx: usize) -> Result<Option<String>> {
+    use sqlx::Row;
+    match row.try_get::<Option<String>, _>(idx) {
+        Ok(v) => Ok(v),
+        Err(_) => Ok(row
+            .try_get::<Option<Vec<u8>>, _>(idx)?
+            .map(|b| String::from_utf8_lossy(&b).into_owned())),
     }
 }
 

@@ -49,7 +49,7 @@ pub async fn list_for_repo(tx: &mut Tx, repo: RepoId, limit: i64) -> Result<Vec<
                 username: r.try_get(1)?,
                 repo_id: r.try_get::<Option<i64>, _>(2)?.map(RepoId),
                 repository_name: r.try_get(3)?,
-                action: r.try_get(4)?,
+                action: crate::conn::text_column(r, 4)?.unwrap_or_default(),
                 action_date: r.try_get(5)?,
                 user_ip: r.try_get(6)?,
             })

@@ -3,7 +3,8 @@
 
 use crate::{Backend, Db, Result};
 
-/// Each migration is a list of DDL statements with the tokens of [`Backend::ddl`].
+/// Each migration is a list of DDL statements with the tokens of [`Backend::ddl`]. Long text
+/// columns are written `{text}`.
 const MIGRATIONS: &[&[&str]] = &[
     // 1: users, sessions, repositories, grants, journal, settings.
     &[
@@ -46,11 +47,11 @@ const MIGRATIONS: &[&[&str]] = &[
             repo_name_lower VARCHAR(255) NOT NULL,
             repo_type VARCHAR(16) NOT NULL,
             owner_id BIGINT NOT NULL,
-            description TEXT NOT NULL,
+            description {text} NOT NULL,
             private BIGINT NOT NULL,
             landing_rev VARCHAR(255) NOT NULL,
             enable_downloads BIGINT NOT NULL,
-            clone_uri TEXT NULL,
+            clone_uri {text} NULL,
             created_on BIGINT NOT NULL,
             updated_on BIGINT NOT NULL,
             last_change BIGINT NOT NULL,
@@ -72,14 +73,14 @@ const MIGRATIONS: &[&[&str]] = &[
             username VARCHAR(255) NOT NULL,
             repo_id BIGINT NULL,
             repository_name VARCHAR(255) NOT NULL,
-            action TEXT NOT NULL,
+            action {text} NOT NULL,
             action_date BIGINT NOT NULL,
             user_ip VARCHAR(64) NOT NULL
         ){opts}",
         "CREATE INDEX ix_user_logs_repo ON user_logs (repo_id, action_date)",
         "CREATE TABLE settings (
             app_settings_name VARCHAR(255) NOT NULL PRIMARY KEY,
-            app_settings_value TEXT NOT NULL
+            app_settings_value {text} NOT NULL
         ){opts}",
     ],
 ];

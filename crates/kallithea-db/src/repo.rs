@@ -4,7 +4,7 @@ use kallithea_model::{PermLevel, RepoId, UserId};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::conn::sql;
+use crate::conn::{sql, text_column};
 use crate::{Error, Result, Tx};
 
 /// A row of `repositories`, with the owner's name.
@@ -58,11 +58,11 @@ fn from_row(r: &AnyRow) -> Result<Repo> {
         repo_type: r.try_get(2)?,
         owner_id: UserId(r.try_get(3)?),
         owner_name: r.try_get(4)?,
-        description: r.try_get(5)?,
+        description: text_column(r, 5)?.unwrap_or_default(),
         private: r.try_get::<i64, _>(6)? != 0,
         landing_rev: r.try_get(7)?,
         enable_downloads: r.try_get::<i64, _>(8)? != 0,
-        clone_uri: r.try_get(9)?,
+        clone_uri: text_column(r, 9)?,
         created_on: r.try_get(10)?,
         updated_on: r.try_get(11)?,
         last_change: r.try_get(12)?,

@@ -1,7 +1,5 @@
 //! The `settings` table: named site settings stored as text.
 
-use sqlx::Row;
-
 use crate::conn::sql;
 use crate::{Result, Tx};
 
@@ -15,7 +13,10 @@ pub async fn get(tx: &mut Tx, name: &str) -> Result<Option<String>> {
             .bind(name.to_owned()),
         )
         .await?;
-    row.map(|r| Ok(r.try_get(0)?)).transpose()
+    match row {
+        Some(r) => crate::conn::text_column(&r, 0),
+        None => Ok(None),
+    }
 }
 
 pub async fn set(tx: &mut Tx, name: &str, value: &str) -> Result<()> {

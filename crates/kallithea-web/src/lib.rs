@@ -52,6 +52,8 @@ pub fn app(state: AppState) -> Router {
             get(pages::repos_index).post(pages::create_repo),
         )
         .route("/_admin/my_account/api_keys", get(pages::api_keys))
+        .route("/_admin/users/new", get(pages::new_user_form))
+        .route("/_admin/users", axum::routing::post(pages::create_user))
         .route("/_admin/static/style.css", get(pages::stylesheet))
         .fallback(repo_pages::dispatch)
         .layer(axum::middleware::from_fn_with_state(

@@ -333,3 +333,117 @@ pub async fn stylesheet(_h: HeaderMap) -> Response {
     )
         .into_response()
 }
+
+fn new_user_page(
+    state: &AppState,
+    v: &Visitor,
+    f: NewUserFields,
+    error: Option<String>,
+    notice: Option<String>,
+) -> crate::view::NewUserPage {
+    crate::view::NewUserPage {
+        layout: layout(state, v),
+        username: f.username,
+        email: f.email,
+        firstname: f.firstname,
+        lastname: f.lastname,
+        error,
+        notice,
+    }
+}
+
+/// GET /_admin/users/new
+pub async fn new_user_form(
+    State(state): State<AppState>,
+    v: Visitor,
+) -> Result<Response, WebError> {
+    require_user(&state, &v, "/_admin/users/new")?;
+    if !v.actor.is_admin() {
+        return Err(web_err(&state)(Error::forbidden(
+            "Only site administrators can add users.",
+        )));
+    }
+    Ok(render(&new_user_page(
+        &state,
+        &v,
+        NewUserFields::default(),
+        None,
+        None,
+    ))
+    .into_response())
+}
+
+#[derive(Deserialize, Default)]
+pub struct NewUserFields {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_confirmation: String,
+    #[serde(default)]
+    firstname: String,
+    #[serde(default)]
+    lastname: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    active: Option<String>,
+    #[serde(default)]
+    admin: Option<String>,
+}
+
+/// POST /_admin/users — an admin adds an account (Kallithea's field names).
+pub async fn create_user(
+    State(state): State<AppState>,
+    v: Visitor,
+    Form(f): Form<NewUserFields>,
+) -> Result<Response, WebError> {
+    require_user(&state, &v, "/_admin/users/new")?;
+    if !v.actor.is_admin() {
+        return Err(web_err(&state)(Error::forbidden(
+            "Only site administrators can add users.",
+        )));
+    }
+    if f.password != f.password_confirmation {
+        let page = new_user_page(
+            &state,
+            &v,
+            f,
+            Some("The two passwords do not match.".into()),
+            None,
+        );
+        return Ok((StatusCode::BAD_REQUEST, render(&page)).into_response());
+    }
+    let account = user::NewAccount {
+        username: f.username.trim(),
+        password: &f.password,
+        email: f.email.trim(),
+        firstname: f.firstname.trim(),
+        lastname: f.lastname.trim(),
+        admin: checked(&f.admin),
+        active: checked(&f.active),
+    };
+    match user::admin_create(&state.svc, &v.actor, &account).await {
+        Ok(_) => {
+            let notice = format!("User {} was added.", f.username.trim());
+            Ok(render(&new_user_page(
+                &state,
+                &v,
+                NewUserFields::default(),
+                None,
+                Some(notice),
+            ))
+            .into_response())
+        }
+        Err(e) if matches!(e.kind, ErrorKind::InvalidInput | ErrorKind::NameTaken) => {
+            let status = crate::error::status_of(e.kind);
+            Ok((
+                status,
+                render(&new_user_page(&state, &v, f, Some(e.message), None)),
+            )
+                .into_response())
+        }
+        Err(e) => Err(web_err(&state)(e)),
+    }
+}

@@ -133,3 +133,15 @@ pub fn age(t: i64) -> String {
 fn plural(n: i64, unit: &str) -> String {
     format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
 }
+
+#[derive(Template)]
+#[template(path = "user_new.html")]
+pub struct NewUserPage {
+    pub layout: Layout,
+    pub username: String,
+    pub email: String,
+    pub firstname: String,
+    pub lastname: String,
+    pub error: Option<String>,
+    pub notice: Option<String>,
+}
