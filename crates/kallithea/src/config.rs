@@ -264,11 +264,11 @@ pub fn template(overrides: &[(String, String)]) -> String {
          # Show error details to clients on this machine.\n\
          debug = {}\n\
          # Session lifetime in seconds.\n\
-         session.timeout = 2592000\n\
+         session.timeout = {}\n\
          # Send the session cookie only over HTTPS.\n\
-         session.secure = false\n\
+         session.secure = {}\n\
          # Failed sign-ins allowed per account and per address within five minutes.\n\
-         login_attempts = 10\n\
+         login_attempts = {}\n\
          # To serve under a sub-folder, uncomment both lines below and set the prefix.\n\
          #filter-with = proxy-prefix\n\n\
          [filter:proxy-prefix]\n\
@@ -280,9 +280,21 @@ pub fn template(overrides: &[(String, String)]) -> String {
             "sqlite:///%(here)s/kallithea.db?timeout=60"
         ),
         pick("debug", "false"),
+        pick("session.timeout", "2592000"),
+        pick("session.secure", "false"),
+        pick("login_attempts", "10"),
     );
     for (k, v) in overrides {
-        if !matches!(k.as_str(), "host" | "port" | "sqlalchemy.url" | "debug") {
+        if !matches!(
+            k.as_str(),
+            "host"
+                | "port"
+                | "sqlalchemy.url"
+                | "debug"
+                | "session.timeout"
+                | "session.secure"
+                | "login_attempts"
+        ) {
             s = s.replacen(
                 "[filter:proxy-prefix]",
                 &format!("{k} = {v}\n\n[filter:proxy-prefix]"),

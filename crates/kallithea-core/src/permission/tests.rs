@@ -1,7 +1,8 @@
 //! Table-driven cases for [`repo_level`].
 
 use super::*;
-use PermLevel::*;
+use PermLevel::{Admin, Read, Write};
+const NONE: PermLevel = PermLevel::None;
 
 const ALICE: UserId = UserId(10);
 const BOB: UserId = UserId(11);
@@ -55,14 +56,14 @@ fn repo_level_table() {
             actor: Actor::Anonymous,
             anon: false,
             facts: facts(false, Some(Read), None),
-            want: None,
+            want: NONE,
         },
         Case {
             what: "anonymous gets nothing on private repo",
             actor: Actor::Anonymous,
             anon: true,
             facts: facts(true, Some(Read), None),
-            want: None,
+            want: NONE,
         },
         Case {
             what: "anonymous gets default write if granted",
@@ -75,15 +76,15 @@ fn repo_level_table() {
             what: "anonymous with default none",
             actor: Actor::Anonymous,
             anon: true,
-            facts: facts(false, Some(None), None),
-            want: None,
+            facts: facts(false, Some(NONE), None),
+            want: NONE,
         },
         Case {
             what: "anonymous with no default row",
             actor: Actor::Anonymous,
             anon: true,
-            facts: facts(false, Option::None, None),
-            want: None,
+            facts: facts(false, None, None),
+            want: NONE,
         },
         Case {
             what: "user inherits default read",
@@ -110,7 +111,7 @@ fn repo_level_table() {
             what: "explicit none cannot lower default read",
             actor: user(ALICE),
             anon: true,
-            facts: facts(false, Some(Read), Some(None)),
+            facts: facts(false, Some(Read), Some(NONE)),
             want: Read,
         },
         Case {
@@ -118,7 +119,7 @@ fn repo_level_table() {
             actor: user(ALICE),
             anon: true,
             facts: facts(true, Some(Write), None),
-            want: None,
+            want: NONE,
         },
         Case {
             what: "private repo with explicit read",
@@ -138,21 +139,21 @@ fn repo_level_table() {
             what: "owner is admin",
             actor: user(BOB),
             anon: true,
-            facts: facts(false, Some(None), None),
+            facts: facts(false, Some(NONE), None),
             want: Admin,
         },
         Case {
             what: "owner is admin of private repo",
             actor: user(BOB),
             anon: true,
-            facts: facts(true, Some(None), None),
+            facts: facts(true, Some(NONE), None),
             want: Admin,
         },
         Case {
             what: "site admin is admin everywhere",
             actor: admin(),
             anon: true,
-            facts: facts(true, Some(None), Some(None)),
+            facts: facts(true, Some(NONE), Some(NONE)),
             want: Admin,
         },
         Case {
@@ -197,7 +198,7 @@ fn repo_level_table() {
             actor: user(ALICE),
             anon: true,
             facts: facts(false, None, None),
-            want: None,
+            want: NONE,
         },
         Case {
             what: "default admin grant flows to users",

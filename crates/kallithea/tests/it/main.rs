@@ -1,0 +1,10 @@
+//! End-to-end tests: the real `kallithea` binary on an ephemeral port, a temporary folder,
+//! a real database (SQLite; PostgreSQL and MariaDB from the environment) and the real `git`.
+
+mod support;
+
+mod databases;
+mod git_http;
+mod repos;
+mod setup;
+mod web;

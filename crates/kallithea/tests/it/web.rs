@@ -1,0 +1,238 @@
+//! Pages, sign-in, sessions and CSRF, as a browser sees them.
+
+use crate::support::*;
+
+#[test]
+fn a_post_without_a_valid_csrf_token_is_refused_and_changes_nothing() {
+    let s = Server::start();
+    let admin = s.admin();
+    for fields in [
+        vec![("repo_name", "sneaky")],
+        vec![
+            ("repo_name", "sneaky"),
+            ("_session_csrf_secret_token", "0000"),
+        ],
+    ] {
+        let r = admin.post_raw("/_admin/repos", &fields);
+        assert_eq!(r.status(), 403);
+        assert!(r.text().unwrap().contains("security token"));
+    }
+    assert!(!s.repos.join("sneaky").exists());
+    let (_, home) = admin.get_text("/");
+    assert!(!home.contains("sneaky"));
+    // Sign-in itself needs the token.
+    let r = Browser::new(&s.base).post_raw(
+        "/_admin/login",
+        &[("username", ADMIN), ("password", ADMIN_PW)],
+    );
+    assert_eq!(r.status(), 403);
+}
+
+#[test]
+fn only_get_head_and_post_are_accepted() {
+    let s = Server::start();
+    let c = reqwest::blocking::Client::new();
+    let r = c.delete(s.url("/_admin/repos")).send().unwrap();
+    assert_eq!(r.status(), 405);
+}
+
+#[test]
+fn sign_in_rotates_the_session_and_sign_out_ends_it() {
+    let s = Server::start();
+    let b = Browser::new(&s.base);
+    let before = b.token();
+    let r = b.login(ADMIN, ADMIN_PW);
+    assert_eq!(r.status(), 303);
+    let set_cookie = r
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"),
+        "{set_cookie}"
+    );
+    let after = b.token();
+    assert_ne!(before, after, "a new session (and token) after sign-in");
+    let (_, home) = b.get_text("/");
+    assert!(home.contains("Sign out"));
+    assert_eq!(b.post("/_admin/logout", &[]).status(), 303);
+    let (_, home) = b.get_text("/");
+    assert!(home.contains("Sign in") && !home.contains("Sign out"));
+}
+
+#[test]
+fn wrong_password_shows_a_message_and_came_from_stays_local() {
+    let s = Server::start();
+    let b = Browser::new(&s.base);
+    let r = b.login(ADMIN, "nope");
+    assert_eq!(r.status(), 401);
+    assert!(r.text().unwrap().contains("Invalid user name or password."));
+    for (came_from, want) in [
+        ("/_admin/my_account/api_keys", "/_admin/my_account/api_keys"),
+        ("http://evil.example/", "/"),
+        ("//evil.example/", "/"),
+    ] {
+        let token = b.token();
+        let r = b.post_raw(
+            &format!(
+                "/_admin/login?came_from={}",
+                came_from.replace(':', "%3A").replace('/', "%2F")
+            ),
+            &[
+                ("_session_csrf_secret_token", &token),
+                ("username", ADMIN),
+                ("password", ADMIN_PW),
+            ],
+        );
+        assert_eq!(r.status(), 303);
+        let loc = r
+            .headers()
+            .get("location")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(loc, want, "came_from={came_from}");
+        b.post("/_admin/logout", &[]);
+    }
+}
+
+#[test]
+fn repeated_failed_sign_ins_are_throttled_per_account() {
+    let s = Server::start_with(Options {
+        extra_config: vec!["login_attempts=3".into()],
+        ..Options::default()
+    });
+    let b = Browser::new(&s.base);
+    for _ in 0..3 {
+        assert_eq!(b.login(ADMIN, "wrong").status(), 401);
+    }
+    let r = b.login(ADMIN, ADMIN_PW);
+    assert_eq!(r.status(), 429);
+    assert!(
+        r.text()
+            .unwrap()
+            .contains("Too many failed sign-in attempts")
+    );
+}
+
+#[test]
+fn api_key_page_shows_the_users_key_and_needs_sign_in() {
+    let s = Server::start();
+    let anon = Browser::new(&s.base);
+    let r = anon.get("/_admin/my_account/api_keys");
+    assert_eq!(r.status(), 303);
+    assert!(
+        r.headers()
+            .get("location")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("/_admin/login?came_from=")
+    );
+    let admin = s.admin();
+    let (status, page) = admin.get_text("/_admin/my_account/api_keys");
+    assert_eq!(status, 200);
+    let key = page
+        .split("id=\"api_key\" class=\"mono wide\" readonly value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    assert_eq!(key.len(), 40, "{key}");
+}
+
+#[test]
+fn html_in_descriptions_renders_inert() {
+    let s = Server::start();
+    let admin = s.admin();
+    let r = admin.post(
+        "/_admin/repos",
+        &[
+            ("repo_name", "xss"),
+            ("repo_description", "<script>alert(1)</script>"),
+        ],
+    );
+    assert_eq!(r.status(), 303);
+    for page in ["/", "/xss"] {
+        let (_, body) = admin.get_text(page);
+        assert!(!body.contains("<script>alert(1)"), "{page}");
+        assert!(
+            body.contains("&lt;script&gt;alert(1)&lt;/script&gt;")
+                || body.contains("&#60;script&#62;"),
+            "{page}: {body}"
+        );
+    }
+}
+
+#[test]
+fn private_repositories_are_listed_only_for_those_who_may_read_them() {
+    let s = Server::start();
+    let admin = s.admin();
+    s.create_repo(&admin, "open", false);
+    s.create_repo(&admin, "secret", true);
+    s.add_user(&admin, "bob", "bob-pass-1");
+    let anon = Browser::new(&s.base);
+    let (_, home) = anon.get_text("/");
+    assert!(home.contains("href=\"/open\"") && !home.contains("href=\"/secret\""));
+    assert_eq!(
+        anon.get("/secret").status(),
+        303,
+        "anonymous is sent to sign in"
+    );
+    let bob = Browser::new(&s.base);
+    bob.login("bob", "bob-pass-1");
+    let (_, home) = bob.get_text("/");
+    assert!(!home.contains("href=\"/secret\""));
+    assert_eq!(
+        bob.get("/secret").status(),
+        403,
+        "signed-in user is refused"
+    );
+    let r = admin.post(
+        "/secret/settings/permissions",
+        &[("username", "bob"), ("permission", "repository.read")],
+    );
+    assert_eq!(r.status(), 303);
+    let (_, home) = bob.get_text("/");
+    assert!(home.contains("href=\"/secret\""));
+    assert_eq!(bob.get("/secret").status(), 200);
+    assert_eq!(
+        bob.get("/secret/settings").status(),
+        403,
+        "read is not admin"
+    );
+}
+
+#[test]
+fn with_anonymous_access_off_pages_need_sign_in() {
+    let s = Server::start_with(Options {
+        public_access: false,
+        ..Options::default()
+    });
+    let anon = Browser::new(&s.base);
+    let r = anon.get("/");
+    assert_eq!(r.status(), 303);
+    assert!(
+        r.headers()
+            .get("location")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("/_admin/login")
+    );
+    assert_eq!(anon.get("/_admin/login").status(), 200);
+    assert_eq!(anon.get("/_admin/static/style.css").status(), 200);
+}
+
+#[test]
+fn unknown_pages_get_a_404_that_says_what_was_not_found() {
+    let s = Server::start();
+    let (status, body) = Browser::new(&s.base).get_text("/no/such/repo");
+    assert_eq!(status, 404);
+    assert!(body.contains("There is no page at /no/such/repo"), "{body}");
+}
