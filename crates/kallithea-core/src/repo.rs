@@ -469,11 +469,16 @@ pub async fn scan(svc: &Services, owner: &Actor) -> Result<Vec<RepoName>> {
     let default = crate::user::default_user(&mut tx).await?;
     let default_level = default_repo_perm(&mut tx, &default).await?;
     for r in found {
-        if r.kind != RepoKind::Git
-            || kallithea_db::repo::find_by_name(&mut tx, r.name.as_str())
-                .await?
-                .is_some()
+        if r.kind != RepoKind::Git {
+            continue;
+        }
+        if kallithea_db::repo::find_by_name(&mut tx, r.name.as_str())
+            .await?
+            .is_some()
         {
+            // Known: refresh our hook (the binary or my.ini may have moved), never a foreign one.
+            svc.store
+                .refresh_git_hooks(&svc.store.path(&r.name), &svc.hooks)?;
             continue;
         }
         let t = now();

@@ -30,6 +30,24 @@ pub async fn is_initialised(svc: &Services) -> Result<bool> {
     Ok(found)
 }
 
+/// `Ok(())` when the schema is exactly what this build expects; otherwise a sentence saying
+/// which command to run.
+pub async fn check_version(svc: &Services) -> Result<()> {
+    let current = kallithea_db::migrate::current_version(&svc.db).await?;
+    let latest = kallithea_db::migrate::latest_version();
+    if current < latest {
+        return Err(Error::invalid(format!(
+            "the database schema is at version {current} and this build needs {latest}: run `kallithea db-upgrade`"
+        )));
+    }
+    if current > latest {
+        return Err(Error::invalid(format!(
+            "the database schema (version {current}) is newer than this build understands (version {latest}): run a newer kallithea"
+        )));
+    }
+    Ok(())
+}
+
 /// Applies pending migrations; returns how many ran.
 pub async fn upgrade(svc: &Services) -> Result<usize> {
     Ok(kallithea_db::migrate::upgrade(&svc.db, now()).await?)

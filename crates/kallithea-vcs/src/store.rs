@@ -9,6 +9,9 @@ use kallithea_model::{RepoKind, RepoName};
 use crate::cmd::GitCommand;
 use crate::{Error, Result};
 
+/// The words that mark a hook as ours.
+const HOOK_MARKER: &str = "Installed by Kallithea";
+
 /// What the hooks installed into each Git repository run.
 #[derive(Clone, Debug)]
 pub struct HookInstall {
@@ -21,7 +24,7 @@ pub struct HookInstall {
 impl HookInstall {
     fn post_receive_script(&self) -> String {
         format!(
-            "#!/bin/sh\n# Installed by Kallithea: reports pushes to it (journal, last change, HEAD of a new repository).\nexec {} hook post-receive --config {}\n",
+            "#!/bin/sh\n# {HOOK_MARKER}: reports pushes to it (journal, last change, HEAD of a new repository).\nexec {} hook post-receive --config {}\n",
             shell_quote(&self.executable.to_string_lossy()),
             shell_quote(&self.config.to_string_lossy()),
         )
@@ -106,6 +109,18 @@ impl RepoStore {
             .map_err(|e| Error::io(format!("writing {}", tmp.display()), e))?;
         set_executable(&tmp)?;
         fs::rename(&tmp, &file).map_err(|e| Error::io(format!("installing {}", file.display()), e))
+    }
+
+    /// Rewrites the post-receive hook when it is missing or one of ours; a hook someone else
+    /// wrote is left alone.
+    pub fn refresh_git_hooks(&self, repo: &Path, hooks: &HookInstall) -> Result<()> {
+        match fs::read_to_string(repo.join("hooks").join("post-receive")) {
+            Ok(text) if !text.contains(HOOK_MARKER) => {
+                tracing::warn!(repo = %repo.display(), "leaving a post-receive hook that Kallithea did not write");
+                Ok(())
+            }
+            _ => self.install_git_hooks(repo, hooks),
+        }
     }
 
     /// Renames a repository folder, creating missing parent folders.

@@ -202,30 +202,18 @@ fn services(cfg: &Config, db: Db, repos: PathBuf) -> Services {
 
 async fn open_services(cfg: &Config) -> Result<Services> {
     let db = connect(cfg).await?;
-    let pending = kallithea_db_version_gap(&db).await?;
-    if pending {
+    let probe = services(cfg, db.clone(), PathBuf::new());
+    if !setup::is_initialised(&probe).await? {
         bail!(
-            "the database is not set up or is out of date: run `kallithea db-create` or `kallithea db-upgrade -c {}`",
+            "the database is not set up: run `kallithea db-create -c {}`",
             cfg.path.display()
         );
     }
+    setup::check_version(&probe).await?;
     let root = setup::repos_root(&db)
         .await?
         .context("the database has no repository folder: run db-create")?;
     Ok(services(cfg, db, PathBuf::from(root)))
-}
-
-async fn kallithea_db_version_gap(db: &Db) -> Result<bool> {
-    let svc = Services::new(
-        db.clone(),
-        PathBuf::new(),
-        HookInstall {
-            executable: PathBuf::new(),
-            config: PathBuf::new(),
-        },
-        CoreConfig::default(),
-    );
-    Ok(!setup::is_initialised(&svc).await?)
 }
 
 async fn first_admin(svc: &Services) -> Result<kallithea_core::Actor> {

@@ -183,3 +183,72 @@ fn repo_scan_registers_repositories_found_on_disk() {
         "hooks installed"
     );
 }
+
+#[test]
+fn repo_scan_refreshes_our_hooks_and_leaves_foreign_ones_alone() {
+    let s = Server::start();
+    let admin = s.admin();
+    s.create_repo(&admin, "ours", false);
+    s.create_repo(&admin, "theirs", false);
+    let ours = s.repos.join("ours/hooks/post-receive");
+    let theirs = s.repos.join("theirs/hooks/post-receive");
+    std::fs::write(
+        &ours,
+        "#!/bin/sh\n# Installed by Kallithea: stale\nexec /old/path/kallithea hook post-receive\n",
+    )
+    .unwrap();
+    std::fs::write(&theirs, "#!/bin/sh\necho custom\n").unwrap();
+    let out = run_bin(s.dir.path(), &["repo-scan", "-c", "my.ini"]);
+    assert!(out.status.success());
+    let text = std::fs::read_to_string(&ours).unwrap();
+    assert!(text.contains(BIN) && !text.contains("/old/path"), "{text}");
+    assert_eq!(
+        std::fs::read_to_string(&theirs).unwrap(),
+        "#!/bin/sh\necho custom\n"
+    );
+}
+
+#[test]
+fn http_platform_port_chooses_the_port_when_no_port_option_is_given() {
+    let s = Server::start();
+    // Find a free port, then let IIS's variable pick it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(BIN)
+        .args(["serve", "-c", "my.ini"])
+        .current_dir(s.dir.path())
+        .env("HTTP_PLATFORM_PORT", port.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let first = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .next()
+        .unwrap()
+        .unwrap();
+    assert_eq!(first, format!("Serving on http://127.0.0.1:{port}/"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn serve_refuses_a_database_that_is_not_set_up() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(
+        run_bin(dir.path(), &["config-create", "my.ini"])
+            .status
+            .success()
+    );
+    let out = run_bin(dir.path(), &["serve", "-c", "my.ini", "--port", "0"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("run `kallithea db-create"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
