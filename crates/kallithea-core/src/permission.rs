@@ -96,6 +96,8 @@ pub struct Permissions {
     anonymous_enabled: bool,
     default_grants: HashMap<RepoId, PermLevel>,
     user_grants: HashMap<RepoId, PermLevel>,
+    /// Global permission names of the `default` user and of the actor, together.
+    global: Vec<String>,
 }
 
 impl Permissions {
@@ -108,6 +110,10 @@ impl Permissions {
             ids.push(u);
         }
         let grants = kallithea_db::repo::grants_for_users(&mut tx, &ids).await?;
+        let mut global = kallithea_db::user::global_perms(&mut tx, default.id).await?;
+        if let Some(u) = actor.user_id() {
+            global.extend(kallithea_db::user::global_perms(&mut tx, u).await?);
+        }
         tx.commit().await?;
         let mut default_grants = HashMap::new();
         let mut user_grants = HashMap::new();
@@ -123,6 +129,7 @@ impl Permissions {
             anonymous_enabled: default.active,
             default_grants,
             user_grants,
+            global,
         })
     }
 
@@ -146,10 +153,19 @@ impl Permissions {
         repo_level(&self.actor, self.anonymous_enabled, &facts)
     }
 
-    /// Whether the actor may create top-level repositories (admins only until the
-    /// Permissions issue adds `hg.create.repository`).
+    /// Whether the actor may create top-level repositories: site admins, and signed-in users
+    /// when they or the `default` user hold `hg.create.repository` (Kallithea's default).
     pub fn can_create_repo(&self) -> bool {
-        self.actor.is_admin()
+        can_create_repo(&self.actor, &self.global)
+    }
+}
+
+/// `hg.create.repository` for a signed-in actor, from the union of global permission names.
+pub fn can_create_repo(actor: &Actor, global: &[String]) -> bool {
+    match actor {
+        Actor::Anonymous => false,
+        Actor::User { admin: true, .. } => true,
+        Actor::User { .. } => global.iter().any(|p| p == "hg.create.repository"),
     }
 }
 

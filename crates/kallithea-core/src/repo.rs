@@ -122,9 +122,10 @@ pub async fn create(svc: &Services, perms: &Permissions, form: &CreateForm) -> R
             "Repository groups are not available yet: leave the group empty.",
         ));
     }
-    if !form.clone_uri.trim().is_empty() {
+    let clone_uri = form.clone_uri.trim();
+    if !clone_uri.is_empty() && !kallithea_vcs::git::valid_remote_url(clone_uri) {
         return Err(Error::invalid(
-            "Creating a repository from a remote URL is not available yet.",
+            "The clone URL must start with http:// or https://.",
         ));
     }
     let name = RepoName::from_user_input(None, &form.repo_name)?;
@@ -160,7 +161,7 @@ pub async fn create(svc: &Services, perms: &Permissions, form: &CreateForm) -> R
             private: form.repo_private,
             landing_rev: &landing_rev,
             enable_downloads: false,
-            clone_uri: None,
+            clone_uri: (!clone_uri.is_empty()).then_some(clone_uri),
             now: t,
         },
     )
@@ -188,9 +189,20 @@ pub async fn create(svc: &Services, perms: &Permissions, form: &CreateForm) -> R
     let store = svc.store.clone();
     let hooks = svc.hooks.clone();
     let n = name.clone();
-    tokio::task::spawn_blocking(move || store.create_git(&n, &hooks))
-        .await
-        .map_err(|e| Error::internal("creating a repository", e))??;
+    let remote = clone_uri.to_owned();
+    let filled = tokio::task::spawn_blocking(move || -> Result<()> {
+        let path = store.create_git(&n, &hooks)?;
+        if !remote.is_empty() {
+            if let Err(e) = kallithea_vcs::git::fetch_from_remote(&path, &remote) {
+                let _ = store.discard_new(&n);
+                return Err(clone_failed(&remote, e));
+            }
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|e| Error::internal("creating a repository", e))?;
+    filled?;
     if let Err(e) = tx.commit().await {
         let _ = svc.store.move_aside(&name);
         return Err(e.into());
@@ -201,6 +213,35 @@ pub async fn create(svc: &Services, perms: &Permissions, form: &CreateForm) -> R
         .ok_or_else(|| Error::not_found("The new repository vanished."))?;
     tx.commit().await?;
     Ok(repo)
+}
+
+/// A sentence for a failed clone, without any password the URL carried.
+fn clone_failed(url: &str, e: kallithea_vcs::Error) -> Error {
+    let shown = redact_url(url);
+    let detail = match e {
+        kallithea_vcs::Error::CommandFailed { stderr, .. } => stderr
+            .lines()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("git failed")
+            .replace(url, &shown),
+        other => return Error::internal("cloning a repository", other),
+    };
+    Error::invalid(format!("Could not clone from {shown}: {detail}"))
+}
+
+/// `https://user:secret@host/x` → `https://user@host/x`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{scheme}://{user}@{host}/{path}")
+        }
+        None => url.to_owned(),
+    }
 }
 
 async fn default_repo_perm(tx: &mut Tx, default: &kallithea_db::user::User) -> Result<PermLevel> {

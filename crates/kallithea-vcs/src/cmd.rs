@@ -88,6 +88,65 @@ impl GitCommand {
         Ok(out.stdout)
     }
 
+    /// Like [`GitCommand::run`], but kills git when it runs longer than `limit` (for commands
+    /// that talk to other servers).
+    pub fn run_with_timeout(&self, dir: &Path, limit: std::time::Duration) -> Result<Vec<u8>> {
+        #[allow(clippy::disallowed_methods)]
+        let mut c = std::process::Command::new("git");
+        c.arg(self.subcommand).args(&self.args).current_dir(dir);
+        c.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        self.apply_env(&mut c);
+        tracing::debug!(command = %self.describe(), "git (with timeout)");
+        let spawn_err = |source| Error::Spawn {
+            command: self.describe(),
+            source,
+        };
+        let mut child = c.spawn().map_err(spawn_err)?;
+        let mut out_pipe = child.stdout.take().expect("piped");
+        let mut err_pipe = child.stderr.take().expect("piped");
+        let out_reader = std::thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = std::io::Read::read_to_end(&mut out_pipe, &mut v);
+            v
+        });
+        let err_reader = std::thread::spawn(move || {
+            let mut v = Vec::new();
+            let _ = std::io::Read::read_to_end(&mut err_pipe, &mut v);
+            v
+        });
+        let deadline = std::time::Instant::now() + limit;
+        let status = loop {
+            match child.try_wait().map_err(spawn_err)? {
+                Some(status) => break Some(status),
+                None if std::time::Instant::now() >= deadline => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break None;
+                }
+                None => std::thread::sleep(std::time::Duration::from_millis(20)),
+            }
+        };
+        let stdout = out_reader.join().unwrap_or_default();
+        let stderr = String::from_utf8_lossy(&err_reader.join().unwrap_or_default())
+            .trim()
+            .to_owned();
+        match status {
+            Some(s) if s.success() => Ok(stdout),
+            Some(s) => Err(Error::CommandFailed {
+                command: self.describe(),
+                status: s.to_string(),
+                stderr,
+            }),
+            None => Err(Error::CommandFailed {
+                command: self.describe(),
+                status: format!("timeout after {} s", limit.as_secs()),
+                stderr: format!("stopped after {} seconds", limit.as_secs()),
+            }),
+        }
+    }
+
     /// Runs to completion and returns the whole output, whatever the exit status.
     pub fn run_unchecked(&self, dir: &Path) -> Result<std::process::Output> {
         #[allow(clippy::disallowed_methods)]

@@ -182,3 +182,60 @@ mod tests {
         assert!(!valid_protocol_header(""));
     }
 }
+
+/// How long a fetch from another server may take.
+pub const REMOTE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Checks a remote URL for [`fetch_from_remote`]: only `http://` and `https://`, no spaces or
+/// control characters.
+pub fn valid_remote_url(url: &str) -> bool {
+    (url.starts_with("http://") || url.starts_with("https://"))
+        && url.len() <= 2048
+        && !url.chars().any(|c| c.is_control() || c.is_whitespace())
+}
+
+/// Fills a new bare repository with every branch and tag of a remote over HTTP(S) and points
+/// HEAD where the remote's HEAD points. Other transports (file, ssh, ext) are refused by git
+/// itself through `protocol.allow`.
+pub fn fetch_from_remote(repo: &Path, url: &str) -> Result<()> {
+    if !valid_remote_url(url) {
+        return Err(Error::OptionLikeArgument(url.to_owned()));
+    }
+    let restrict = |c: GitCommand| {
+        c.env("GIT_PROTOCOL_FROM_USER", "0")
+            .env("GIT_CONFIG_COUNT", "3")
+            .env("GIT_CONFIG_KEY_0", "protocol.allow")
+            .env("GIT_CONFIG_VALUE_0", "never")
+            .env("GIT_CONFIG_KEY_1", "protocol.http.allow")
+            .env("GIT_CONFIG_VALUE_1", "always")
+            .env("GIT_CONFIG_KEY_2", "protocol.https.allow")
+            .env("GIT_CONFIG_VALUE_2", "always")
+    };
+    restrict(
+        GitCommand::new("fetch")
+            .arg("--quiet")
+            .arg("--no-write-fetch-head")
+            .arg("--")
+            .value(url)?
+            .arg("+refs/heads/*:refs/heads/*")
+            .arg("+refs/tags/*:refs/tags/*"),
+    )
+    .run_with_timeout(repo, REMOTE_TIMEOUT)?;
+    let out = restrict(
+        GitCommand::new("ls-remote")
+            .arg("--symref")
+            .arg("--")
+            .value(url)?
+            .arg("HEAD"),
+    )
+    .run_with_timeout(repo, REMOTE_TIMEOUT)?;
+    let text = String::from_utf8_lossy(&out);
+    if let Some(branch) = text
+        .lines()
+        .find_map(|l| l.strip_prefix("ref: refs/heads/"))
+        .and_then(|rest| rest.split('\t').next())
+    {
+        set_head_branch(repo, branch)?;
+    }
+    Ok(())
+}

@@ -99,6 +99,13 @@ impl RepoStore {
         Ok(path)
     }
 
+    /// Erases a repository this request has just created and could not finish (never use it
+    /// for a repository people have pushed to: those are moved aside).
+    pub fn discard_new(&self, name: &RepoName) -> Result<()> {
+        let path = self.path(name);
+        fs::remove_dir_all(&path).map_err(|e| Error::io(format!("removing {}", path.display()), e))
+    }
+
     /// Writes (or rewrites) the hooks of a Git repository.
     pub fn install_git_hooks(&self, repo: &Path, hooks: &HookInstall) -> Result<()> {
         let dir = repo.join("hooks");

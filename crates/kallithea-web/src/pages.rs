@@ -237,6 +237,7 @@ pub async fn create_repo_form(
         repo_description: String::new(),
         repo_private: false,
         repo_landing_rev: "rev:tip".into(),
+        clone_uri: String::new(),
         error: None,
     };
     Ok(render(&page).into_response())
@@ -287,7 +288,7 @@ pub async fn create_repo(
         repo_private: checked(&f.repo_private),
         repo_group: f.repo_group,
         repo_landing_rev: f.repo_landing_rev.clone(),
-        clone_uri: f.clone_uri,
+        clone_uri: f.clone_uri.clone(),
     };
     match repo::create(&state.svc, &perms, &form).await {
         Ok(r) => Ok(Redirect::to(&format!("{}/{}", state.web.prefix, r.name)).into_response()),
@@ -298,6 +299,8 @@ pub async fn create_repo(
                 repo_description: f.repo_description,
                 repo_private: form.repo_private,
                 repo_landing_rev: f.repo_landing_rev,
+                // Never echo a password back into the page.
+                clone_uri: repo::redact_url(&f.clone_uri),
                 error: Some(e.message.clone()),
             };
             Ok((crate::error::status_of(e.kind), render(&page)).into_response())

@@ -67,6 +67,7 @@ pub struct CreateRepoPage {
     pub repo_description: String,
     pub repo_private: bool,
     pub repo_landing_rev: String,
+    pub clone_uri: String,
     pub error: Option<String>,
 }
 

@@ -212,3 +212,19 @@ fn repo_level_table() {
         assert_eq!(repo_level(&c.actor, c.anon, &c.facts), c.want, "{}", c.what);
     }
 }
+
+#[test]
+fn repository_creation_follows_hg_create() {
+    let create = vec![
+        "repository.read".to_owned(),
+        "hg.create.repository".to_owned(),
+    ];
+    let none = vec!["hg.create.none".to_owned()];
+    assert!(can_create_repo(&user(ALICE), &create));
+    assert!(!can_create_repo(&user(ALICE), &none));
+    assert!(
+        !can_create_repo(&Actor::Anonymous, &create),
+        "anonymous never creates"
+    );
+    assert!(can_create_repo(&admin(), &none), "admins always may");
+}

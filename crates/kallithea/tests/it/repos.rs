@@ -76,8 +76,19 @@ fn unsupported_choices_are_refused_with_a_sentence() {
             "Repository groups are not available yet",
         ),
         (
-            vec![("repo_name", "h"), ("clone_uri", "http://example.com/x")],
-            "from a remote URL is not available yet",
+            vec![("repo_name", "h"), ("clone_uri", "file:///etc")],
+            "must start with http:// or https://",
+        ),
+        (
+            vec![("repo_name", "h"), ("clone_uri", "ssh://host/x")],
+            "must start with http:// or https://",
+        ),
+        (
+            vec![
+                ("repo_name", "h"),
+                ("clone_uri", "--upload-pack=touch /tmp/x"),
+            ],
+            "must start with http:// or https://",
         ),
         (
             vec![("repo_name", "h"), ("repo_landing_rev", "--output=/tmp/x")],
@@ -92,18 +103,36 @@ fn unsupported_choices_are_refused_with_a_sentence() {
 }
 
 #[test]
-fn only_admins_may_create_repositories_and_anonymous_visitors_are_sent_to_sign_in() {
+fn signed_in_users_may_create_by_default_and_own_what_they_create() {
+    // Kallithea's default permissions give the `default` user `hg.create.repository`.
     let s = Server::start();
     let admin = s.admin();
     s.add_user(&admin, "carol", "carol-pass-1");
+    s.create_repo(&admin, "admins", false);
     let carol = Browser::new(&s.base);
     carol.login("carol", "carol-pass-1");
     let r = carol.post("/_admin/repos", &[("repo_name", "mine")]);
-    assert_eq!(r.status(), 403);
+    assert_eq!(r.status(), 303);
+    assert!(s.repos.join("mine/HEAD").is_file());
+    assert_eq!(
+        carol.get("/mine/settings").status(),
+        200,
+        "the owner administers it"
+    );
+    assert_eq!(carol.get("/admins/settings").status(), 403);
     let anon = Browser::new(&s.base);
     let r = anon.get("/_admin/create_repository");
+    assert_eq!(r.status(), 303, "anonymous visitors are sent to sign in");
+    let token = anon.token();
+    let r = anon.post_raw(
+        "/_admin/repos",
+        &[
+            ("_session_csrf_secret_token", &token),
+            ("repo_name", "anon"),
+        ],
+    );
     assert_eq!(r.status(), 303);
-    assert!(!s.repos.join("mine").exists());
+    assert!(!s.repos.join("anon").exists());
 }
 
 #[test]
@@ -193,4 +222,93 @@ fn a_restart_keeps_everything() {
     let (_, home) = admin.get_text("/");
     assert!(home.contains("durable"));
     assert_eq!(remote_refs(&src, &s.anon_git_url("durable")).len(), 2);
+}
+
+#[test]
+fn a_repository_can_be_created_as_a_clone_of_a_remote_one() {
+    let s = Server::start();
+    let admin = s.admin();
+    s.create_repo(&admin, "upstream", false);
+    let src = source_repo(s.dir.path());
+    git_ok(
+        &src,
+        &[
+            "push",
+            "-q",
+            &s.git_url(ADMIN, ADMIN_PW, "upstream"),
+            "feature",
+        ],
+    );
+    git_ok(
+        &src,
+        &[
+            "push",
+            "-q",
+            &s.git_url(ADMIN, ADMIN_PW, "upstream"),
+            "--all",
+        ],
+    );
+    git_ok(
+        &src,
+        &[
+            "push",
+            "-q",
+            &s.git_url(ADMIN, ADMIN_PW, "upstream"),
+            "--tags",
+        ],
+    );
+    let r = admin.post(
+        "/_admin/repos",
+        &[
+            ("repo_name", "downstream"),
+            ("clone_uri", &s.anon_git_url("upstream")),
+        ],
+    );
+    assert_eq!(r.status(), 303, "{:?}", r.text());
+    assert_eq!(
+        remote_refs(&src, &s.anon_git_url("downstream")),
+        local_refs(&src)
+    );
+    let out = git(
+        s.dir.path(),
+        &["clone", "-q", &s.anon_git_url("downstream"), "copy"],
+    );
+    assert!(out.status.success());
+    assert_eq!(
+        git_ok(
+            &s.dir.path().join("copy"),
+            &["rev-parse", "--abbrev-ref", "HEAD"]
+        )
+        .trim(),
+        "feature",
+        "HEAD follows the remote's"
+    );
+}
+
+#[test]
+fn a_failed_clone_leaves_nothing_and_never_shows_the_password() {
+    let s = Server::start();
+    let admin = s.admin();
+    let before = listing(&s.repos);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://someone:hunter2secret@127.0.0.1:{port}/nothing");
+    let r = admin.post(
+        "/_admin/repos",
+        &[("repo_name", "broken"), ("clone_uri", &url)],
+    );
+    assert_eq!(r.status(), 400);
+    let body = r.text().unwrap();
+    assert!(
+        body.contains("Could not clone from http://someone@127.0.0.1"),
+        "{body}"
+    );
+    assert!(!body.contains("hunter2secret"));
+    assert!(!s.log().contains("hunter2secret"), "not in the log either");
+    assert_eq!(listing(&s.repos), before);
+    let (_, home) = admin.get_text("/");
+    assert!(!home.contains("href=\"/broken\""));
 }
