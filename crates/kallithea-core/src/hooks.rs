@@ -69,14 +69,13 @@ pub async fn post_receive(
     };
 
     // A repository that was empty gets HEAD on the first pushed branch.
-    if !git::head_resolves(repo_path)? {
-        if let Some(b) = updates
+    if !git::head_resolves(repo_path)?
+        && let Some(b) = updates
             .iter()
             .filter(|u| !git::is_null_id(&u.new))
             .find_map(|u| u.refname.strip_prefix("refs/heads/"))
-        {
-            git::set_head_branch(repo_path, b)?;
-        }
+    {
+        git::set_head_branch(repo_path, b)?;
     }
 
     let mut revs: Vec<String> = Vec::new();

@@ -192,11 +192,11 @@ pub async fn create(svc: &Services, perms: &Permissions, form: &CreateForm) -> R
     let remote = clone_uri.to_owned();
     let filled = tokio::task::spawn_blocking(move || -> Result<()> {
         let path = store.create_git(&n, &hooks)?;
-        if !remote.is_empty() {
-            if let Err(e) = kallithea_vcs::git::fetch_from_remote(&path, &remote) {
-                let _ = store.discard_new(&n);
-                return Err(clone_failed(&remote, e));
-            }
+        if !remote.is_empty()
+            && let Err(e) = kallithea_vcs::git::fetch_from_remote(&path, &remote)
+        {
+            let _ = store.discard_new(&n);
+            return Err(clone_failed(&remote, e));
         }
         Ok(())
     })
@@ -388,13 +388,13 @@ pub async fn rename(svc: &Services, access: &RepoAccess, new_raw: &str) -> Resul
         return Ok(new);
     }
     let mut tx = svc.db.write().await?;
-    if let Some(other) = kallithea_db::repo::find_by_name(&mut tx, new.as_str()).await? {
-        if other.id != access.repo().id {
-            return Err(Error::new(
-                ErrorKind::NameTaken,
-                format!("Repository named {new} already exists."),
-            ));
-        }
+    if let Some(other) = kallithea_db::repo::find_by_name(&mut tx, new.as_str()).await?
+        && other.id != access.repo().id
+    {
+        return Err(Error::new(
+            ErrorKind::NameTaken,
+            format!("Repository named {new} already exists."),
+        ));
     }
     if svc.store.exists(&new) && new.folded() != old.folded() {
         return Err(Error::new(

@@ -111,10 +111,11 @@ fn validate_segment(seg: &str, first: bool) -> Result<(), NameError> {
     if first && seg.eq_ignore_ascii_case("_admin") {
         return Err(NameError::Reserved(seg.to_owned()));
     }
-    if let Some(digits) = seg.strip_prefix('_') {
-        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(NameError::PermanentIdForm(digits.to_owned()));
-        }
+    if let Some(digits) = seg.strip_prefix('_')
+        && !digits.is_empty()
+        && digits.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(NameError::PermanentIdForm(digits.to_owned()));
     }
     if let Some(bad) = seg.chars().find(|c| SLUG_CHARS.contains(*c) && *c != '/') {
         return Err(NameError::BadCharacter(bad));

@@ -169,20 +169,6 @@ pub fn is_null_id(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b == b'0')
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn protocol_header_validation() {
-        assert!(valid_protocol_header("version=2"));
-        assert!(valid_protocol_header("version=2:object-format=sha1"));
-        assert!(!valid_protocol_header("version=2\nX=1"));
-        assert!(!valid_protocol_header("version=$(id)"));
-        assert!(!valid_protocol_header(""));
-    }
-}
-
 /// How long a fetch from another server may take.
 pub const REMOTE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
 
@@ -238,4 +224,18 @@ pub fn fetch_from_remote(repo: &Path, url: &str) -> Result<()> {
         set_head_branch(repo, branch)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn protocol_header_validation() {
+        assert!(valid_protocol_header("version=2"));
+        assert!(valid_protocol_header("version=2:object-format=sha1"));
+        assert!(!valid_protocol_header("version=2\nX=1"));
+        assert!(!valid_protocol_header("version=$(id)"));
+        assert!(!valid_protocol_header(""));
+    }
 }

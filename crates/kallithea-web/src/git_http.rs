@@ -73,10 +73,10 @@ async fn authenticate(
         ));
     };
     // An API key works as the password.
-    if let Ok(Some(u)) = user::authenticate_api_key(&state.svc, secret).await {
-        if username.is_empty() || u.username.eq_ignore_ascii_case(username) {
-            return Ok(user::actor_of(&u));
-        }
+    if let Ok(Some(u)) = user::authenticate_api_key(&state.svc, secret).await
+        && (username.is_empty() || u.username.eq_ignore_ascii_case(username))
+    {
+        return Ok(user::actor_of(&u));
     }
     match user::authenticate_password(&state.svc, username, secret, &peer.ip().to_string()).await {
         Ok(u) => Ok(user::actor_of(&u)),
@@ -235,10 +235,8 @@ pub async fn serve(
         } else {
             Box::new(reader)
         };
-        if !advertise {
-            if let Err(e) = tokio::io::copy_buf(&mut input, &mut stdin).await {
-                tracing::warn!("git request body ended early: {e}");
-            }
+        if !advertise && let Err(e) = tokio::io::copy_buf(&mut input, &mut stdin).await {
+            tracing::warn!("git request body ended early: {e}");
         }
         drop(stdin);
         let mut err = String::new();

@@ -49,10 +49,10 @@ pub(crate) async fn ensure_session(
 
 fn with_cookie(cookie: Option<String>, resp: impl IntoResponse) -> Response {
     let mut r = resp.into_response();
-    if let Some(c) = cookie {
-        if let Ok(v) = c.parse() {
-            r.headers_mut().append(header::SET_COOKIE, v);
-        }
+    if let Some(c) = cookie
+        && let Ok(v) = c.parse()
+    {
+        r.headers_mut().append(header::SET_COOKIE, v);
     }
     r
 }

@@ -38,14 +38,13 @@ async fn resolve(state: &AppState, segs: &[String]) -> Result<Option<(RepoRow, u
     }
     for n in (1..=segs.len().min(16)).rev() {
         let mut name = segs[..n].join("/");
-        if n == segs.len()
+        if (n == segs.len()
             || segs[n..]
                 .first()
-                .is_some_and(|s| s == "info" || s.starts_with("git-"))
+                .is_some_and(|s| s == "info" || s.starts_with("git-")))
+            && let Some(stripped) = name.strip_suffix(".git")
         {
-            if let Some(stripped) = name.strip_suffix(".git") {
-                name = stripped.to_owned();
-            }
+            name = stripped.to_owned();
         }
         if let Some(r) = repo::find(&state.svc, RepoRef::Name(&name))
             .await

@@ -1,6 +1,9 @@
 //! End-to-end tests: the real `kallithea` binary on an ephemeral port, a temporary folder,
 //! a real database (SQLite; PostgreSQL and MariaDB from the environment) and the real `git`.
 
+// Tests run git, psql and the server binary themselves.
+#![allow(clippy::disallowed_methods)]
+
 mod support;
 
 mod databases;

@@ -142,12 +142,7 @@ pub fn kallithea_test_id() -> String {
         .as_nanos();
     s.push_str(&format!("{:x}{:x}", t, std::process::id()));
     let bytes: Vec<u8> = std::fs::read("/proc/sys/kernel/random/uuid").unwrap_or_default();
-    s.push_str(
-        &String::from_utf8_lossy(&bytes)
-            .replace('-', "")
-            .trim()
-            .to_owned(),
-    );
+    s.push_str(String::from_utf8_lossy(&bytes).replace('-', "").trim());
     s.chars().rev().collect()
 }
 

@@ -236,3 +236,42 @@ fn unknown_pages_get_a_404_that_says_what_was_not_found() {
     assert_eq!(status, 404);
     assert!(body.contains("There is no page at /no/such/repo"), "{body}");
 }
+
+#[test]
+fn failed_sign_ins_are_also_throttled_per_client_address() {
+    let s = Server::start_with(Options {
+        extra_config: vec!["login_attempts=3".into()],
+        ..Options::default()
+    });
+    let admin = s.admin();
+    s.add_user(&admin, "erin", "erin-pass-1");
+    let b = Browser::new(&s.base);
+    for name in ["x1", "x2", "x3"] {
+        assert_eq!(b.login(name, "wrong").status(), 401);
+    }
+    // Another account, same address: refused too.
+    assert_eq!(b.login("erin", "erin-pass-1").status(), 429);
+}
+
+#[test]
+fn gits_first_request_without_credentials_does_not_count_as_a_failure() {
+    let s = Server::start_with(Options {
+        extra_config: vec!["login_attempts=2".into()],
+        ..Options::default()
+    });
+    let admin = s.admin();
+    s.create_repo(&admin, "closed", true);
+    for _ in 0..5 {
+        let r = reqwest::blocking::get(s.url("/closed/info/refs?service=git-upload-pack")).unwrap();
+        assert_eq!(r.status(), 401);
+    }
+    let out = git(
+        s.dir.path(),
+        &["clone", "-q", &s.git_url(ADMIN, ADMIN_PW, "closed"), "copy"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
