@@ -1,21 +1,29 @@
-//! Starting Git's smart-protocol services for an already-authorised request. The web layer
-//! frames HTTP around them; the process itself is started by `kallithea-vcs`.
+//! Starting Git's smart-protocol services for an authorised request. The web layer frames
+//! HTTP around them; the process itself is started by `kallithea-vcs`.
 
-use std::path::Path;
-
+use kallithea_model::PermLevel;
 pub use kallithea_vcs::git::Service;
 
-use crate::Result;
+use crate::repo::RepoAccess;
+use crate::{Result, Services};
 
-/// Starts `git <service> --stateless-rpc` on a repository; see [`kallithea_vcs::git::spawn_service`].
+/// Starts `git <service> --stateless-rpc` on the repository `access` proves the actor may use:
+/// read for upload-pack, write for receive-pack.
 pub fn spawn(
-    repo: &Path,
+    svc: &Services,
+    access: &RepoAccess,
     service: Service,
     advertise: bool,
     protocol: Option<&str>,
     env: &[(&str, String)],
 ) -> Result<tokio::process::Child> {
+    access.require(if service.is_write() {
+        PermLevel::Write
+    } else {
+        PermLevel::Read
+    })?;
+    let path = svc.store.path(&access.name()?);
     Ok(kallithea_vcs::git::spawn_service(
-        repo, service, advertise, protocol, env,
+        &path, service, advertise, protocol, env,
     )?)
 }

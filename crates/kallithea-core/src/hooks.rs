@@ -61,13 +61,7 @@ pub async fn post_receive(
             repo_path.display()
         )));
     };
-    let mut tx = svc.db.write().await?;
-    let Some(repo) = kallithea_db::repo::find_by_name(&mut tx, name.as_str()).await? else {
-        return Err(Error::not_found(format!(
-            "repository {name} is not in the database"
-        )));
-    };
-
+    // Git work first, so the database is written in one short transaction.
     // A repository that was empty gets HEAD on the first pushed branch.
     if !git::head_resolves(repo_path)?
         && let Some(b) = updates
@@ -108,6 +102,12 @@ pub async fn post_receive(
             revs.push(format!("tag=>{tag}"));
         }
     }
+    let mut tx = svc.db.write().await?;
+    let Some(repo) = kallithea_db::repo::find_by_name(&mut tx, name.as_str()).await? else {
+        return Err(Error::not_found(format!(
+            "repository {name} is not in the database"
+        )));
+    };
     let user = match &pusher.username {
         Some(n) => kallithea_db::user::find_by_name(&mut tx, n).await?,
         None => None,

@@ -52,6 +52,8 @@ pub struct Services {
     pub hooks: HookInstall,
     pub config: CoreConfig,
     pub throttle: throttle::LoginThrottle,
+    /// Limits concurrent password hashing (CPU and 19 MiB of memory each).
+    pub hashing: tokio::sync::Semaphore,
 }
 
 impl Services {
@@ -63,6 +65,7 @@ impl Services {
             hooks,
             config,
             throttle,
+            hashing: tokio::sync::Semaphore::new(4),
         }
     }
 }

@@ -61,8 +61,13 @@ pub struct RepoFacts {
 /// * site admins and owners get admin;
 /// * others start from the `default` user's grant (none on a private repository), then user
 ///   group grants and the user's own grant can only raise it: the highest weight wins.
+///
+/// The `default` user's grant counts as at most write: anonymous visitors never administer.
 pub fn repo_level(actor: &Actor, anonymous_enabled: bool, repo: &RepoFacts) -> PermLevel {
-    let default = repo.default_grant.unwrap_or(PermLevel::None);
+    let default = repo
+        .default_grant
+        .unwrap_or(PermLevel::None)
+        .min(PermLevel::Write);
     match actor {
         Actor::Anonymous => {
             if !anonymous_enabled || repo.private {

@@ -30,10 +30,16 @@ impl RepoAccess {
     pub fn actor(&self) -> &Actor {
         &self.actor
     }
-    pub fn name(&self) -> RepoName {
-        RepoName::parse(&self.repo.name).expect("stored names were validated")
+    /// The validated name; a row whose name no longer validates is an internal error.
+    pub fn name(&self) -> Result<RepoName> {
+        RepoName::parse(&self.repo.name).map_err(|e| {
+            Error::internal(
+                "reading a stored repository name",
+                format!("{:?}: {e}", self.repo.name),
+            )
+        })
     }
-    fn require(&self, need: PermLevel) -> Result<()> {
+    pub(crate) fn require(&self, need: PermLevel) -> Result<()> {
         if self.level >= need {
             Ok(())
         } else {
@@ -132,15 +138,19 @@ pub async fn create(svc: &Services, perms: &Permissions, form: &CreateForm) -> R
     let landing_rev = validate_landing_rev(&form.repo_landing_rev)?;
     let description = validate_description(&form.repo_description)?;
 
-    let mut tx = svc.db.write().await?;
-    if kallithea_db::repo::find_by_name(&mut tx, name.as_str())
-        .await?
-        .is_some()
-    {
-        return Err(Error::new(
-            ErrorKind::NameTaken,
-            format!("Repository named {name} already exists."),
+    if !clone_uri.is_empty() && !actor.is_admin() {
+        return Err(Error::forbidden(
+            "Only site administrators can create a repository from a remote URL.",
         ));
+    }
+    let taken = || taken_sentence(&name);
+    let mut tx = svc.db.read().await?;
+    let exists = kallithea_db::repo::find_by_name(&mut tx, name.as_str())
+        .await?
+        .is_some();
+    tx.commit().await?;
+    if exists {
+        return Err(taken());
     }
     if svc.store.exists(&name) {
         return Err(Error::new(
@@ -150,48 +160,18 @@ pub async fn create(svc: &Services, perms: &Permissions, form: &CreateForm) -> R
             ),
         ));
     }
-    let t = now();
-    let id = kallithea_db::repo::insert(
-        &mut tx,
-        &NewRepo {
-            name: name.as_str(),
-            repo_type: "git",
-            owner_id: owner,
-            description,
-            private: form.repo_private,
-            landing_rev: &landing_rev,
-            enable_downloads: false,
-            clone_uri: (!clone_uri.is_empty()).then_some(clone_uri),
-            now: t,
-        },
-    )
-    .await?;
-    let default = crate::user::default_user(&mut tx).await?;
-    let default_level = if form.repo_private {
-        PermLevel::None
-    } else {
-        default_repo_perm(&mut tx, &default).await?
-    };
-    kallithea_db::repo::set_grant(&mut tx, id, default.id, default_level).await?;
-    journal(
-        &mut tx,
-        actor,
-        Some(id),
-        name.as_str(),
-        if actor.is_admin() {
-            "admin_created_repo"
-        } else {
-            "user_created_repo"
-        },
-        "",
-    )
-    .await?;
+
+    // The folder first, outside any transaction: a slow clone must not hold the database.
+    // Another request racing for the same name fails here, in `create_git`.
     let store = svc.store.clone();
     let hooks = svc.hooks.clone();
     let n = name.clone();
     let remote = clone_uri.to_owned();
-    let filled = tokio::task::spawn_blocking(move || -> Result<()> {
-        let path = store.create_git(&n, &hooks)?;
+    tokio::task::spawn_blocking(move || -> Result<()> {
+        let path = store.create_git(&n, &hooks).map_err(|e| match e {
+            kallithea_vcs::Error::AlreadyExists(_) => taken_sentence(&n),
+            other => other.into(),
+        })?;
         if !remote.is_empty()
             && let Err(e) = kallithea_vcs::git::fetch_from_remote(&path, &remote)
         {
@@ -201,18 +181,69 @@ pub async fn create(svc: &Services, perms: &Permissions, form: &CreateForm) -> R
         Ok(())
     })
     .await
-    .map_err(|e| Error::internal("creating a repository", e))?;
-    filled?;
-    if let Err(e) = tx.commit().await {
-        let _ = svc.store.move_aside(&name);
-        return Err(e.into());
+    .map_err(|e| Error::internal("creating a repository", e))??;
+
+    let recorded = async {
+        let mut tx = svc.db.write().await?;
+        if kallithea_db::repo::find_by_name(&mut tx, name.as_str())
+            .await?
+            .is_some()
+        {
+            return Err(taken());
+        }
+        let id = kallithea_db::repo::insert(
+            &mut tx,
+            &NewRepo {
+                name: name.as_str(),
+                repo_type: "git",
+                owner_id: owner,
+                description,
+                private: form.repo_private,
+                landing_rev: &landing_rev,
+                enable_downloads: false,
+                clone_uri: (!clone_uri.is_empty()).then_some(clone_uri),
+                now: now(),
+            },
+        )
+        .await?;
+        let default = crate::user::default_user(&mut tx).await?;
+        let default_level = if form.repo_private {
+            PermLevel::None
+        } else {
+            default_repo_perm(&mut tx, &default).await?
+        };
+        kallithea_db::repo::set_grant(&mut tx, id, default.id, default_level).await?;
+        let action = if actor.is_admin() {
+            "admin_created_repo"
+        } else {
+            "user_created_repo"
+        };
+        journal(&mut tx, actor, Some(id), name.as_str(), action, "").await?;
+        tx.commit().await?;
+        Ok(id)
     }
+    .await;
+    let id = match recorded {
+        Ok(id) => id,
+        Err(e) => {
+            // Nobody can have pushed to a repository the database does not know yet.
+            let _ = svc.store.discard_new(&name);
+            return Err(e);
+        }
+    };
     let mut tx = svc.db.read().await?;
     let repo = kallithea_db::repo::get(&mut tx, id)
         .await?
         .ok_or_else(|| Error::not_found("The new repository vanished."))?;
     tx.commit().await?;
     Ok(repo)
+}
+
+fn taken_sentence(name: &RepoName) -> Error {
+    Error::new(
+        ErrorKind::NameTaken,
+        format!("Repository named {name} already exists."),
+    )
 }
 
 /// A sentence for a failed clone, without any password the URL carried.
@@ -382,7 +413,7 @@ pub async fn update(svc: &Services, access: &RepoAccess, form: &SettingsForm) ->
 /// Renames a repository (database and disk together). Returns the new name.
 pub async fn rename(svc: &Services, access: &RepoAccess, new_raw: &str) -> Result<RepoName> {
     access.require(PermLevel::Admin)?;
-    let old = access.name();
+    let old = access.name()?;
     let new = RepoName::from_user_input(None, new_raw)?;
     if new == old {
         return Ok(new);
@@ -423,7 +454,7 @@ pub async fn rename(svc: &Services, access: &RepoAccess, new_raw: &str) -> Resul
 /// Deletes a repository: the row goes, the folder is moved aside (`rm__...`), never erased.
 pub async fn delete(svc: &Services, access: &RepoAccess) -> Result<()> {
     access.require(PermLevel::Admin)?;
-    let name = access.name();
+    let name = access.name()?;
     let repo = access.repo();
     let mut tx = svc.db.write().await?;
     kallithea_db::repo::delete(&mut tx, repo.id).await?;

@@ -15,6 +15,9 @@ pub struct Session {
     pub csrf_token: String,
 }
 
+/// How long a session without a user lives (it only carries a CSRF token for the sign-in form).
+const ANONYMOUS_LIFETIME: i64 = 2 * 3600;
+
 /// Starts a session (anonymous when `user` is `None`).
 pub async fn start(svc: &Services, user: Option<UserId>) -> Result<Session> {
     let cookie = random_hex(32);
@@ -27,7 +30,11 @@ pub async fn start(svc: &Services, user: Option<UserId>) -> Result<Session> {
             id_hash: sha256_hex(&cookie),
             user_id: user,
             csrf_token: csrf_token.clone(),
-            expires_on: t + svc.config.session_lifetime,
+            expires_on: t + if user.is_some() {
+                svc.config.session_lifetime
+            } else {
+                ANONYMOUS_LIFETIME.min(svc.config.session_lifetime)
+            },
         },
         t,
     )

@@ -25,35 +25,43 @@ impl LoginThrottle {
         [format!("u:{}", account.to_lowercase()), format!("a:{addr}")]
     }
 
-    /// True when either the account or the address has used up its attempts.
-    pub fn is_blocked(&self, account: &str, addr: &str) -> bool {
-        let now = Instant::now();
-        let map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        Self::keys(account, addr).iter().any(|k| {
-            map.get(k).is_some_and(|(n, since)| {
-                *n >= self.limit && now.duration_since(*since) < self.window
-            })
-        })
-    }
-
-    pub fn record_failure(&self, account: &str, addr: &str) {
+    /// Checks and counts one attempt at once, so parallel attempts cannot all slip past the
+    /// limit. `Err(())` when the account or the address has used up its attempts.
+    /// A successful attempt is given back with [`LoginThrottle::succeeded`].
+    pub fn begin_attempt(&self, account: &str, addr: &str) -> Result<(), ()> {
         let now = Instant::now();
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() > 100_000 {
             map.retain(|_, (_, since)| now.duration_since(*since) < self.window);
         }
-        for k in Self::keys(account, addr) {
+        let keys = Self::keys(account, addr);
+        let blocked = keys.iter().any(|k| {
+            map.get(k).is_some_and(|(n, since)| {
+                *n >= self.limit && now.duration_since(*since) < self.window
+            })
+        });
+        if blocked {
+            return Err(());
+        }
+        for k in keys {
             let e = map.entry(k).or_insert((0, now));
             if now.duration_since(e.1) >= self.window {
                 *e = (0, now);
             }
             e.0 += 1;
         }
+        Ok(())
     }
 
-    pub fn record_success(&self, account: &str) {
+    /// The attempt begun for this account and address was right: forget the account's
+    /// failures and give the address its attempt back.
+    pub fn succeeded(&self, account: &str, addr: &str) {
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.remove(&format!("u:{}", account.to_lowercase()));
+        let [account_key, addr_key] = Self::keys(account, addr);
+        map.remove(&account_key);
+        if let Some(e) = map.get_mut(&addr_key) {
+            e.0 = e.0.saturating_sub(1);
+        }
     }
 }
 
@@ -65,11 +73,22 @@ mod tests {
     fn blocks_after_limit_per_account_and_address() {
         let t = LoginThrottle::new(3, 60);
         for _ in 0..3 {
-            assert!(!t.is_blocked("bob", "1.2.3.4"));
-            t.record_failure("bob", "1.2.3.4");
+            assert!(t.begin_attempt("bob", "1.2.3.4").is_ok());
         }
-        assert!(t.is_blocked("bob", "9.9.9.9"), "account limit");
-        assert!(t.is_blocked("alice", "1.2.3.4"), "address limit");
-        assert!(!t.is_blocked("alice", "5.5.5.5"));
+        assert!(t.begin_attempt("bob", "9.9.9.9").is_err(), "account limit");
+        assert!(
+            t.begin_attempt("alice", "1.2.3.4").is_err(),
+            "address limit"
+        );
+        assert!(t.begin_attempt("alice", "5.5.5.5").is_ok());
+    }
+
+    #[test]
+    fn success_gives_the_attempt_back() {
+        let t = LoginThrottle::new(2, 60);
+        for _ in 0..5 {
+            assert!(t.begin_attempt("bob", "1.2.3.4").is_ok());
+            t.succeeded("bob", "1.2.3.4");
+        }
     }
 }

@@ -64,10 +64,14 @@ pub async fn create(svc: &Services, tx: &mut Tx, a: &NewAccount<'_>) -> Result<U
         return Err(Error::invalid("The password must not be empty."));
     }
     let pw = a.password.to_owned();
+    let _permit = svc
+        .hashing
+        .acquire()
+        .await
+        .map_err(|e| Error::internal("waiting to hash", e))?;
     let hash = tokio::task::spawn_blocking(move || password::hash(&pw))
         .await
         .map_err(|e| Error::internal("hashing a password", e))?;
-    let _ = svc;
     Ok(kallithea_db::user::insert(
         tx,
         &NewUser {
@@ -90,46 +94,58 @@ fn auth_failed() -> Error {
     Error::new(ErrorKind::AuthFailed, "Invalid user name or password.")
 }
 
-/// Checks a user name and password (for the sign-in form and HTTP Basic). Failures count
-/// towards the throttle for the account and the client address.
+/// Checks a user name and password (for the sign-in form and HTTP Basic). Each attempt
+/// counts towards the throttle of the account and the client address before the password is
+/// checked; a right password gives it back. Password checks run a few at a time.
 pub async fn authenticate_password(
     svc: &Services,
     username: &str,
     pw: &str,
     client_addr: &str,
 ) -> Result<User> {
-    if svc.throttle.is_blocked(username, client_addr) {
+    let valid_name =
+        UserName::parse(username).is_ok() && !username.eq_ignore_ascii_case(DEFAULT_USER);
+    // Names that cannot exist are counted against the address only.
+    let account_key = if valid_name { username } else { "" };
+    if svc
+        .throttle
+        .begin_attempt(account_key, client_addr)
+        .is_err()
+    {
         return Err(Error::new(
             ErrorKind::Throttled,
             "Too many failed sign-in attempts. Wait a few minutes and try again.",
         ));
     }
-    let mut tx = svc.db.read().await?;
-    let found = kallithea_db::user::find_by_name(&mut tx, username).await?;
-    tx.commit().await?;
-    let Some(user) = found.filter(|u| u.username != DEFAULT_USER) else {
-        // Spend the same time as a real check so names cannot be probed by timing.
-        let pw = pw.to_owned();
-        let _ = tokio::task::spawn_blocking(move || password::verify(&pw, "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$Zr5cGq4f3gq0p2NvZ4u2W1ZrW9m0c2m0y7o1Jt1bq2A")).await;
-        svc.throttle.record_failure(username, client_addr);
+    let found = if valid_name {
+        let mut tx = svc.db.read().await?;
+        let found = kallithea_db::user::find_by_name(&mut tx, username).await?;
+        tx.commit().await?;
+        found
+    } else {
+        None
+    };
+    // Without a user, check against a dummy hash so timing does not reveal which names exist.
+    let stored = found
+        .as_ref()
+        .map_or_else(|| DUMMY_HASH.to_owned(), |u| u.password.clone());
+    let ok = verify_limited(svc, pw, &stored).await? && found.is_some();
+    let Some(user) = found.filter(|_| ok) else {
         return Err(auth_failed());
     };
-    let (pw_owned, stored) = (pw.to_owned(), user.password.clone());
-    let ok = tokio::task::spawn_blocking(move || password::verify(&pw_owned, &stored))
-        .await
-        .map_err(|e| Error::internal("checking a password", e))?;
-    if !ok {
-        svc.throttle.record_failure(username, client_addr);
-        return Err(auth_failed());
-    }
     if !user.active {
         return Err(Error::new(
             ErrorKind::AuthFailed,
             "This account is disabled.",
         ));
     }
-    svc.throttle.record_success(username);
+    svc.throttle.succeeded(account_key, client_addr);
     if password::needs_rehash(&user.password) {
+        let _permit = svc
+            .hashing
+            .acquire()
+            .await
+            .map_err(|e| Error::internal("waiting to hash", e))?;
         let pw = pw.to_owned();
         if let Ok(hash) = tokio::task::spawn_blocking(move || password::hash(&pw)).await {
             let mut tx = svc.db.write().await?;
@@ -138,6 +154,23 @@ pub async fn authenticate_password(
         }
     }
     Ok(user)
+}
+
+/// An argon2id hash of a random password, checked when the user does not exist.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$Zr5cGq4f3gq0p2NvZ4u2W1ZrW9m0c2m0y7o1Jt1bq2A";
+
+/// Verifies on a blocking thread, at most a few at a time (each argon2 check holds 19 MiB).
+async fn verify_limited(svc: &Services, pw: &str, stored: &str) -> Result<bool> {
+    let _permit = svc
+        .hashing
+        .acquire()
+        .await
+        .map_err(|e| Error::internal("waiting to check a password", e))?;
+    let (pw, stored) = (pw.to_owned(), stored.to_owned());
+    tokio::task::spawn_blocking(move || password::verify(&pw, &stored))
+        .await
+        .map_err(|e| Error::internal("checking a password", e))
 }
 
 /// Finds the active user owning an API key.

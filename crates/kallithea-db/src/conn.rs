@@ -148,8 +148,14 @@ impl Db {
             Backend::Sqlite => Some(self.write_lock.clone().lock_owned().await),
             _ => None,
         };
+        // SQLite: take the write lock at BEGIN, so a transaction that reads first cannot fail
+        // later because another process (a push hook) wrote in between.
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            _ => self.pool.begin().await?,
+        };
         Ok(Tx {
-            tx: self.pool.begin().await?,
+            tx,
             backend: self.backend,
             _guard: guard,
         })

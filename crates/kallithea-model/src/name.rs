@@ -29,6 +29,8 @@ pub enum NameError {
     BadCharacter(char),
     #[error("A name may not contain empty path parts.")]
     EmptySegment,
+    #[error("Each part of a name may be at most {0} bytes long.")]
+    SegmentTooLong(usize),
     #[error(
         "Usernames may contain only letters, digits, \"-\", \"_\" and \".\" and must start with a letter or digit."
     )]
@@ -37,6 +39,10 @@ pub enum NameError {
 
 /// The longest repository path we accept (Kallithea's column is 255 characters).
 pub const MAX_REPO_NAME: usize = 255;
+
+/// The longest single path part, in bytes: file systems allow 255, and a deleted repository
+/// is renamed to `rm__<27 characters>__<name>`.
+pub const MAX_SEGMENT_BYTES: usize = 200;
 
 /// Characters Kallithea's `repo_name_slug` turns into `-`.
 const SLUG_CHARS: &str = "`?=[]\\;'\"<>,/~!@#$%^&*()+{}|: ";
@@ -107,6 +113,9 @@ fn validate_segment(seg: &str, first: bool) -> Result<(), NameError> {
     };
     if c0 == '-' || c0 == '.' {
         return Err(NameError::BadStart(c0));
+    }
+    if seg.len() > MAX_SEGMENT_BYTES {
+        return Err(NameError::SegmentTooLong(MAX_SEGMENT_BYTES));
     }
     if first && seg.eq_ignore_ascii_case("_admin") {
         return Err(NameError::Reserved(seg.to_owned()));
@@ -212,11 +221,17 @@ mod tests {
             ("a\nb", NameError::ControlCharacter),
             ("a//b", NameError::EmptySegment),
             ("a b", NameError::BadCharacter(' ')),
+            ("a\0b", NameError::ControlCharacter),
         ];
         for (name, err) in cases {
             assert_eq!(RepoName::parse(name).as_ref(), Err(err), "{name:?}");
         }
         assert!(RepoName::parse("group/_123x").is_ok());
+        assert_eq!(
+            RepoName::parse(&"é".repeat(101)),
+            Err(NameError::SegmentTooLong(MAX_SEGMENT_BYTES))
+        );
+        assert!(RepoName::parse(&"a".repeat(200)).is_ok());
         assert!(RepoName::parse("x/_admin").is_ok());
     }
 

@@ -88,8 +88,9 @@ impl GitCommand {
         Ok(out.stdout)
     }
 
-    /// Like [`GitCommand::run`], but kills git when it runs longer than `limit` (for commands
-    /// that talk to other servers).
+    /// Like [`GitCommand::run`], but kills git (and every helper it started, such as
+    /// `git-remote-https`) when it runs longer than `limit`. For commands that talk to other
+    /// servers.
     pub fn run_with_timeout(&self, dir: &Path, limit: std::time::Duration) -> Result<Vec<u8>> {
         #[allow(clippy::disallowed_methods)]
         let mut c = std::process::Command::new("git");
@@ -97,6 +98,8 @@ impl GitCommand {
         c.stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        #[cfg(unix)]
+        std::os::unix::process::CommandExt::process_group(&mut c, 0);
         self.apply_env(&mut c);
         tracing::debug!(command = %self.describe(), "git (with timeout)");
         let spawn_err = |source| Error::Spawn {
@@ -104,46 +107,35 @@ impl GitCommand {
             source,
         };
         let mut child = c.spawn().map_err(spawn_err)?;
-        let mut out_pipe = child.stdout.take().expect("piped");
-        let mut err_pipe = child.stderr.take().expect("piped");
-        let out_reader = std::thread::spawn(move || {
-            let mut v = Vec::new();
-            let _ = std::io::Read::read_to_end(&mut out_pipe, &mut v);
-            v
-        });
-        let err_reader = std::thread::spawn(move || {
-            let mut v = Vec::new();
-            let _ = std::io::Read::read_to_end(&mut err_pipe, &mut v);
-            v
-        });
+        let readers = [
+            child.stdout.take().map(|p| read_all(p, usize::MAX)),
+            child.stderr.take().map(|p| read_all(p, 1 << 20)),
+        ];
         let deadline = std::time::Instant::now() + limit;
         let status = loop {
             match child.try_wait().map_err(spawn_err)? {
-                Some(status) => break Some(status),
+                Some(status) => break status,
                 None if std::time::Instant::now() >= deadline => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    break None;
+                    kill_group(&mut child);
+                    // The readers end when the last process of the group is gone: not waited for.
+                    return Err(Error::CommandFailed {
+                        command: self.describe(),
+                        status: format!("timeout after {} s", limit.as_secs()),
+                        stderr: format!("stopped after {} seconds", limit.as_secs()),
+                    });
                 }
                 None => std::thread::sleep(std::time::Duration::from_millis(20)),
             }
         };
-        let stdout = out_reader.join().unwrap_or_default();
-        let stderr = String::from_utf8_lossy(&err_reader.join().unwrap_or_default())
-            .trim()
-            .to_owned();
-        match status {
-            Some(s) if s.success() => Ok(stdout),
-            Some(s) => Err(Error::CommandFailed {
+        let [stdout, stderr] = readers.map(|r| r.and_then(|h| h.join().ok()).unwrap_or_default());
+        if status.success() {
+            Ok(stdout)
+        } else {
+            Err(Error::CommandFailed {
                 command: self.describe(),
-                status: s.to_string(),
-                stderr,
-            }),
-            None => Err(Error::CommandFailed {
-                command: self.describe(),
-                status: format!("timeout after {} s", limit.as_secs()),
-                stderr: format!("stopped after {} seconds", limit.as_secs()),
-            }),
+                status: status.to_string(),
+                stderr: String::from_utf8_lossy(&stderr).trim().to_owned(),
+            })
         }
     }
 
@@ -177,6 +169,38 @@ impl GitCommand {
             source,
         })
     }
+}
+
+/// Kills a child started in its own process group, with everything it started.
+fn kill_group(child: &mut std::process::Child) {
+    #[cfg(unix)]
+    if let Some(pid) = i32::try_from(child.id())
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    {
+        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Reads a pipe to its end on a thread, keeping at most `cap` bytes.
+fn read_all(
+    mut pipe: impl std::io::Read + Send + 'static,
+    cap: usize,
+) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut v = Vec::new();
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = pipe.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            let room = cap.saturating_sub(v.len()).min(n);
+            v.extend_from_slice(&buf[..room]);
+        }
+        v
+    })
 }
 
 trait EnvTarget {

@@ -182,20 +182,27 @@ pub fn valid_remote_url(url: &str) -> bool {
 
 /// Fills a new bare repository with every branch and tag of a remote over HTTP(S) and points
 /// HEAD where the remote's HEAD points. Other transports (file, ssh, ext) are refused by git
-/// itself through `protocol.allow`.
+/// itself through `protocol.allow`; redirects are not followed; a transfer slower than
+/// 1 kB/s for a minute, or longer than [`REMOTE_TIMEOUT`], is stopped.
 pub fn fetch_from_remote(repo: &Path, url: &str) -> Result<()> {
     if !valid_remote_url(url) {
         return Err(Error::OptionLikeArgument(url.to_owned()));
     }
     let restrict = |c: GitCommand| {
         c.env("GIT_PROTOCOL_FROM_USER", "0")
-            .env("GIT_CONFIG_COUNT", "3")
+            .env("GIT_CONFIG_COUNT", "6")
             .env("GIT_CONFIG_KEY_0", "protocol.allow")
             .env("GIT_CONFIG_VALUE_0", "never")
             .env("GIT_CONFIG_KEY_1", "protocol.http.allow")
             .env("GIT_CONFIG_VALUE_1", "always")
             .env("GIT_CONFIG_KEY_2", "protocol.https.allow")
             .env("GIT_CONFIG_VALUE_2", "always")
+            .env("GIT_CONFIG_KEY_3", "http.followRedirects")
+            .env("GIT_CONFIG_VALUE_3", "false")
+            .env("GIT_CONFIG_KEY_4", "http.lowSpeedLimit")
+            .env("GIT_CONFIG_VALUE_4", "1000")
+            .env("GIT_CONFIG_KEY_5", "http.lowSpeedTime")
+            .env("GIT_CONFIG_VALUE_5", "60")
     };
     restrict(
         GitCommand::new("fetch")

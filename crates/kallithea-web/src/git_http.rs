@@ -18,8 +18,8 @@ use kallithea_core::hooks::{ENV_IP, ENV_USER};
 use kallithea_core::permission::Permissions;
 use kallithea_core::repo::{self, RepoRow};
 use kallithea_core::{Actor, ErrorKind, user};
-use tokio::io::{AsyncBufRead, AsyncReadExt};
-use tokio_util::io::{ReaderStream, StreamReader};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio_util::io::StreamReader;
 
 use crate::AppState;
 
@@ -172,7 +172,6 @@ pub async fn serve(
             );
         }
     };
-    let path = state.svc.store.path(&access.name());
     let protocol = req
         .headers()
         .get("git-protocol")
@@ -196,8 +195,23 @@ pub async fn serve(
             );
         }
     }
+    let slot = match tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        state.git_slots.clone().acquire_owned(),
+    )
+    .await
+    {
+        Ok(Ok(p)) => p,
+        _ => {
+            return text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Too many Git operations are running; try again in a moment.",
+            );
+        }
+    };
     let mut child = match kallithea_core::git_service::spawn(
-        &path,
+        &state.svc,
+        &access,
         service,
         advertise,
         protocol.as_deref(),
@@ -230,20 +244,32 @@ pub async fn serve(
         .map_err(std::io::Error::other);
     let reader = StreamReader::new(body_stream);
     tokio::spawn(async move {
-        let mut input: Box<dyn AsyncBufRead + Send + Unpin> = if gzip {
-            Box::new(tokio::io::BufReader::new(GzipDecoder::new(reader)))
-        } else {
-            Box::new(reader)
-        };
-        if !advertise && let Err(e) = tokio::io::copy_buf(&mut input, &mut stdin).await {
-            tracing::warn!("git request body ended early: {e}");
+        let _slot = slot;
+        // stderr is read while git runs (so it never blocks on a full pipe), keeping 64 KiB.
+        let stderr_task = tokio::spawn(async move {
+            let mut kept = Vec::new();
+            let _ = (&mut stderr).take(64 * 1024).read_to_end(&mut kept).await;
+            let _ = tokio::io::copy(&mut stderr, &mut tokio::io::sink()).await;
+            kept
+        });
+        if !advertise {
+            let input: Box<dyn AsyncRead + Send + Unpin> = if gzip {
+                Box::new(GzipDecoder::new(reader))
+            } else {
+                Box::new(reader)
+            };
+            if let Err(e) = copy_with_idle_timeout(input, &mut stdin).await {
+                tracing::warn!("git request body ended early: {e}");
+            }
         }
         drop(stdin);
-        let mut err = String::new();
-        let _ = stderr.read_to_string(&mut err).await;
-        match child.wait().await {
+        let status = child.wait().await;
+        let err = String::from_utf8_lossy(&stderr_task.await.unwrap_or_default())
+            .trim()
+            .to_owned();
+        match status {
             Ok(s) if !s.success() => {
-                tracing::warn!(status = %s, stderr = %err.trim(), "git service exited with an error")
+                tracing::warn!(status = %s, stderr = %err, "git service exited with an error")
             }
             Err(e) => tracing::warn!("waiting for git: {e}"),
             _ => {}
@@ -259,7 +285,7 @@ pub async fn serve(
     });
     let body = Body::from_stream(futures_util::StreamExt::chain(
         head,
-        ReaderStream::new(stdout),
+        stream_with_idle_timeout(stdout),
     ));
     let kind = if advertise { "advertisement" } else { "result" };
     let mut resp = Response::new(body);
@@ -276,4 +302,62 @@ pub async fn serve(
         HeaderValue::from_static("Fri, 01 Jan 1980 00:00:00 GMT"),
     );
     resp
+}
+
+/// How long a transfer may stall (no bytes either way) before it is abandoned.
+const IDLE: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Copies the request body into git, giving up when the client sends nothing for [`IDLE`].
+async fn copy_with_idle_timeout(
+    mut input: impl AsyncRead + Unpin,
+    stdin: &mut tokio::process::ChildStdin,
+) -> std::io::Result<()> {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = tokio::time::timeout(IDLE, input.read(&mut buf))
+            .await
+            .map_err(|_| {
+                std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "client sent nothing for 5 minutes",
+                )
+            })??;
+        if n == 0 {
+            return Ok(());
+        }
+        tokio::time::timeout(IDLE, stdin.write_all(&buf[..n]))
+            .await
+            .map_err(|_| {
+                std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "git read nothing for 5 minutes",
+                )
+            })??;
+    }
+}
+
+/// git's output as a body stream that ends with an error when git is silent for [`IDLE`]
+/// (the client then sees the connection close, and git stops on the closed pipe).
+fn stream_with_idle_timeout(
+    stdout: tokio::process::ChildStdout,
+) -> impl futures_util::Stream<Item = std::io::Result<axum::body::Bytes>> {
+    futures_util::stream::unfold(Some(stdout), |state| async move {
+        let mut out = state?;
+        let mut buf = vec![0u8; 64 * 1024];
+        match tokio::time::timeout(IDLE, out.read(&mut buf)).await {
+            Ok(Ok(0)) => None,
+            Ok(Ok(n)) => {
+                buf.truncate(n);
+                Some((Ok(axum::body::Bytes::from(buf)), Some(out)))
+            }
+            Ok(Err(e)) => Some((Err(e), None)),
+            Err(_) => Some((
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "git was silent for 5 minutes",
+                )),
+                None,
+            )),
+        }
+    })
 }

@@ -37,6 +37,18 @@ pub struct WebConfig {
 pub struct AppState {
     pub svc: Arc<Services>,
     pub web: Arc<WebConfig>,
+    /// Limits how many git processes serve clients at once.
+    pub git_slots: Arc<tokio::sync::Semaphore>,
+}
+
+impl AppState {
+    pub fn new(svc: Arc<Services>, web: WebConfig) -> Self {
+        Self {
+            svc,
+            web: Arc::new(web),
+            git_slots: Arc::new(tokio::sync::Semaphore::new(64)),
+        }
+    }
 }
 
 /// The whole application.

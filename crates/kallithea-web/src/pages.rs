@@ -290,7 +290,12 @@ pub async fn create_repo(
         repo_landing_rev: f.repo_landing_rev.clone(),
         clone_uri: f.clone_uri.clone(),
     };
-    match repo::create(&state.svc, &perms, &form).await {
+    // Finish even if the client goes away, so no half-made repository is left behind.
+    let (svc, task_form) = (state.svc.clone(), form.clone());
+    let created = tokio::spawn(async move { repo::create(&svc, &perms, &task_form).await })
+        .await
+        .map_err(|e| web_err(&state)(Error::internal("creating a repository", e)))?;
+    match created {
         Ok(r) => Ok(Redirect::to(&format!("{}/{}", state.web.prefix, r.name)).into_response()),
         Err(e) if matches!(e.kind, ErrorKind::InvalidInput | ErrorKind::NameTaken) => {
             let page = CreateRepoPage {

@@ -341,14 +341,14 @@ async fn serve(config: Option<PathBuf>, host: Option<String>, port: Option<u16>)
     });
     println!("Serving on http://{addr}{}/", cfg.prefix);
     std::io::stdout().flush()?;
-    let state = kallithea_web::AppState {
+    let state = kallithea_web::AppState::new(
         svc,
-        web: Arc::new(kallithea_web::WebConfig {
+        kallithea_web::WebConfig {
             prefix: cfg.prefix.clone(),
             secure_cookies: cfg.secure_cookies,
             debug: cfg.debug,
-        }),
-    };
+        },
+    );
     tokio::select! {
         r = kallithea_web::serve(listener, state) => r.context("server stopped")?,
         _ = tokio::signal::ctrl_c() => tracing::info!("stopping"),

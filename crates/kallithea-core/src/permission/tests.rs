@@ -201,10 +201,24 @@ fn repo_level_table() {
             want: NONE,
         },
         Case {
-            what: "default admin grant flows to users",
+            what: "a default admin grant counts as write for users",
             actor: user(ALICE),
             anon: true,
             facts: facts(false, Some(Admin), None),
+            want: Write,
+        },
+        Case {
+            what: "a default admin grant counts as write for anonymous visitors",
+            actor: Actor::Anonymous,
+            anon: true,
+            facts: facts(false, Some(Admin), None),
+            want: Write,
+        },
+        Case {
+            what: "an explicit admin grant still makes a user admin",
+            actor: user(ALICE),
+            anon: true,
+            facts: facts(false, Some(Admin), Some(Admin)),
             want: Admin,
         },
     ];
