@@ -60,6 +60,28 @@ pub async fn create(svc: &Services, tx: &mut Tx, a: &NewAccount<'_>) -> Result<U
             format!("The user name \"{name}\" is already taken."),
         ));
     }
+    for (field, value, max) in [
+        ("email", a.email, 255),
+        ("first name", a.firstname, 255),
+        ("last name", a.lastname, 255),
+    ] {
+        if value.chars().count() > max {
+            return Err(Error::invalid(format!(
+                "The {field} is too long (at most {max} characters)."
+            )));
+        }
+        if value.chars().any(char::is_control) {
+            return Err(Error::invalid(format!(
+                "The {field} may not contain control characters."
+            )));
+        }
+    }
+    if !a.email.is_empty() && !a.email.contains('@') {
+        return Err(Error::invalid(format!(
+            "\"{}\" is not an email address.",
+            a.email
+        )));
+    }
     if a.password.is_empty() {
         return Err(Error::invalid("The password must not be empty."));
     }

@@ -51,12 +51,16 @@ impl AppState {
     }
 }
 
-/// The whole application.
+/// The whole application. With a path prefix (`[filter:proxy-prefix]`), everything is served
+/// under it and anything else is not found.
 pub fn app(state: AppState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/", get(pages::home))
         .route("/_admin/login", get(pages::login_form).post(pages::login))
-        .route("/_admin/logout", get(pages::logout).post(pages::logout))
+        .route(
+            "/_admin/logout",
+            get(pages::logout_form).post(pages::logout),
+        )
         .route("/_admin/session_csrf_secret_token", get(pages::csrf_token))
         .route("/_admin/create_repository", get(pages::create_repo_form))
         .route(
@@ -72,7 +76,46 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             csrf::guard,
         ))
-        .with_state(state)
+        .with_state(state.clone());
+    if state.web.prefix.is_empty() {
+        return routes;
+    }
+    let prefix: Arc<str> = Arc::from(state.web.prefix.as_str());
+    Router::new()
+        .fallback_service(routes)
+        .layer(axum::middleware::map_request_with_state(
+            prefix,
+            strip_prefix,
+        ))
+}
+
+/// Removes the configured prefix from the request path, or answers 404 for paths outside it
+/// (`/kallitheafoo` is outside `/kallithea`).
+async fn strip_prefix(
+    axum::extract::State(prefix): axum::extract::State<Arc<str>>,
+    mut req: axum::extract::Request,
+) -> Result<axum::extract::Request, axum::response::Response> {
+    use axum::response::IntoResponse;
+    let path = req.uri().path();
+    let rest = match path.strip_prefix(&*prefix) {
+        Some("") => "/".to_owned(),
+        Some(r) if r.starts_with('/') => r.to_owned(),
+        _ => {
+            let msg = format!("Not found: this server serves everything under {prefix}/\n");
+            return Err((axum::http::StatusCode::NOT_FOUND, msg).into_response());
+        }
+    };
+    let new = match req.uri().query() {
+        Some(q) => format!("{rest}?{q}"),
+        None => rest,
+    };
+    match new.parse() {
+        Ok(uri) => {
+            *req.uri_mut() = uri;
+            Ok(req)
+        }
+        Err(_) => Err((axum::http::StatusCode::BAD_REQUEST, "Bad request path.\n").into_response()),
+    }
 }
 
 /// Serves the application on a bound listener until the process stops.

@@ -178,7 +178,16 @@ pub async fn login(
     }
 }
 
-/// GET or POST /_admin/logout — ends the session.
+/// GET /_admin/logout — a page with the sign-out button (signing out is a POST, so other
+/// sites cannot sign people out).
+pub async fn logout_form(State(state): State<AppState>, v: Visitor) -> Response {
+    let page = crate::view::LogoutPage {
+        layout: layout(&state, &v),
+    };
+    render(&page).into_response()
+}
+
+/// POST /_admin/logout — ends the session.
 pub async fn logout(State(state): State<AppState>, v: Visitor) -> Result<Response, WebError> {
     if let Some(s) = &v.session {
         session::end(&state.svc, &s.cookie)

@@ -46,6 +46,10 @@ async fn resolve(state: &AppState, segs: &[String]) -> Result<Option<(RepoRow, u
         {
             name = stripped.to_owned();
         }
+        // Only names that could exist reach the database (no NUL bytes or other oddities).
+        if kallithea_model::RepoName::parse(&name).is_err() {
+            continue;
+        }
         if let Some(r) = repo::find(&state.svc, RepoRef::Name(&name))
             .await
             .map_err(web_err(state))?
@@ -73,10 +77,9 @@ async fn dispatch_inner(
     peer: SocketAddr,
     req: Request,
 ) -> Result<Response, WebError> {
+    // Any path prefix has already been removed (`crate::strip_prefix`).
     let raw_path = req.uri().path().to_owned();
-    let Some(path) = raw_path.strip_prefix(state.web.prefix.as_str()) else {
-        return Err(not_found(state, &raw_path));
-    };
+    let path = raw_path.as_str();
     let decoded = percent_encoding::percent_decode_str(path)
         .decode_utf8_lossy()
         .into_owned();
@@ -138,7 +141,12 @@ pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> String {
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(*c))
         .collect();
-    format!("http://{host}{}", state.web.prefix)
+    let scheme = if state.web.secure_cookies {
+        "https"
+    } else {
+        "http"
+    };
+    format!("{scheme}://{host}{}", state.web.prefix)
 }
 
 fn clone_url(base: &str, user: Option<&str>, path: &str) -> String {

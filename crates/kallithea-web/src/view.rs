@@ -146,3 +146,9 @@ pub struct NewUserPage {
     pub error: Option<String>,
     pub notice: Option<String>,
 }
+
+#[derive(Template)]
+#[template(path = "logout.html")]
+pub struct LogoutPage {
+    pub layout: Layout,
+}

@@ -12,6 +12,24 @@ fn full_flow(kind: DbKind) {
     let r = admin.post("/_admin/repos", &[("repo_name", "ÜNÏCODE REPO")]);
     assert_eq!(r.status(), 409, "{kind:?}: unique regardless of case");
     s.add_user(&admin, "dora", "dora-pass-1");
+    // Bytes PostgreSQL refuses in text are refused before they reach it.
+    assert_eq!(admin.get("/x%00y").status(), 404, "{kind:?}");
+    let r = admin.post(
+        "/_admin/users",
+        &[
+            ("username", "nul"),
+            ("password", "p"),
+            ("password_confirmation", "p"),
+            ("firstname", "a\u{0}b"),
+        ],
+    );
+    assert_eq!(r.status(), 400, "{kind:?}");
+    assert!(r.text().unwrap().contains("control characters"));
+    let r = admin.post(
+        "/_admin/login",
+        &[("username", "ad\u{0}min"), ("password", "x")],
+    );
+    assert_eq!(r.status(), 401, "{kind:?}");
     let src = source_repo(s.dir.path());
     git_ok(
         &src,

@@ -318,11 +318,14 @@ impl Server {
 
     /// The repository URL with credentials in it, for git.
     pub fn git_url(&self, user: &str, password: &str, repo: &str) -> String {
-        format!("http://{user}:{password}@127.0.0.1:{}/{repo}", self.port)
+        let with_creds = self
+            .base
+            .replacen("http://", &format!("http://{user}:{password}@"), 1);
+        format!("{with_creds}/{repo}")
     }
 
     pub fn anon_git_url(&self, repo: &str) -> String {
-        format!("http://127.0.0.1:{}/{repo}", self.port)
+        format!("{}/{repo}", self.base)
     }
 
     /// The server's log so far (stderr).

@@ -275,3 +275,63 @@ fn gits_first_request_without_credentials_does_not_count_as_a_failure() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn everything_is_served_under_the_proxy_prefix_and_nothing_outside_it() {
+    let s = Server::start_with(Options {
+        extra_config: vec!["filter-with=proxy-prefix".into()],
+        ..Options::default()
+    });
+    assert!(s.base.ends_with("/kallithea"), "{}", s.base);
+    let root = s.base.trim_end_matches("/kallithea").to_owned();
+    let (status, home) = Browser::new(&s.base).get_text("/");
+    assert_eq!(status, 200);
+    assert!(
+        home.contains("href=\"/kallithea/_admin/static/style.css\"")
+            && home.contains("href=\"/kallithea/_admin/login\"")
+    );
+    let admin = Browser::new(&s.base);
+    let r = admin.login(ADMIN, ADMIN_PW);
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers().get("location").unwrap(), "/kallithea/");
+    assert!(
+        r.headers()
+            .get("set-cookie")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("Path=/kallithea")
+    );
+    let r = admin.post("/_admin/repos", &[("repo_name", "sub")]);
+    assert_eq!(r.headers().get("location").unwrap(), "/kallithea/sub");
+    let src = source_repo(s.dir.path());
+    git_ok(
+        &src,
+        &["push", "-q", &s.git_url(ADMIN, ADMIN_PW, "sub"), "--all"],
+    );
+    assert_eq!(remote_refs(&src, &s.anon_git_url("sub")).len(), 2);
+    let (_, page) = admin.get_text("/sub");
+    assert!(
+        page.contains("/kallithea/sub\""),
+        "clone URL under the prefix: {page}"
+    );
+    let c = reqwest::blocking::Client::new();
+    for outside in ["/", "/sub", "/kallitheasub", "/_admin/login"] {
+        assert_eq!(
+            c.get(format!("{root}{outside}")).send().unwrap().status(),
+            404,
+            "{outside}"
+        );
+    }
+}
+
+#[test]
+fn sign_out_by_get_shows_a_button_and_signs_nobody_out() {
+    let s = Server::start();
+    let admin = s.admin();
+    let (status, page) = admin.get_text("/_admin/logout");
+    assert_eq!(status, 200);
+    assert!(page.contains("<button type=\"submit\">Sign out</button>"));
+    let (_, home) = admin.get_text("/");
+    assert!(home.contains("Sign out"), "still signed in");
+}
