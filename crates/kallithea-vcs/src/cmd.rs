@@ -40,6 +40,20 @@ impl GitCommand {
         Ok(self)
     }
 
+    /// A number we computed ourselves, glued to a literal flag (`--skip=`, `-U`).
+    pub fn arg_num(mut self, flag: &'static str, n: usize) -> Self {
+        self.args.push(format!("{flag}{n}").into());
+        self
+    }
+
+    /// A value from outside that comes after a literal `--`, where git reads nothing as an
+    /// option (a file may be named `-x`). Only call right after `.arg("--")`.
+    pub fn value_after_dashdash(mut self, value: &str) -> Self {
+        debug_assert!(self.args.last().is_some_and(|a| a == "--"));
+        self.args.push(value.into());
+        self
+    }
+
     /// A path we computed ourselves (always absolute, so never option-like).
     pub fn path(mut self, path: &Path) -> Self {
         let mut p = OsString::new();
@@ -148,6 +162,21 @@ impl GitCommand {
         self.apply_env(&mut c);
         tracing::debug!(command = %self.describe(), "git");
         c.output().map_err(|source| Error::Spawn {
+            command: self.describe(),
+            source,
+        })
+    }
+
+    /// A blocking child whose stdout is piped (stdin and stderr closed), for reading a prefix.
+    pub fn spawn_std_stdout(&self, dir: &Path) -> Result<std::process::Child> {
+        #[allow(clippy::disallowed_methods)]
+        let mut c = std::process::Command::new("git");
+        c.arg(self.subcommand).args(&self.args).current_dir(dir);
+        c.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        self.apply_env(&mut c);
+        c.spawn().map_err(|source| Error::Spawn {
             command: self.describe(),
             source,
         })

@@ -7,7 +7,10 @@
 pub mod cmd;
 pub mod error;
 pub mod git;
+pub mod git_read;
+pub mod read;
 pub mod store;
 
 pub use error::{Error, Result};
+pub use read::{Repo, VcsRead};
 pub use store::{HookInstall, RepoStore, ScannedRepo};

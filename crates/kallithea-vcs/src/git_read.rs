@@ -1,0 +1,622 @@
+//! The Git backend of [`VcsRead`], through the `git` command line (one process per call).
+//! Every revision reaching git has been resolved to a full id or checked by
+//! [`crate::read::valid_rev`]; every path by [`crate::read::valid_path`].
+
+use std::path::{Path, PathBuf};
+
+use crate::cmd::GitCommand;
+use crate::git::is_object_id;
+use crate::read::{
+    ChangeKind, Changeset, ChangesetId, DiffOptions, EntryKind, FileChange, FileContent, Node,
+    Person, RefInfo, RefKind, TreeEntry, VcsRead, looks_binary,
+};
+use crate::{Error, Result};
+
+/// A bare Git repository on disk.
+#[derive(Clone, Debug)]
+pub struct GitRepo {
+    path: PathBuf,
+}
+
+/// Field and record separators for `git log` output (a message cannot contain NUL).
+const FORMAT: &str = "--format=%H%x1f%P%x1f%an%x1f%ae%x1f%at%x1f%aI%x1f%cn%x1f%ce%x1f%ct%x1f%B";
+
+impl GitRepo {
+    pub fn new(path: &Path) -> Self {
+        Self {
+            path: path.to_owned(),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn run(&self, c: GitCommand) -> Result<Vec<u8>> {
+        c.run(&self.path)
+    }
+
+    fn refs(&self, prefix: &'static str, kind: RefKind) -> Result<Vec<RefInfo>> {
+        let out = self.run(
+            GitCommand::new("for-each-ref")
+                .arg("--format=%(refname)%00%(objectname)%00%(*objectname)")
+                .arg(prefix),
+        )?;
+        let mut v = Vec::new();
+        for line in String::from_utf8_lossy(&out).lines() {
+            let mut it = line.split('\0');
+            let (Some(name), Some(obj), peeled) = (it.next(), it.next(), it.next()) else {
+                continue;
+            };
+            let target = match peeled {
+                Some(p) if !p.is_empty() => p,
+                _ => obj,
+            };
+            if let Some(short) = name.strip_prefix(prefix) {
+                v.push(RefInfo {
+                    name: short.to_owned(),
+                    kind,
+                    target: ChangesetId(target.to_owned()),
+                });
+            }
+        }
+        Ok(v)
+    }
+}
+
+fn parse_log(out: &[u8]) -> Vec<Changeset> {
+    String::from_utf8_lossy(out)
+        .split('\0')
+        .filter(|r| !r.trim().is_empty())
+        .filter_map(|record| {
+            let record = record.trim_start_matches('\n');
+            let f: Vec<&str> = record.splitn(10, '\x1f').collect();
+            if f.len() < 10 {
+                return None;
+            }
+            let offset = f[5].get(19..).unwrap_or("").to_owned();
+            Some(Changeset {
+                id: ChangesetId(f[0].to_owned()),
+                parents: f[1]
+                    .split_whitespace()
+                    .map(|p| ChangesetId(p.to_owned()))
+                    .collect(),
+                author: Person {
+                    name: f[2].to_owned(),
+                    email: f[3].to_owned(),
+                },
+                author_time: f[4].parse().unwrap_or(0),
+                author_offset: if offset == "Z" {
+                    "+00:00".to_owned()
+                } else {
+                    offset
+                },
+                committer: Person {
+                    name: f[6].to_owned(),
+                    email: f[7].to_owned(),
+                },
+                commit_time: f[8].parse().unwrap_or(0),
+                message: f[9].trim_end().to_owned(),
+            })
+        })
+        .collect()
+}
+
+impl VcsRead for GitRepo {
+    fn is_empty(&self) -> Result<bool> {
+        let out = self.run(
+            GitCommand::new("for-each-ref")
+                .arg("--count=1")
+                .arg("--format=x")
+                .arg("refs/heads/"),
+        )?;
+        Ok(out.is_empty())
+    }
+
+    fn resolve(&self, rev: &str) -> Result<Option<ChangesetId>> {
+        let spec = format!("{rev}^{{commit}}");
+        let out = GitCommand::new("rev-parse")
+            .arg("--verify")
+            .arg("--quiet")
+            .arg("--end-of-options")
+            .value(&spec)?
+            .run_unchecked(&self.path)?;
+        if !out.status.success() {
+            return Ok(None);
+        }
+        let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        Ok(is_object_id(&id).then_some(ChangesetId(id)))
+    }
+
+    fn default_branch(&self) -> Result<Option<RefInfo>> {
+        let Some(name) = crate::git::head_branch(&self.path)? else {
+            return Ok(None);
+        };
+        let branches = self.branches()?;
+        if let Some(b) = branches.iter().find(|b| b.name == name) {
+            return Ok(Some(b.clone()));
+        }
+        Ok(branches.into_iter().next())
+    }
+
+    fn branches(&self) -> Result<Vec<RefInfo>> {
+        self.refs("refs/heads/", RefKind::Branch)
+    }
+
+    fn tags(&self) -> Result<Vec<RefInfo>> {
+        self.refs("refs/tags/", RefKind::Tag)
+    }
+
+    fn changeset(&self, id: &ChangesetId) -> Result<Changeset> {
+        let out = self.run(
+            GitCommand::new("log")
+                .arg("-z")
+                .arg("-n1")
+                .arg(FORMAT)
+                .arg("--end-of-options")
+                .value(&id.0)?,
+        )?;
+        parse_log(&out)
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::NotFound(self.path.join(&id.0)))
+    }
+
+    fn history(
+        &self,
+        start: &ChangesetId,
+        path: Option<&str>,
+        skip: usize,
+        limit: usize,
+    ) -> Result<Vec<Changeset>> {
+        let mut c = GitCommand::new("log")
+            .arg("-z")
+            .arg(FORMAT)
+            .arg_num("--skip=", skip)
+            .arg_num("--max-count=", limit);
+        c = c.arg("--end-of-options").value(&start.0)?;
+        if let Some(p) = path {
+            c = c.arg("--").value_after_dashdash(p);
+        }
+        Ok(parse_log(&self.run(c)?))
+    }
+
+    fn children(&self, id: &ChangesetId, limit: usize) -> Result<Vec<ChangesetId>> {
+        // Changesets whose parent is `id`, among those reachable from branches but not from
+        // `id` itself: bounded to `limit` results by walking at most 1000 changesets.
+        let out = self.run(
+            GitCommand::new("rev-list")
+                .arg("--parents")
+                .arg("--max-count=1000")
+                .arg("--branches")
+                .arg("--not")
+                .arg("--end-of-options")
+                .value(&id.0)?,
+        )?;
+        Ok(String::from_utf8_lossy(&out)
+            .lines()
+            .filter_map(|l| {
+                let mut it = l.split_whitespace();
+                let child = it.next()?;
+                it.any(|p| p == id.0).then(|| ChangesetId(child.to_owned()))
+            })
+            .take(limit)
+            .collect())
+    }
+
+    fn node(&self, id: &ChangesetId, path: &str, max_bytes: usize) -> Result<Option<Node>> {
+        let spec = if path.is_empty() {
+            format!("{}^{{tree}}", id.0)
+        } else {
+            format!("{}:{path}", id.0)
+        };
+        let kind = GitCommand::new("cat-file")
+            .arg("-t")
+            .value(&spec)?
+            .run_unchecked(&self.path)?;
+        if !kind.status.success() {
+            // Not in the tree; a submodule is a commit entry, which cat-file cannot show.
+            return Ok(self.submodule_at(id, path)?.then_some(Node::Submodule));
+        }
+        match String::from_utf8_lossy(&kind.stdout).trim() {
+            "tree" => {
+                let out = self.run(
+                    GitCommand::new("ls-tree")
+                        .arg("-z")
+                        .arg("--long")
+                        .value(&spec)?,
+                )?;
+                let mut entries: Vec<TreeEntry> = String::from_utf8_lossy(&out)
+                    .split('\0')
+                    .filter_map(parse_ls_tree)
+                    .collect();
+                entries.sort_by(|a, b| {
+                    (a.kind.min(EntryKind::File), &a.name)
+                        .cmp(&(b.kind.min(EntryKind::File), &b.name))
+                });
+                Ok(Some(Node::Dir(entries)))
+            }
+            "blob" => {
+                let size: u64 = String::from_utf8_lossy(
+                    &self.run(GitCommand::new("cat-file").arg("-s").value(&spec)?)?,
+                )
+                .trim()
+                .parse()
+                .unwrap_or(0);
+                let symlink = self.is_symlink(id, path)?;
+                let mut bytes = if size as usize <= max_bytes {
+                    self.run(GitCommand::new("cat-file").arg("blob").value(&spec)?)?
+                } else {
+                    self.blob_prefix(&spec, max_bytes)?
+                };
+                bytes.truncate(max_bytes);
+                let binary = looks_binary(&bytes);
+                Ok(Some(Node::File(FileContent {
+                    size,
+                    truncated: (bytes.len() as u64) < size,
+                    bytes,
+                    binary,
+                    symlink,
+                })))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn changes(&self, id: &ChangesetId, opts: DiffOptions) -> Result<Vec<FileChange>> {
+        let cs = self.changeset(id)?;
+        let base = |c: GitCommand| -> Result<GitCommand> {
+            let c = c
+                .arg("-r")
+                .arg("-M")
+                .arg("--no-color")
+                .arg("--no-ext-diff")
+                .arg("--no-textconv");
+            Ok(match cs.parents.first() {
+                Some(p) => c.arg("--end-of-options").value(&p.0)?.value(&id.0)?,
+                None => c.arg("--root").arg("--end-of-options").value(&id.0)?,
+            })
+        };
+        let stat = self.run(base(
+            GitCommand::new("diff-tree").arg("-z").arg("--numstat"),
+        )?)?;
+        let mut files = parse_numstat(&stat);
+        let mut patch_cmd = GitCommand::new("diff-tree")
+            .arg("-p")
+            .arg_num("-U", opts.context as usize);
+        if opts.ignore_whitespace {
+            patch_cmd = patch_cmd.arg("-w");
+        }
+        let patch = self.run(base(patch_cmd)?)?;
+        attach_patches(&mut files, &String::from_utf8_lossy(&patch));
+        Ok(files)
+    }
+
+    fn patch(&self, id: &ChangesetId) -> Result<Vec<u8>> {
+        self.run(
+            GitCommand::new("format-patch")
+                .arg("--stdout")
+                .arg("--no-color")
+                .arg("--no-signature")
+                .arg("-1")
+                .arg("--root")
+                .arg("--end-of-options")
+                .value(&id.0)?,
+        )
+    }
+}
+
+impl GitRepo {
+    fn ls_entry(&self, id: &ChangesetId, path: &str) -> Result<Option<String>> {
+        let out = GitCommand::new("ls-tree")
+            .arg("-z")
+            .arg("--end-of-options")
+            .value(&id.0)?
+            .arg("--")
+            .value_after_dashdash(path)
+            .run_unchecked(&self.path)?;
+        Ok(out
+            .status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+            .filter(|s| !s.is_empty()))
+    }
+
+    fn submodule_at(&self, id: &ChangesetId, path: &str) -> Result<bool> {
+        Ok(!path.is_empty()
+            && self
+                .ls_entry(id, path)?
+                .is_some_and(|e| e.starts_with("160000 ")))
+    }
+
+    fn is_symlink(&self, id: &ChangesetId, path: &str) -> Result<bool> {
+        Ok(!path.is_empty()
+            && self
+                .ls_entry(id, path)?
+                .is_some_and(|e| e.starts_with("120000 ")))
+    }
+
+    fn blob_prefix(&self, spec: &str, max_bytes: usize) -> Result<Vec<u8>> {
+        // Reads only the first bytes of a big blob.
+        use std::io::Read;
+        let mut child = GitCommand::new("cat-file")
+            .arg("blob")
+            .value(spec)?
+            .spawn_std_stdout(&self.path)?;
+        let mut buf = Vec::with_capacity(max_bytes);
+        if let Some(out) = child.stdout.take() {
+            let _ = out.take(max_bytes as u64).read_to_end(&mut buf);
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        Ok(buf)
+    }
+}
+
+fn parse_ls_tree(rec: &str) -> Option<TreeEntry> {
+    let (meta, name) = rec.split_once('\t')?;
+    let mut it = meta.split_whitespace();
+    let (mode, kind, _obj, size) = (it.next()?, it.next()?, it.next()?, it.next()?);
+    let kind = match (kind, mode) {
+        ("tree", _) => EntryKind::Dir,
+        ("commit", _) => EntryKind::Submodule,
+        (_, "120000") => EntryKind::Symlink,
+        _ => EntryKind::File,
+    };
+    Some(TreeEntry {
+        name: name.to_owned(),
+        kind,
+        size: size.parse().ok(),
+        executable: mode == "100755",
+    })
+}
+
+/// `--numstat -z` output: `added\tremoved\tpath\0`, or for renames `added\tremoved\t\0old\0new\0`.
+fn parse_numstat(out: &[u8]) -> Vec<FileChange> {
+    let text = String::from_utf8_lossy(out);
+    let mut parts = text.split('\0');
+    let mut files = Vec::new();
+    while let Some(head) = parts.next() {
+        let head = head.trim_start_matches('\n');
+        if head.is_empty() {
+            continue;
+        }
+        let mut f = head.splitn(3, '\t');
+        let (Some(a), Some(r), Some(path)) = (f.next(), f.next(), f.next()) else {
+            continue;
+        };
+        let binary = a == "-" && r == "-";
+        let (path, old_path) = if path.is_empty() {
+            let old = parts.next().unwrap_or_default().to_owned();
+            let new = parts.next().unwrap_or_default().to_owned();
+            (new, Some(old))
+        } else {
+            (path.to_owned(), None)
+        };
+        files.push(FileChange {
+            kind: if old_path.is_some() {
+                ChangeKind::Renamed
+            } else {
+                ChangeKind::Modified
+            },
+            path,
+            old_path,
+            added: a.parse().unwrap_or(0),
+            removed: r.parse().unwrap_or(0),
+            binary,
+            patch: String::new(),
+        });
+    }
+    files
+}
+
+/// Splits a `diff-tree -p` output by file and attaches each part (from its first `@@`) to the
+/// matching entry; also learns added and deleted files from the headers.
+fn attach_patches(files: &mut [FileChange], patch: &str) {
+    let mut sections: Vec<(String, String)> = Vec::new();
+    for line in patch.split_inclusive('\n') {
+        if line.starts_with("diff --git ") {
+            sections.push((line.to_owned(), String::new()));
+        } else if let Some((head, body)) = sections.last_mut() {
+            if body.is_empty() && !line.starts_with("@@") {
+                head.push_str(line);
+            } else {
+                body.push_str(line);
+            }
+        }
+    }
+    for (i, (head, body)) in sections.into_iter().enumerate() {
+        let Some(f) = files.get_mut(i) else { break };
+        if head.contains("\nnew file mode ") {
+            f.kind = ChangeKind::Added;
+        } else if head.contains("\ndeleted file mode ") {
+            f.kind = ChangeKind::Deleted;
+        } else if head.contains("\ncopy from ") {
+            f.kind = ChangeKind::Copied;
+        }
+        f.patch = body;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::read::Repo;
+
+    /// Runs git in `dir` with a fixed author and date.
+    fn g(dir: &Path, args: &[&'static str]) -> String {
+        let mut c = GitCommand::new(args[0]);
+        for a in &args[1..] {
+            c = c.arg(a);
+        }
+        let c = c
+            .env("GIT_AUTHOR_NAME", "Ann Author")
+            .env("GIT_AUTHOR_EMAIL", "ann@example.com")
+            .env("GIT_AUTHOR_DATE", "2024-01-02T03:04:05+02:00")
+            .env("GIT_COMMITTER_NAME", "Cy Committer")
+            .env("GIT_COMMITTER_EMAIL", "cy@example.com")
+            .env("GIT_COMMITTER_DATE", "2024-01-02T03:04:05+02:00");
+        String::from_utf8(c.run(dir).expect("git")).unwrap()
+    }
+
+    /// main: c1 (README, src/lib.rs, old.txt) → c2 (edit lib.rs, rename old→new, add bin,
+    /// big file) ; branch `side` from c1 with one commit; tag v1 (annotated) on c1.
+    fn fixture() -> (tempfile::TempDir, Repo) {
+        let tmp = tempfile::tempdir().unwrap();
+        let w = tmp.path().join("work");
+        std::fs::create_dir_all(w.join("src")).unwrap();
+        g(tmp.path(), &["init", "-q", "-b", "main", "work"]);
+        std::fs::write(w.join("README.md"), "# Title\n").unwrap();
+        std::fs::write(w.join("src/lib.rs"), "fn a() {}\nfn b() {}\n").unwrap();
+        std::fs::write(w.join("old.txt"), "one\ntwo\nthree\nfour\nfive\n").unwrap();
+        g(&w, &["add", "."]);
+        g(&w, &["commit", "-q", "-m", "first\n\nbody line"]);
+        g(&w, &["tag", "-a", "v1", "-m", "version 1"]);
+        g(&w, &["checkout", "-q", "-b", "side"]);
+        std::fs::write(w.join("side.txt"), "side\n").unwrap();
+        g(&w, &["add", "."]);
+        g(&w, &["commit", "-q", "-m", "side work"]);
+        g(&w, &["checkout", "-q", "main"]);
+        std::fs::write(w.join("src/lib.rs"), "fn a() {}\nfn c() {}\nfn d() {}\n").unwrap();
+        g(&w, &["mv", "old.txt", "new.txt"]);
+        std::fs::write(w.join("bin.dat"), [0u8, 1, 2, 3, 0, 255]).unwrap();
+        std::fs::write(w.join("big.txt"), "x".repeat(10_000)).unwrap();
+        g(&w, &["add", "."]);
+        g(&w, &["commit", "-q", "-m", "second"]);
+        g(tmp.path(), &["clone", "-q", "--bare", "work", "bare.git"]);
+        let repo = Repo::open_git(&tmp.path().join("bare.git")).unwrap();
+        (tmp, repo)
+    }
+
+    #[test]
+    fn refs_and_revisions() {
+        let (_t, r) = fixture();
+        assert!(!r.is_empty().unwrap());
+        let main = r.resolve("main").unwrap().unwrap();
+        let v1 = r.resolve("v1").unwrap().unwrap();
+        assert_ne!(main, v1);
+        assert_eq!(r.resolve(main.short()).unwrap(), Some(main.clone()));
+        assert_eq!(r.resolve("nope").unwrap(), None);
+        for hostile in ["--output=/tmp/x", "-h", "main..side", "main:README.md"] {
+            assert_eq!(r.resolve(hostile).unwrap(), None, "{hostile}");
+        }
+        let names: Vec<String> = r.branches().unwrap().into_iter().map(|b| b.name).collect();
+        assert_eq!(names, ["main", "side"]);
+        let tags = r.tags().unwrap();
+        assert_eq!(tags.len(), 1);
+        assert_eq!(
+            tags[0].target, v1,
+            "annotated tags are peeled to their changeset"
+        );
+        assert_eq!(r.default_branch().unwrap().unwrap().name, "main");
+    }
+
+    #[test]
+    fn changesets_and_history() {
+        let (_t, r) = fixture();
+        let main = r.resolve("main").unwrap().unwrap();
+        let cs = r.changeset(&main).unwrap();
+        assert_eq!(cs.summary(), "second");
+        assert_eq!(
+            cs.author,
+            Person {
+                name: "Ann Author".into(),
+                email: "ann@example.com".into()
+            }
+        );
+        assert_eq!(cs.committer.name, "Cy Committer");
+        assert_eq!(cs.author_time, 1_704_157_445);
+        assert_eq!(cs.author_offset, "+02:00");
+        assert_eq!(cs.parents.len(), 1);
+        let all = r.history(&main, None, 0, 10).unwrap();
+        assert_eq!(
+            all.iter().map(|c| c.summary()).collect::<Vec<_>>(),
+            ["second", "first"]
+        );
+        assert_eq!(all[1].message, "first\n\nbody line");
+        assert_eq!(r.history(&main, None, 1, 10).unwrap().len(), 1);
+        assert_eq!(r.history(&main, Some("README.md"), 0, 10).unwrap().len(), 1);
+        assert!(
+            r.history(&main, Some("../etc/passwd"), 0, 10)
+                .unwrap()
+                .is_empty()
+        );
+        let first = all[1].id.clone();
+        let mut kids = r.children(&first, 10).unwrap();
+        kids.sort();
+        let mut want = vec![main.clone(), r.resolve("side").unwrap().unwrap()];
+        want.sort();
+        assert_eq!(kids, want);
+    }
+
+    #[test]
+    fn trees_and_files() {
+        let (_t, r) = fixture();
+        let main = r.resolve("main").unwrap().unwrap();
+        let Some(Node::Dir(root)) = r.node(&main, "", 1000).unwrap() else {
+            panic!("root is a dir")
+        };
+        let names: Vec<&str> = root.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["src", "README.md", "big.txt", "bin.dat", "new.txt"],
+            "folders first"
+        );
+        assert_eq!(root[1].size, Some(8));
+        let Some(Node::File(f)) = r.node(&main, "src/lib.rs", 1000).unwrap() else {
+            panic!("file")
+        };
+        assert_eq!(f.bytes, b"fn a() {}\nfn c() {}\nfn d() {}\n");
+        assert!(!f.binary && !f.truncated);
+        let Some(Node::File(b)) = r.node(&main, "bin.dat", 1000).unwrap() else {
+            panic!("file")
+        };
+        assert!(b.binary);
+        let Some(Node::File(big)) = r.node(&main, "big.txt", 100).unwrap() else {
+            panic!("file")
+        };
+        assert!(big.truncated && big.bytes.len() == 100 && big.size == 10_000);
+        assert_eq!(r.node(&main, "missing", 10).unwrap(), None);
+        assert_eq!(r.node(&main, "../x", 10).unwrap(), None);
+        assert_eq!(r.node(&main, "-h", 10).unwrap(), None);
+    }
+
+    #[test]
+    fn diffs_and_patches() {
+        let (_t, r) = fixture();
+        let main = r.resolve("main").unwrap().unwrap();
+        let changes = r.changes(&main, DiffOptions::default()).unwrap();
+        let by_path = |p: &str| {
+            changes
+                .iter()
+                .find(|c| c.path == p)
+                .unwrap_or_else(|| panic!("{p} in {changes:?}"))
+        };
+        let lib = by_path("src/lib.rs");
+        assert_eq!(
+            (lib.kind, lib.added, lib.removed),
+            (ChangeKind::Modified, 2, 1)
+        );
+        assert!(
+            lib.patch.starts_with("@@") && lib.patch.contains("+fn c() {}"),
+            "{}",
+            lib.patch
+        );
+        let renamed = by_path("new.txt");
+        assert_eq!(
+            (renamed.kind, renamed.old_path.as_deref()),
+            (ChangeKind::Renamed, Some("old.txt"))
+        );
+        let bin = by_path("bin.dat");
+        assert!(bin.binary && bin.kind == ChangeKind::Added);
+        let root = r.history(&main, None, 1, 1).unwrap().remove(0);
+        let first = r.changes(&root.id, DiffOptions::default()).unwrap();
+        assert_eq!(first.len(), 3);
+        assert!(first.iter().all(|c| c.kind == ChangeKind::Added));
+        let patch = String::from_utf8(r.patch(&main).unwrap()).unwrap();
+        assert!(
+            patch.contains("Subject: [PATCH] second") && patch.contains("+fn d() {}"),
+            "{patch}"
+        );
+    }
+}

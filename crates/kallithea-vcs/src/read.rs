@@ -1,0 +1,305 @@
+//! Reading repositories, independent of the backend: the types pages are built from and
+//! [`VcsRead`], which each backend implements. [`Repo`] is the closed set of backends.
+//!
+//! Every revision and path that came from outside is checked here ([`valid_rev`],
+//! [`valid_path`]) before a backend sees it.
+
+use std::path::Path;
+
+use crate::{Error, Result};
+
+/// A full changeset id (hex).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ChangesetId(pub String);
+
+impl ChangesetId {
+    pub fn short(&self) -> &str {
+        &self.0[..self.0.len().min(12)]
+    }
+}
+
+impl std::fmt::Display for ChangesetId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Person {
+    pub name: String,
+    pub email: String,
+}
+
+/// One changeset's metadata.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Changeset {
+    pub id: ChangesetId,
+    pub parents: Vec<ChangesetId>,
+    pub author: Person,
+    /// Unix time and the author's own UTC offset as `+HH:MM`.
+    pub author_time: i64,
+    pub author_offset: String,
+    pub committer: Person,
+    pub commit_time: i64,
+    pub message: String,
+}
+
+impl Changeset {
+    /// The first line of the message.
+    pub fn summary(&self) -> &str {
+        self.message.lines().next().unwrap_or("")
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefKind {
+    Branch,
+    Tag,
+}
+
+/// A branch or tag and the changeset it names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefInfo {
+    pub name: String,
+    pub kind: RefKind,
+    pub target: ChangesetId,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum EntryKind {
+    Dir,
+    Submodule,
+    File,
+    Symlink,
+}
+
+/// One entry of a directory listing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TreeEntry {
+    pub name: String,
+    pub kind: EntryKind,
+    /// Size in bytes, for files and symlinks.
+    pub size: Option<u64>,
+    pub executable: bool,
+}
+
+/// What a path names at a changeset.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Node {
+    Dir(Vec<TreeEntry>),
+    File(FileContent),
+    Submodule,
+}
+
+/// A file's content, cut at a limit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileContent {
+    pub size: u64,
+    /// At most the requested number of bytes.
+    pub bytes: Vec<u8>,
+    pub truncated: bool,
+    pub binary: bool,
+    pub symlink: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangeKind {
+    Added,
+    Modified,
+    Deleted,
+    Renamed,
+    Copied,
+}
+
+/// One file changed by a changeset, with its part of the patch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileChange {
+    pub path: String,
+    pub old_path: Option<String>,
+    pub kind: ChangeKind,
+    pub added: u64,
+    pub removed: u64,
+    pub binary: bool,
+    /// The unified diff of this file (hunks only, from the first `@@`); empty for binary files.
+    pub patch: String,
+}
+
+/// Options for diffs.
+#[derive(Clone, Copy, Debug)]
+pub struct DiffOptions {
+    pub context: u32,
+    pub ignore_whitespace: bool,
+}
+
+impl Default for DiffOptions {
+    fn default() -> Self {
+        Self {
+            context: 3,
+            ignore_whitespace: false,
+        }
+    }
+}
+
+/// Read access every backend gives.
+pub trait VcsRead {
+    /// True when the repository has no changesets.
+    fn is_empty(&self) -> Result<bool>;
+    /// The changeset a revision (branch, tag, full or short id) names, if any.
+    fn resolve(&self, rev: &str) -> Result<Option<ChangesetId>>;
+    /// The default branch and its tip, when there is one.
+    fn default_branch(&self) -> Result<Option<RefInfo>>;
+    fn branches(&self) -> Result<Vec<RefInfo>>;
+    fn tags(&self) -> Result<Vec<RefInfo>>;
+    fn changeset(&self, id: &ChangesetId) -> Result<Changeset>;
+    /// Changesets reachable from `start` (touching `path` when given), newest first.
+    fn history(
+        &self,
+        start: &ChangesetId,
+        path: Option<&str>,
+        skip: usize,
+        limit: usize,
+    ) -> Result<Vec<Changeset>>;
+    /// Children of a changeset among the branch tips (bounded work).
+    fn children(&self, id: &ChangesetId, limit: usize) -> Result<Vec<ChangesetId>>;
+    /// What `path` ("" = root) names at a changeset; `None` when nothing.
+    fn node(&self, id: &ChangesetId, path: &str, max_bytes: usize) -> Result<Option<Node>>;
+    /// Files changed by a changeset against its first parent.
+    fn changes(&self, id: &ChangesetId, opts: DiffOptions) -> Result<Vec<FileChange>>;
+    /// The changeset as a patch (`git format-patch` style).
+    fn patch(&self, id: &ChangesetId) -> Result<Vec<u8>>;
+}
+
+/// A repository of any supported kind.
+#[derive(Clone, Debug)]
+pub enum Repo {
+    Git(crate::git_read::GitRepo),
+}
+
+impl Repo {
+    pub fn open_git(path: &Path) -> Result<Self> {
+        if !path.join("HEAD").is_file() {
+            return Err(Error::NotFound(path.to_owned()));
+        }
+        Ok(Self::Git(crate::git_read::GitRepo::new(path)))
+    }
+
+    fn inner(&self) -> &dyn VcsRead {
+        match self {
+            Self::Git(g) => g,
+        }
+    }
+}
+
+impl VcsRead for Repo {
+    fn is_empty(&self) -> Result<bool> {
+        self.inner().is_empty()
+    }
+    fn resolve(&self, rev: &str) -> Result<Option<ChangesetId>> {
+        if !valid_rev(rev) {
+            return Ok(None);
+        }
+        self.inner().resolve(rev)
+    }
+    fn default_branch(&self) -> Result<Option<RefInfo>> {
+        self.inner().default_branch()
+    }
+    fn branches(&self) -> Result<Vec<RefInfo>> {
+        self.inner().branches()
+    }
+    fn tags(&self) -> Result<Vec<RefInfo>> {
+        self.inner().tags()
+    }
+    fn changeset(&self, id: &ChangesetId) -> Result<Changeset> {
+        self.inner().changeset(id)
+    }
+    fn history(
+        &self,
+        start: &ChangesetId,
+        path: Option<&str>,
+        skip: usize,
+        limit: usize,
+    ) -> Result<Vec<Changeset>> {
+        if let Some(p) = path {
+            if !valid_path(p) {
+                return Ok(Vec::new());
+            }
+        }
+        self.inner().history(start, path, skip, limit)
+    }
+    fn children(&self, id: &ChangesetId, limit: usize) -> Result<Vec<ChangesetId>> {
+        self.inner().children(id, limit)
+    }
+    fn node(&self, id: &ChangesetId, path: &str, max_bytes: usize) -> Result<Option<Node>> {
+        if !path.is_empty() && !valid_path(path) {
+            return Ok(None);
+        }
+        self.inner().node(id, path, max_bytes)
+    }
+    fn changes(&self, id: &ChangesetId, opts: DiffOptions) -> Result<Vec<FileChange>> {
+        self.inner().changes(id, opts)
+    }
+    fn patch(&self, id: &ChangesetId) -> Result<Vec<u8>> {
+        self.inner().patch(id)
+    }
+}
+
+/// A revision as a user may write it: a branch or tag name, or a (short) id. Never option-like,
+/// never a range or a `rev:path` expression.
+pub fn valid_rev(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 255
+        && !s.starts_with('-')
+        && !s.starts_with('.')
+        && !s.contains("..")
+        && !s.contains("@{")
+        && !s.ends_with(".lock")
+        && !s.chars().any(|c| c.is_control() || " ~^:?*[\\".contains(c))
+}
+
+/// A path inside a repository: relative, no empty, `.` or `..` parts, no control characters.
+pub fn valid_path(p: &str) -> bool {
+    !p.is_empty()
+        && p.len() <= 4096
+        && !p.chars().any(char::is_control)
+        && p.split('/')
+            .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+}
+
+/// Binary detection as git does it: a NUL byte in the first 8000 bytes.
+pub fn looks_binary(bytes: &[u8]) -> bool {
+    bytes.iter().take(8000).any(|b| *b == 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_revisions_and_paths_are_refused() {
+        for bad in [
+            "",
+            "-h",
+            "--output=x",
+            "a..b",
+            "..",
+            "HEAD@{1}",
+            "x:y",
+            "a b",
+            "a\nb",
+            "main~1",
+            "v1^2",
+            ".hidden",
+            "x.lock",
+        ] {
+            assert!(!valid_rev(bad), "{bad:?}");
+        }
+        for good in ["main", "feature/x", "v1.0", "0123abcd", "release-2024_01"] {
+            assert!(valid_rev(good), "{good:?}");
+        }
+        for bad in ["", "/abs", "a//b", "a/../b", "..", "./x", "a\0b"] {
+            assert!(!valid_path(bad), "{bad:?}");
+        }
+        assert!(valid_path("src/main.rs"));
+        assert!(valid_path("weird name (1).txt"));
+    }
+}
