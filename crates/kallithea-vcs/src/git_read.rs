@@ -39,24 +39,29 @@ impl GitRepo {
     fn refs(&self, prefix: &'static str, kind: RefKind) -> Result<Vec<RefInfo>> {
         let out = self.run(
             GitCommand::new("for-each-ref")
-                .arg("--format=%(refname)%00%(objectname)%00%(*objectname)")
+                .arg("--format=%(refname)%00%(objectname)%00%(*objectname)%00%(committerdate:unix)%00%(*committerdate:unix)%00%(contents:subject)")
+                .arg("--sort=-creatordate")
                 .arg(prefix),
         )?;
         let mut v = Vec::new();
         for line in String::from_utf8_lossy(&out).lines() {
-            let mut it = line.split('\0');
-            let (Some(name), Some(obj), peeled) = (it.next(), it.next(), it.next()) else {
+            let f: Vec<&str> = line.split('\0').collect();
+            if f.len() < 6 {
                 continue;
+            }
+            // Annotated tags: the peeled (`*`) fields describe the changeset.
+            let (target, time) = if f[2].is_empty() {
+                (f[1], f[3])
+            } else {
+                (f[2], f[4])
             };
-            let target = match peeled {
-                Some(p) if !p.is_empty() => p,
-                _ => obj,
-            };
-            if let Some(short) = name.strip_prefix(prefix) {
+            if let Some(short) = f[0].strip_prefix(prefix) {
                 v.push(RefInfo {
                     name: short.to_owned(),
                     kind,
                     target: ChangesetId(target.to_owned()),
+                    time: time.parse().unwrap_or(0),
+                    summary: f[5].to_owned(),
                 });
             }
         }
@@ -292,6 +297,21 @@ impl VcsRead for GitRepo {
         Ok(files)
     }
 
+    fn raw_diff(&self, id: &ChangesetId) -> Result<Vec<u8>> {
+        let cs = self.changeset(id)?;
+        let c = GitCommand::new("diff-tree")
+            .arg("-p")
+            .arg("-r")
+            .arg("-M")
+            .arg("--no-color")
+            .arg("--no-ext-diff")
+            .arg("--no-textconv");
+        self.run(match cs.parents.first() {
+            Some(p) => c.arg("--end-of-options").value(&p.0)?.value(&id.0)?,
+            None => c.arg("--root").arg("--end-of-options").value(&id.0)?,
+        })
+    }
+
     fn patch(&self, id: &ChangesetId) -> Result<Vec<u8>> {
         self.run(
             GitCommand::new("format-patch")
@@ -307,6 +327,17 @@ impl VcsRead for GitRepo {
 }
 
 impl GitRepo {
+    /// Starts `git cat-file blob` for a file, to stream its whole content.
+    pub fn spawn_blob(&self, id: &ChangesetId, path: &str) -> Result<tokio::process::Child> {
+        if !crate::read::valid_path(path) || !is_object_id(&id.0) {
+            return Err(Error::OptionLikeArgument(path.to_owned()));
+        }
+        GitCommand::new("cat-file")
+            .arg("blob")
+            .value(&format!("{}:{path}", id.0))?
+            .spawn_piped(&self.path)
+    }
+
     fn ls_entry(&self, id: &ChangesetId, path: &str) -> Result<Option<String>> {
         let out = GitCommand::new("ls-tree")
             .arg("-z")

@@ -63,6 +63,10 @@ pub struct RefInfo {
     pub name: String,
     pub kind: RefKind,
     pub target: ChangesetId,
+    /// Commit time of the target changeset.
+    pub time: i64,
+    /// First line of the target changeset's message.
+    pub summary: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -167,6 +171,8 @@ pub trait VcsRead {
     fn changes(&self, id: &ChangesetId, opts: DiffOptions) -> Result<Vec<FileChange>>;
     /// The changeset as a patch (`git format-patch` style).
     fn patch(&self, id: &ChangesetId) -> Result<Vec<u8>>;
+    /// The changeset's diff against its first parent as plain unified diff text.
+    fn raw_diff(&self, id: &ChangesetId) -> Result<Vec<u8>>;
 }
 
 /// A repository of any supported kind.
@@ -219,10 +225,8 @@ impl VcsRead for Repo {
         skip: usize,
         limit: usize,
     ) -> Result<Vec<Changeset>> {
-        if let Some(p) = path {
-            if !valid_path(p) {
-                return Ok(Vec::new());
-            }
+        if path.is_some_and(|p| !valid_path(p)) {
+            return Ok(Vec::new());
         }
         self.inner().history(start, path, skip, limit)
     }
@@ -240,6 +244,9 @@ impl VcsRead for Repo {
     }
     fn patch(&self, id: &ChangesetId) -> Result<Vec<u8>> {
         self.inner().patch(id)
+    }
+    fn raw_diff(&self, id: &ChangesetId) -> Result<Vec<u8>> {
+        self.inner().raw_diff(id)
     }
 }
 

@@ -4,9 +4,14 @@
 //!
 //! Compatibility with Kallithea's URLs and form field names is decided here and nowhere else.
 
+mod browse_pages;
 mod csrf;
+mod diff;
 mod error;
 mod git_http;
+mod graph;
+mod markup;
+mod message;
 mod pages;
 mod repo_pages;
 mod view;
@@ -22,7 +27,7 @@ use kallithea_core::Services;
 pub use error::WebError;
 
 /// Web settings from the configuration file.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct WebConfig {
     /// Path prefix when hosted in a sub-folder (`/kallithea`), empty at the root.
     pub prefix: String,
@@ -30,6 +35,23 @@ pub struct WebConfig {
     pub secure_cookies: bool,
     /// Show error details to loopback clients.
     pub debug: bool,
+    /// Total diff size (bytes) above which a changeset's diffs are cut (`cut_off_limit`).
+    pub cut_off_limit: usize,
+    /// Link for `#123` in messages, with `{id}` (or Kallithea's `\1`) and `{repo}`
+    /// (`issue_server_link`).
+    pub issue_server_link: Option<String>,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            prefix: String::new(),
+            secure_cookies: false,
+            debug: false,
+            cut_off_limit: 256_000,
+            issue_server_link: None,
+        }
+    }
 }
 
 /// Shared state of every handler.

@@ -11,9 +11,10 @@ use kallithea_core::repo::{self, RepoAccess, RepoRef, RepoRow, SettingsForm};
 use kallithea_model::{PermLevel, RepoId};
 use std::net::SocketAddr;
 
+use crate::browse_pages::{self, ChangesetText};
 use crate::csrf::serde_urlencoded_pairs;
 use crate::pages::{checked, layout, web_err};
-use crate::view::{self, GrantItem, JournalItem, SettingsPage, SummaryPage, render};
+use crate::view::{GrantItem, RepoHeader, SettingsPage, render};
 use crate::visitor::Visitor;
 use crate::{AppState, WebError, git_http};
 
@@ -83,10 +84,15 @@ async fn dispatch_inner(
     let decoded = percent_encoding::percent_decode_str(path)
         .decode_utf8_lossy()
         .into_owned();
-    let segs: Vec<String> = decoded
+    // Split first, then decode each part: `feature%2Fx` stays one part (a branch name).
+    let segs: Vec<String> = path
         .split('/')
         .filter(|s| !s.is_empty())
-        .map(str::to_owned)
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8_lossy()
+                .into_owned()
+        })
         .collect();
     if segs.is_empty() {
         return Err(not_found(state, &raw_path));
@@ -99,16 +105,51 @@ async fn dispatch_inner(
     };
     let rest: Vec<&str> = segs[used..].iter().map(String::as_str).collect();
     let method = req.method().clone();
+    let query = req.uri().query().map(str::to_owned);
+    let q = query.as_deref();
+    let get = matches!(method, Method::GET | Method::HEAD);
+    let rest_path = |from: usize| rest.get(from..).map(|p| p.join("/")).unwrap_or_default();
+    let headers = req.headers().clone();
+    let h = &headers;
     match (&method, rest.as_slice()) {
         (_, ["info", "refs"]) | (_, ["git-upload-pack"]) | (_, ["git-receive-pack"]) => {
             Ok(git_http::serve(state, peer, repo_row, rest[rest.len() - 1], req).await)
         }
-        (&Method::GET | &Method::HEAD, [] | ["summary"]) => {
-            summary(state, req.headers(), repo_row).await
+        (_, [] | ["summary"]) if get => browse_pages::summary(state, h, repo_row).await,
+        (_, ["changelog"]) if get => browse_pages::changelog(state, h, repo_row, q, None).await,
+        (_, ["changelog", rev, ..]) if get => {
+            browse_pages::changelog(
+                state,
+                h,
+                repo_row,
+                q,
+                Some(((*rev).to_owned(), rest_path(2))),
+            )
+            .await
         }
-        (&Method::GET | &Method::HEAD, ["settings"]) => {
-            settings_page(state, req.headers(), repo_row, None, None).await
+        (_, ["changeset", rev]) if get => browse_pages::changeset(state, h, repo_row, rev, q).await,
+        (_, ["changeset-diff" | "raw-changeset", rev]) if get => {
+            browse_pages::changeset_text(state, h, repo_row, rev, ChangesetText::Diff).await
         }
+        (_, ["changeset-patch", rev]) if get => {
+            browse_pages::changeset_text(state, h, repo_row, rev, ChangesetText::Patch).await
+        }
+        (_, ["changeset-download", rev]) if get => {
+            browse_pages::changeset_text(state, h, repo_row, rev, ChangesetText::Download).await
+        }
+        (_, ["files"]) if get => browse_pages::files(state, h, repo_row, None, "", q).await,
+        (_, ["files", rev, ..]) if get => {
+            browse_pages::files(state, h, repo_row, Some(rev), &rest_path(2), q).await
+        }
+        (_, ["raw", rev, _, ..]) if get => {
+            browse_pages::raw(state, h, repo_row, rev, &rest_path(2), false).await
+        }
+        (_, ["rawfile", rev, _, ..]) if get => {
+            browse_pages::raw(state, h, repo_row, rev, &rest_path(2), true).await
+        }
+        (_, ["branches"]) if get => browse_pages::refs(state, h, repo_row, false).await,
+        (_, ["tags"]) if get => browse_pages::refs(state, h, repo_row, true).await,
+        (_, ["settings"]) if get => settings_page(state, h, repo_row, None, None).await,
         (&Method::POST, ["settings"]) => settings_update(state, repo_row, req).await,
         (&Method::POST, ["settings", "delete"]) => settings_delete(state, repo_row, req).await,
         (&Method::POST, ["settings", "permissions"]) => settings_grant(state, repo_row, req).await,
@@ -116,7 +157,7 @@ async fn dispatch_inner(
     }
 }
 
-async fn open(
+pub(crate) async fn open(
     state: &AppState,
     headers: &HeaderMap,
     row: RepoRow,
@@ -149,50 +190,15 @@ pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> String {
     format!("{scheme}://{host}{}", state.web.prefix)
 }
 
-fn clone_url(base: &str, user: Option<&str>, path: &str) -> String {
+pub(crate) fn clone_url(base: &str, user: Option<&str>, path: &str) -> String {
     match (user, base.split_once("://")) {
         (Some(u), Some((scheme, rest))) => format!("{scheme}://{u}@{rest}/{path}"),
         _ => format!("{base}/{path}"),
     }
 }
 
-/// GET /{repo} — the summary: clone URL, owner, last change, recent pushes.
-async fn summary(
-    state: &AppState,
-    headers: &HeaderMap,
-    row: RepoRow,
-) -> Result<Response, WebError> {
-    let (v, access) = open(state, headers, row, PermLevel::Read, "").await?;
-    let journal = repo::journal_entries(&state.svc, &access, 10)
-        .await
-        .map_err(web_err(state))?;
-    let r = access.repo();
-    let base = base_url(state, headers);
-    let user = v.user.as_ref().map(|u| u.username.as_str());
-    let page = SummaryPage {
-        layout: layout(state, &v),
-        name: r.name.clone(),
-        description: r.description.clone(),
-        private: r.private,
-        clone_url: clone_url(&base, user, &r.name),
-        clone_url_id: clone_url(&base, user, &format!("_{}", r.id.0)),
-        last_change: view::age(r.last_change),
-        owner: r.owner_name.clone(),
-        is_repo_admin: access.level().is_admin(),
-        journal: journal
-            .into_iter()
-            .map(|e| JournalItem {
-                username: e.username,
-                action: summarize_action(&e.action),
-                when: view::age(e.action_date),
-            })
-            .collect(),
-    };
-    Ok(render(&page).into_response())
-}
-
 /// "push:a,b,c" → "pushed 3 changesets".
-fn summarize_action(action: &str) -> String {
+pub(crate) fn summarize_action(action: &str) -> String {
     match action.split_once(':') {
         Some((kind, revs)) if kind.starts_with("push") => {
             let n = revs
@@ -228,6 +234,12 @@ async fn settings_page(
         axum::http::StatusCode::OK
     };
     let page = SettingsPage {
+        repo: RepoHeader {
+            name: r.name.clone(),
+            is_admin: true,
+            tab: "settings",
+            private: r.private,
+        },
         layout: layout(state, &v),
         name: r.name.clone(),
         description: r.description.clone(),

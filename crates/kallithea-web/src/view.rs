@@ -88,14 +88,21 @@ pub struct JournalItem {
 #[template(path = "summary.html")]
 pub struct SummaryPage {
     pub layout: Layout,
+    pub repo: RepoHeader,
+    pub recent: Vec<ChangesetRow>,
+    pub default_branch: Option<String>,
+    pub branch_count: usize,
+    pub tag_count: usize,
+    pub readme_name: Option<String>,
+    pub readme_html: Option<String>,
+    pub readme_text: Option<String>,
+    pub empty: bool,
     pub name: String,
     pub description: String,
-    pub private: bool,
     pub clone_url: String,
     pub clone_url_id: String,
     pub last_change: String,
     pub owner: String,
-    pub is_repo_admin: bool,
     pub journal: Vec<JournalItem>,
 }
 
@@ -108,6 +115,7 @@ pub struct GrantItem {
 #[template(path = "settings.html")]
 pub struct SettingsPage {
     pub layout: Layout,
+    pub repo: RepoHeader,
     pub name: String,
     pub description: String,
     pub private: bool,
@@ -151,4 +159,175 @@ pub struct NewUserPage {
 #[template(path = "logout.html")]
 pub struct LogoutPage {
     pub layout: Layout,
+}
+
+/// The header every repository page shares: name, tabs, and whether to show Settings.
+#[derive(Clone, Debug)]
+pub struct RepoHeader {
+    pub name: String,
+    pub is_admin: bool,
+    /// Which tab is active: summary, changelog, files, branches, tags, settings.
+    pub tab: &'static str,
+    pub private: bool,
+}
+
+/// A branch or tag to switch to, with the link that does it.
+pub struct SwitchItem {
+    pub name: String,
+    pub href: String,
+    pub current: bool,
+}
+
+/// The branch and tag switcher (a disclosure list of links; works without JavaScript).
+pub struct Switcher {
+    pub label: String,
+    pub branches: Vec<SwitchItem>,
+    pub tags: Vec<SwitchItem>,
+}
+
+/// One changeset in a list.
+pub struct ChangesetRow {
+    pub id: String,
+    pub short: String,
+    pub summary: String,
+    pub author: String,
+    pub age: String,
+    pub date: String,
+    pub labels: Vec<String>,
+    pub merge: bool,
+}
+
+#[derive(Template)]
+#[template(path = "changelog.html")]
+pub struct ChangelogPage {
+    pub layout: Layout,
+    pub repo: RepoHeader,
+    pub switcher: Switcher,
+    pub path: Option<String>,
+    pub rows: Vec<ChangesetRow>,
+    /// SVG of the commit graph for the visible page.
+    pub graph: String,
+    pub row_height: u32,
+    pub prev_href: Option<String>,
+    pub next_href: Option<String>,
+    pub empty: bool,
+}
+
+pub struct FileDiffView {
+    pub anchor: String,
+    pub path: String,
+    pub old_path: Option<String>,
+    pub kind: &'static str,
+    pub added: u64,
+    pub removed: u64,
+    pub binary: bool,
+    pub cut: bool,
+    pub rows: Vec<crate::diff::DiffRow>,
+    pub side: Vec<crate::diff::SideRow>,
+}
+
+#[derive(Template)]
+#[template(path = "changeset.html")]
+pub struct ChangesetPage {
+    pub layout: Layout,
+    pub repo: RepoHeader,
+    pub id: String,
+    pub short: String,
+    pub message_html: String,
+    pub author: String,
+    pub author_date: String,
+    pub committer: String,
+    pub parents: Vec<String>,
+    pub children: Vec<String>,
+    pub labels: Vec<String>,
+    pub files: Vec<FileDiffView>,
+    pub side_by_side: bool,
+    pub cut: bool,
+    pub base_href: String,
+    pub ignorews: bool,
+    pub context: u32,
+}
+
+pub struct Crumb {
+    pub name: String,
+    pub href: String,
+}
+
+pub struct DirRow {
+    pub name: String,
+    pub href: String,
+    pub kind: &'static str,
+    pub size: String,
+}
+
+pub struct LineRow {
+    pub no: usize,
+    pub text: String,
+}
+
+#[derive(Template)]
+#[template(path = "files.html")]
+pub struct FilesPage {
+    pub layout: Layout,
+    pub repo: RepoHeader,
+    pub switcher: Switcher,
+    pub rev: String,
+    pub short: String,
+    pub crumbs: Vec<Crumb>,
+    pub path: String,
+    pub dir: Option<Vec<DirRow>>,
+    pub lines: Vec<LineRow>,
+    pub rendered: Option<String>,
+    pub image_href: Option<String>,
+    pub raw_href: String,
+    pub download_href: String,
+    pub history_href: String,
+    pub size: String,
+    pub binary: bool,
+    pub truncated: bool,
+    pub submodule: bool,
+    pub show_source: bool,
+}
+
+pub struct RefRow {
+    pub name: String,
+    pub changelog_href: String,
+    pub files_href: String,
+    pub id: String,
+    pub short: String,
+    pub summary: String,
+    pub age: String,
+}
+
+#[derive(Template)]
+#[template(path = "refs.html")]
+pub struct RefsPage {
+    pub layout: Layout,
+    pub repo: RepoHeader,
+    pub title: &'static str,
+    pub rows: Vec<RefRow>,
+}
+
+/// A size in bytes for people.
+pub fn human_size(n: u64) -> String {
+    const UNITS: [&str; 4] = ["KiB", "MiB", "GiB", "TiB"];
+    if n < 1024 {
+        return format!("{n} B");
+    }
+    let mut v = n as f64 / 1024.0;
+    let mut unit = UNITS[0];
+    for u in &UNITS[1..] {
+        if v < 1024.0 {
+            break;
+        }
+        v /= 1024.0;
+        unit = u;
+    }
+    format!("{v:.1} {unit}")
+}
+
+/// A Unix time as `YYYY-MM-DD HH:MM` UTC.
+pub fn date(t: i64) -> String {
+    chrono::DateTime::from_timestamp(t, 0)
+        .map_or_else(String::new, |d| d.format("%Y-%m-%d %H:%M UTC").to_string())
 }

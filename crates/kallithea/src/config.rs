@@ -19,6 +19,8 @@ pub struct Config {
     pub secure_cookies: bool,
     pub prefix: String,
     pub login_attempts: u32,
+    pub cut_off_limit: usize,
+    pub issue_server_link: Option<String>,
 }
 
 /// Keys of `[app:main]` Kallithea users have in their files that we read or knowingly ignore.
@@ -188,6 +190,25 @@ impl Config {
             }
             _ => String::new(),
         };
+        let cut_off_limit = match get("app:main", "cut_off_limit") {
+            Some(v) => v
+                .trim()
+                .parse::<usize>()
+                .map_err(|_| bad("cut_off_limit", &v, "a number of bytes"))?,
+            None => 256_000,
+        };
+        let issue_server_link = get("app:main", "issue_server_link")
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty());
+        if let Some(link) = &issue_server_link {
+            if !(link.starts_with("http://") || link.starts_with("https://")) {
+                bail!(bad(
+                    "issue_server_link",
+                    link,
+                    "an http:// or https:// URL with {id} where the issue number goes"
+                ));
+            }
+        }
         Ok(Self {
             path,
             host,
@@ -198,6 +219,8 @@ impl Config {
             secure_cookies,
             prefix,
             login_attempts,
+            cut_off_limit,
+            issue_server_link,
         })
     }
 }

@@ -347,6 +347,8 @@ async fn serve(config: Option<PathBuf>, host: Option<String>, port: Option<u16>)
             prefix: cfg.prefix.clone(),
             secure_cookies: cfg.secure_cookies,
             debug: cfg.debug,
+            cut_off_limit: cfg.cut_off_limit,
+            issue_server_link: cfg.issue_server_link.clone(),
         },
     );
     tokio::select! {

@@ -6,6 +6,7 @@
 
 mod support;
 
+mod browse;
 mod databases;
 mod git_http;
 mod repos;

@@ -1,0 +1,646 @@
+//! Repository browsing pages: summary, changelog, changeset (with raw diff, patch and
+//! download), files, raw content, branches and tags. Each handler opens the repository with
+//! read access and renders one view.
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use kallithea_core::browse::{
+    self, ChangeKind, Changeset, DiffOptions, EntryKind, Node, RefInfo, RefLabels,
+};
+use kallithea_core::repo::{self, RepoAccess, RepoRow};
+use kallithea_model::PermLevel;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+use crate::pages::{layout, web_err};
+use crate::repo_pages::{base_url, clone_url, open, summarize_action};
+use crate::view::{
+    self, ChangelogPage, ChangesetPage, ChangesetRow, Crumb, DirRow, FileDiffView, FilesPage,
+    JournalItem, LineRow, RefRow, RefsPage, RepoHeader, SummaryPage, SwitchItem, Switcher, render,
+};
+use crate::{AppState, WebError, diff, graph, markup, message};
+
+/// Characters escaped in one URL path segment (a revision such as `feature/x`).
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+/// Characters escaped in a path inside the repository (slashes kept).
+const PATH: &AsciiSet = &SEGMENT.remove(b'/');
+
+pub fn seg(s: &str) -> String {
+    utf8_percent_encode(s, SEGMENT).to_string()
+}
+pub fn path_enc(s: &str) -> String {
+    utf8_percent_encode(s, PATH).to_string()
+}
+
+/// Query parameters as pairs.
+pub fn query_pairs(q: Option<&str>) -> Vec<(String, String)> {
+    crate::csrf::serde_urlencoded_pairs(q.unwrap_or("").as_bytes())
+}
+
+fn param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    q.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+fn num(q: &[(String, String)], name: &str, default: usize, max: usize) -> usize {
+    param(q, name)
+        .and_then(|v| v.parse::<usize>().ok())
+        .map_or(default, |n| n.clamp(1, max))
+}
+
+fn header(access: &RepoAccess, tab: &'static str) -> RepoHeader {
+    RepoHeader {
+        name: access.repo().name.clone(),
+        is_admin: access.level().is_admin(),
+        tab,
+        private: access.repo().private,
+    }
+}
+
+fn row(c: &Changeset, labels: &RefLabels) -> ChangesetRow {
+    ChangesetRow {
+        id: c.id.0.clone(),
+        short: c.id.short().to_owned(),
+        summary: c.summary().to_owned(),
+        author: c.author.name.clone(),
+        age: view::age(c.author_time),
+        date: view::date(c.author_time),
+        labels: labels.get(&c.id).cloned().unwrap_or_default(),
+        merge: c.parents.len() > 1,
+    }
+}
+
+fn switcher(
+    label: String,
+    branches: &[RefInfo],
+    tags: &[RefInfo],
+    current: &str,
+    href: impl Fn(&str) -> String,
+) -> Switcher {
+    let item = |r: &RefInfo| SwitchItem {
+        name: r.name.clone(),
+        href: href(&r.name),
+        current: r.name == current,
+    };
+    Switcher {
+        label,
+        branches: branches.iter().map(item).collect(),
+        tags: tags.iter().take(200).map(item).collect(),
+    }
+}
+
+/// GET /{repo} — summary: clone URL, counts, latest changesets, README, activity.
+pub async fn summary(
+    state: &AppState,
+    headers: &HeaderMap,
+    row_: RepoRow,
+) -> Result<Response, WebError> {
+    let (v, access) = open(state, headers, row_, PermLevel::Read, "").await?;
+    let err = web_err(state);
+    let data = browse::summary(&state.svc, &access).await.map_err(&err)?;
+    let journal = repo::journal_entries(&state.svc, &access, 10)
+        .await
+        .map_err(&err)?;
+    let r = access.repo();
+    let base = base_url(state, headers);
+    let user = v.user.as_ref().map(|u| u.username.as_str());
+    let labels = RefLabels::new();
+    let (readme_name, readme_html, readme_text) = match data.readme {
+        Some((name, f)) => {
+            let text = String::from_utf8_lossy(&f.bytes).into_owned();
+            if markup::is_markdown(&name) {
+                (Some(name), Some(markup::markdown(&text)), None)
+            } else {
+                (Some(name), None, Some(text))
+            }
+        }
+        None => (None, None, None),
+    };
+    let page = SummaryPage {
+        layout: layout(state, &v),
+        repo: header(&access, "summary"),
+        empty: data.default_branch.is_none(),
+        recent: data.recent.iter().map(|c| row(c, &labels)).collect(),
+        default_branch: data.default_branch.map(|b| b.name),
+        branch_count: data.branch_count,
+        tag_count: data.tag_count,
+        readme_name,
+        readme_html,
+        readme_text,
+        name: r.name.clone(),
+        description: r.description.clone(),
+        clone_url: clone_url(&base, user, &r.name),
+        clone_url_id: clone_url(&base, user, &format!("_{}", r.id.0)),
+        last_change: view::age(r.last_change),
+        owner: r.owner_name.clone(),
+        journal: journal
+            .into_iter()
+            .map(|e| JournalItem {
+                username: e.username,
+                action: summarize_action(&e.action),
+                when: view::age(e.action_date),
+            })
+            .collect(),
+    };
+    Ok(render(&page).into_response())
+}
+
+/// GET /{repo}/changelog[?branch=&page=&size=] and /{repo}/changelog/{rev}/{path}.
+pub async fn changelog(
+    state: &AppState,
+    headers: &HeaderMap,
+    row_: RepoRow,
+    query: Option<&str>,
+    rev_path: Option<(String, String)>,
+) -> Result<Response, WebError> {
+    let (v, access) = open(state, headers, row_, PermLevel::Read, "/changelog").await?;
+    let q = query_pairs(query);
+    let page = num(&q, "page", 1, 1_000_000);
+    let size = num(&q, "size", 100, browse::MAX_PAGE_SIZE);
+    let (rev, path) = match &rev_path {
+        Some((r, p)) => (Some(r.clone()), (!p.is_empty()).then(|| p.clone())),
+        None => (
+            param(&q, "branch")
+                .filter(|b| !b.is_empty())
+                .map(str::to_owned),
+            None,
+        ),
+    };
+    let log = browse::changelog(
+        &state.svc,
+        &access,
+        rev.as_deref(),
+        path.as_deref(),
+        page,
+        size,
+    )
+    .await
+    .map_err(web_err(state))?;
+    let name = access.repo().name.clone();
+    let prefix = &state.web.prefix;
+    let base = match &path {
+        Some(p) => format!(
+            "{prefix}/{name}/changelog/{}/{}",
+            seg(&log.rev),
+            path_enc(p)
+        ),
+        None => format!("{prefix}/{name}/changelog"),
+    };
+    let branch_q = if path.is_none() && rev.is_some() {
+        format!("branch={}&", seg(&log.rev))
+    } else {
+        String::new()
+    };
+    let href = |p: usize| format!("{base}?{branch_q}page={p}&size={size}");
+    let layout_rows: Vec<(&str, Vec<&str>)> = log
+        .changesets
+        .iter()
+        .map(|c| {
+            (
+                c.id.0.as_str(),
+                c.parents.iter().map(|p| p.0.as_str()).collect(),
+            )
+        })
+        .collect();
+    let graph_svg = graph::svg(&graph::layout(&layout_rows));
+    let page_view = ChangelogPage {
+        layout: layout(state, &v),
+        repo: header(&access, "changelog"),
+        switcher: switcher(
+            if log.rev.is_empty() {
+                "Branch".into()
+            } else {
+                format!("Branch or tag: {}", log.rev)
+            },
+            &log.branches,
+            &log.tags,
+            &log.rev,
+            |r| format!("{prefix}/{name}/changelog?branch={}", seg(r)),
+        ),
+        path,
+        empty: log.changesets.is_empty(),
+        rows: log.changesets.iter().map(|c| row(c, &log.labels)).collect(),
+        graph: graph_svg,
+        row_height: graph::ROW,
+        prev_href: (page > 1).then(|| href(page - 1)),
+        next_href: log.has_next.then(|| href(page + 1)),
+    };
+    Ok(render(&page_view).into_response())
+}
+
+fn kind_name(k: ChangeKind) -> &'static str {
+    match k {
+        ChangeKind::Added => "added",
+        ChangeKind::Modified => "modified",
+        ChangeKind::Deleted => "deleted",
+        ChangeKind::Renamed => "renamed",
+        ChangeKind::Copied => "copied",
+    }
+}
+
+/// GET /{repo}/changeset/{rev}[?diff=sidebyside&ignorews=1&context=N&fulldiff=1]
+pub async fn changeset(
+    state: &AppState,
+    headers: &HeaderMap,
+    row_: RepoRow,
+    rev: &str,
+    query: Option<&str>,
+) -> Result<Response, WebError> {
+    let (v, access) = open(state, headers, row_, PermLevel::Read, "").await?;
+    let q = query_pairs(query);
+    let ignorews = param(&q, "ignorews").is_some_and(|v| v == "1");
+    let context = param(&q, "context")
+        .and_then(|c| c.parse::<u32>().ok())
+        .unwrap_or(3)
+        .min(1000);
+    let side = param(&q, "diff") == Some("sidebyside");
+    let full = param(&q, "fulldiff").is_some_and(|v| v == "1");
+    let opts = DiffOptions {
+        context,
+        ignore_whitespace: ignorews,
+    };
+    let cs = browse::changeset(
+        &state.svc,
+        &access,
+        rev,
+        opts,
+        state.web.cut_off_limit,
+        full,
+    )
+    .await
+    .map_err(web_err(state))?;
+    let c = &cs.changeset;
+    let name = access.repo().name.clone();
+    let files = cs
+        .changes
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let rows = diff::unified(&f.patch);
+            let side_rows = if side {
+                diff::side_by_side(&rows)
+            } else {
+                Vec::new()
+            };
+            FileDiffView {
+                anchor: format!("f{}", i + 1),
+                path: f.path.clone(),
+                old_path: f.old_path.clone(),
+                kind: kind_name(f.kind),
+                added: f.added,
+                removed: f.removed,
+                binary: f.binary,
+                cut: !f.binary && f.patch.is_empty() && (f.added + f.removed) > 0,
+                rows,
+                side: side_rows,
+            }
+        })
+        .collect();
+    let page = ChangesetPage {
+        layout: layout(state, &v),
+        repo: header(&access, "changelog"),
+        id: c.id.0.clone(),
+        short: c.id.short().to_owned(),
+        message_html: message::render(&c.message, &name, state.web.issue_server_link.as_deref()),
+        author: format!("{} <{}>", c.author.name, c.author.email),
+        author_date: format!("{} ({})", view::date(c.author_time), c.author_offset),
+        committer: format!(
+            "{} <{}>, {}",
+            c.committer.name,
+            c.committer.email,
+            view::date(c.commit_time)
+        ),
+        parents: c.parents.iter().map(|p| p.0.clone()).collect(),
+        children: cs.children.iter().map(|p| p.0.clone()).collect(),
+        labels: cs.labels.clone(),
+        files,
+        side_by_side: side,
+        cut: cs.cut,
+        base_href: format!("{}/{name}/changeset/{}", state.web.prefix, c.id.0),
+        ignorews,
+        context,
+    };
+    Ok(render(&page).into_response())
+}
+
+/// What `/changeset-diff`, `/changeset-patch` and `/changeset-download` give.
+#[derive(Clone, Copy)]
+pub enum ChangesetText {
+    Diff,
+    Patch,
+    Download,
+}
+
+pub async fn changeset_text(
+    state: &AppState,
+    headers: &HeaderMap,
+    row_: RepoRow,
+    rev: &str,
+    kind: ChangesetText,
+) -> Result<Response, WebError> {
+    let (_, access) = open(state, headers, row_, PermLevel::Read, "").await?;
+    let (id, text) = browse::changeset_text(
+        &state.svc,
+        &access,
+        rev,
+        matches!(kind, ChangesetText::Patch),
+    )
+    .await
+    .map_err(web_err(state))?;
+    let mut resp = (StatusCode::OK, text).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if let ChangesetText::Download = kind {
+        if let Ok(v) =
+            HeaderValue::from_str(&format!("attachment; filename=\"{}.diff\"", id.short()))
+        {
+            h.insert(header::CONTENT_DISPOSITION, v);
+        }
+    }
+    Ok(resp)
+}
+
+/// Largest file shown on a page.
+const SHOW_LIMIT: usize = 512 * 1024;
+
+fn image_type(path: &str) -> Option<&'static str> {
+    let ext = path.rsplit('.').next()?.to_ascii_lowercase();
+    Some(match ext.as_str() {
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "ico" => "image/x-icon",
+        "bmp" => "image/bmp",
+        "svg" => "image/svg+xml",
+        _ => return None,
+    })
+}
+
+/// GET /{repo}/files, /{repo}/files/{rev}, /{repo}/files/{rev}/{path}
+pub async fn files(
+    state: &AppState,
+    headers: &HeaderMap,
+    row_: RepoRow,
+    rev: Option<&str>,
+    path: &str,
+    query: Option<&str>,
+) -> Result<Response, WebError> {
+    let (v, access) = open(state, headers, row_, PermLevel::Read, "/files").await?;
+    let name = access.repo().name.clone();
+    let prefix = state.web.prefix.clone();
+    let Some(rev) = rev else {
+        let summary = browse::summary(&state.svc, &access)
+            .await
+            .map_err(web_err(state))?;
+        return match summary.default_branch {
+            Some(b) => Ok(
+                Redirect::to(&format!("{prefix}/{name}/files/{}/", seg(&b.name))).into_response(),
+            ),
+            None => Err(web_err(state)(kallithea_core::Error::not_found(format!(
+                "Repository {name} is empty: there are no files yet."
+            )))),
+        };
+    };
+    let path = path.trim_matches('/').to_owned();
+    let nv = browse::node(&state.svc, &access, rev, &path, SHOW_LIMIT)
+        .await
+        .map_err(web_err(state))?;
+    let q = query_pairs(query);
+    let files_href = |p: &str| format!("{prefix}/{name}/files/{}/{}", seg(rev), path_enc(p));
+    let mut crumbs = vec![Crumb {
+        name: name.clone(),
+        href: files_href(""),
+    }];
+    let mut acc = String::new();
+    for part in path.split('/').filter(|p| !p.is_empty()) {
+        if !acc.is_empty() {
+            acc.push('/');
+        }
+        acc.push_str(part);
+        crumbs.push(Crumb {
+            name: part.to_owned(),
+            href: files_href(&acc),
+        });
+    }
+    let mut page = FilesPage {
+        layout: layout(state, &v),
+        repo: header(&access, "files"),
+        switcher: switcher(
+            format!("Revision: {rev}"),
+            &nv.branches,
+            &nv.tags,
+            rev,
+            |r| format!("{prefix}/{name}/files/{}/{}", seg(r), path_enc(&path)),
+        ),
+        rev: nv.id.0.clone(),
+        short: nv.id.short().to_owned(),
+        crumbs,
+        path: path.clone(),
+        dir: None,
+        lines: Vec::new(),
+        rendered: None,
+        image_href: None,
+        raw_href: format!("{prefix}/{name}/raw/{}/{}", nv.id.0, path_enc(&path)),
+        download_href: format!("{prefix}/{name}/rawfile/{}/{}", nv.id.0, path_enc(&path)),
+        history_href: format!("{prefix}/{name}/changelog/{}/{}", seg(rev), path_enc(&path)),
+        size: String::new(),
+        binary: false,
+        truncated: false,
+        submodule: false,
+        show_source: param(&q, "source") == Some("1"),
+    };
+    match nv.node {
+        Node::Dir(entries) => {
+            let child = |n: &str| {
+                if path.is_empty() {
+                    n.to_owned()
+                } else {
+                    format!("{path}/{n}")
+                }
+            };
+            page.dir = Some(
+                entries
+                    .iter()
+                    .map(|e| DirRow {
+                        href: files_href(&child(&e.name)),
+                        name: e.name.clone(),
+                        kind: match e.kind {
+                            EntryKind::Dir => "dir",
+                            EntryKind::Submodule => "submodule",
+                            EntryKind::Symlink => "symlink",
+                            EntryKind::File => "file",
+                        },
+                        size: e.size.map(view::human_size).unwrap_or_default(),
+                    })
+                    .collect(),
+            );
+        }
+        Node::Submodule => page.submodule = true,
+        Node::File(f) => {
+            page.size = view::human_size(f.size);
+            page.truncated = f.truncated;
+            if image_type(&path).is_some() {
+                page.image_href = Some(page.raw_href.clone());
+            } else if f.binary {
+                page.binary = true;
+            } else {
+                let text = String::from_utf8_lossy(&f.bytes);
+                if markup::is_markdown(&path) && !f.truncated {
+                    page.rendered = Some(markup::markdown(&text));
+                }
+                page.lines = text
+                    .lines()
+                    .enumerate()
+                    .map(|(i, l)| LineRow {
+                        no: i + 1,
+                        text: l.to_owned(),
+                    })
+                    .collect();
+            }
+        }
+    }
+    Ok(render(&page).into_response())
+}
+
+/// A `Content-Disposition` file name: ASCII kept, the rest in RFC 5987 form.
+fn disposition(kind: &str, path: &str) -> String {
+    let name = path.rsplit('/').next().unwrap_or("file");
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!(
+        "{kind}; filename=\"{ascii}\"; filename*=UTF-8''{}",
+        seg(name)
+    )
+}
+
+/// GET /{repo}/raw/{rev}/{path} and /{repo}/rawfile/{rev}/{path}: the file's bytes, streamed.
+/// Never served as something a browser runs: text is `text/plain`, only images are shown
+/// inline (SVG under a sandboxing CSP), everything else is a download; always `nosniff`.
+pub async fn raw(
+    state: &AppState,
+    headers: &HeaderMap,
+    row_: RepoRow,
+    rev: &str,
+    path: &str,
+    attachment: bool,
+) -> Result<Response, WebError> {
+    let (_, access) = open(state, headers, row_, PermLevel::Read, "").await?;
+    let path = path.trim_matches('/');
+    if path.is_empty() {
+        return Err(web_err(state)(kallithea_core::Error::not_found(
+            "Give the path of a file after the revision.",
+        )));
+    }
+    let nv = browse::node(&state.svc, &access, rev, path, 8000)
+        .await
+        .map_err(web_err(state))?;
+    let binary = match &nv.node {
+        Node::File(f) => f.binary,
+        _ => {
+            return Err(web_err(state)(kallithea_core::Error::not_found(format!(
+                "\"{path}\" is a folder, not a file."
+            ))));
+        }
+    };
+    let (_, size, mut child) = browse::file_stream(&state.svc, &access, &nv.id.0, path)
+        .await
+        .map_err(web_err(state))?;
+    let Some(stdout) = child.stdout.take() else {
+        return Err(web_err(state)(kallithea_core::Error::internal(
+            "reading a file",
+            "no output",
+        )));
+    };
+    tokio::spawn(async move {
+        let _ = child.wait().await;
+    });
+    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(stdout));
+    let mut resp = Response::new(body);
+    let h = resp.headers_mut();
+    let image = image_type(path);
+    let (ctype, inline) = match (attachment, image, binary) {
+        (true, _, _) => ("application/octet-stream", false),
+        (false, Some(t), _) => (t, true),
+        (false, None, false) => ("text/plain; charset=utf-8", true),
+        (false, None, true) => ("application/octet-stream", false),
+    };
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox",
+        ),
+    );
+    if let Ok(v) = HeaderValue::from_str(&disposition(
+        if inline { "inline" } else { "attachment" },
+        path,
+    )) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    // Content at a full changeset id never changes.
+    if rev == nv.id.0 {
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, max-age=86400, immutable"),
+        );
+    }
+    Ok(resp)
+}
+
+/// GET /{repo}/branches and /{repo}/tags
+pub async fn refs(
+    state: &AppState,
+    headers: &HeaderMap,
+    row_: RepoRow,
+    tags: bool,
+) -> Result<Response, WebError> {
+    let tail = if tags { "/tags" } else { "/branches" };
+    let (v, access) = open(state, headers, row_, PermLevel::Read, tail).await?;
+    let (branches, tag_list) = browse::refs(&state.svc, &access)
+        .await
+        .map_err(web_err(state))?;
+    let name = access.repo().name.clone();
+    let prefix = &state.web.prefix;
+    let list = if tags { tag_list } else { branches };
+    let page = RefsPage {
+        layout: layout(state, &v),
+        repo: header(&access, if tags { "tags" } else { "branches" }),
+        title: if tags { "Tags" } else { "Branches" },
+        rows: list
+            .into_iter()
+            .map(|r| RefRow {
+                changelog_href: format!("{prefix}/{name}/changelog?branch={}", seg(&r.name)),
+                files_href: format!("{prefix}/{name}/files/{}/", seg(&r.name)),
+                short: r.target.short().to_owned(),
+                id: r.target.0,
+                summary: r.summary,
+                age: view::age(r.time),
+                name: r.name,
+            })
+            .collect(),
+    };
+    Ok(render(&page).into_response())
+}

@@ -1,0 +1,187 @@
+//! Turning a file's unified diff into rows for the unified and side-by-side tables.
+
+/// One row of a unified diff table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DiffRow {
+    pub kind: RowKind,
+    pub old_no: Option<u32>,
+    pub new_no: Option<u32>,
+    pub text: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RowKind {
+    Hunk,
+    Context,
+    Added,
+    Removed,
+    Note,
+}
+
+impl RowKind {
+    pub fn class(self) -> &'static str {
+        match self {
+            Self::Hunk => "hunk",
+            Self::Context => "ctx",
+            Self::Added => "add",
+            Self::Removed => "del",
+            Self::Note => "note",
+        }
+    }
+}
+
+fn hunk_starts(line: &str) -> (u32, u32) {
+    // @@ -a,b +c,d @@
+    let mut old = 0;
+    let mut new = 0;
+    for part in line.split_whitespace().skip(1).take(2) {
+        let n = part[1..]
+            .split(',')
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        if part.starts_with('-') {
+            old = n;
+        } else if part.starts_with('+') {
+            new = n;
+        }
+    }
+    (old, new)
+}
+
+/// Rows of a unified diff (`patch` starts at its first `@@`).
+pub fn unified(patch: &str) -> Vec<DiffRow> {
+    let (mut old, mut new) = (0u32, 0u32);
+    let mut rows = Vec::new();
+    for line in patch.lines() {
+        let row = if line.starts_with("@@") {
+            (old, new) = hunk_starts(line);
+            DiffRow {
+                kind: RowKind::Hunk,
+                old_no: None,
+                new_no: None,
+                text: line.to_owned(),
+            }
+        } else if let Some(t) = line.strip_prefix('+') {
+            new += 1;
+            DiffRow {
+                kind: RowKind::Added,
+                old_no: None,
+                new_no: Some(new - 1),
+                text: t.to_owned(),
+            }
+        } else if let Some(t) = line.strip_prefix('-') {
+            old += 1;
+            DiffRow {
+                kind: RowKind::Removed,
+                old_no: Some(old - 1),
+                new_no: None,
+                text: t.to_owned(),
+            }
+        } else if let Some(t) = line.strip_prefix('\\') {
+            DiffRow {
+                kind: RowKind::Note,
+                old_no: None,
+                new_no: None,
+                text: t.trim().to_owned(),
+            }
+        } else {
+            let t = line.strip_prefix(' ').unwrap_or(line);
+            old += 1;
+            new += 1;
+            DiffRow {
+                kind: RowKind::Context,
+                old_no: Some(old - 1),
+                new_no: Some(new - 1),
+                text: t.to_owned(),
+            }
+        };
+        rows.push(row);
+    }
+    rows
+}
+
+/// One row of a side-by-side table: the old line on the left, the new on the right.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SideRow {
+    pub hunk: Option<String>,
+    pub left: Option<(u32, String, &'static str)>,
+    pub right: Option<(u32, String, &'static str)>,
+}
+
+/// Pairs removed and added lines of each change block.
+pub fn side_by_side(rows: &[DiffRow]) -> Vec<SideRow> {
+    let mut out = Vec::new();
+    let mut dels: Vec<&DiffRow> = Vec::new();
+    let mut adds: Vec<&DiffRow> = Vec::new();
+    let flush = |out: &mut Vec<SideRow>, dels: &mut Vec<&DiffRow>, adds: &mut Vec<&DiffRow>| {
+        for i in 0..dels.len().max(adds.len()) {
+            out.push(SideRow {
+                hunk: None,
+                left: dels
+                    .get(i)
+                    .map(|r| (r.old_no.unwrap_or(0), r.text.clone(), "del")),
+                right: adds
+                    .get(i)
+                    .map(|r| (r.new_no.unwrap_or(0), r.text.clone(), "add")),
+            });
+        }
+        dels.clear();
+        adds.clear();
+    };
+    for r in rows {
+        match r.kind {
+            RowKind::Removed => dels.push(r),
+            RowKind::Added => adds.push(r),
+            RowKind::Context => {
+                flush(&mut out, &mut dels, &mut adds);
+                out.push(SideRow {
+                    hunk: None,
+                    left: Some((r.old_no.unwrap_or(0), r.text.clone(), "ctx")),
+                    right: Some((r.new_no.unwrap_or(0), r.text.clone(), "ctx")),
+                });
+            }
+            RowKind::Hunk | RowKind::Note => {
+                flush(&mut out, &mut dels, &mut adds);
+                out.push(SideRow {
+                    hunk: Some(r.text.clone()),
+                    left: None,
+                    right: None,
+                });
+            }
+        }
+    }
+    flush(&mut out, &mut dels, &mut adds);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_numbers_follow_the_hunk_header() {
+        let rows =
+            unified("@@ -10,3 +10,4 @@ fn x\n a\n-b\n+c\n+d\n e\n\\ No newline at end of file\n");
+        let got: Vec<(RowKind, Option<u32>, Option<u32>, &str)> = rows
+            .iter()
+            .map(|r| (r.kind, r.old_no, r.new_no, r.text.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (RowKind::Hunk, None, None, "@@ -10,3 +10,4 @@ fn x"),
+                (RowKind::Context, Some(10), Some(10), "a"),
+                (RowKind::Removed, Some(11), None, "b"),
+                (RowKind::Added, None, Some(11), "c"),
+                (RowKind::Added, None, Some(12), "d"),
+                (RowKind::Context, Some(12), Some(13), "e"),
+                (RowKind::Note, None, None, "No newline at end of file"),
+            ]
+        );
+        let sbs = side_by_side(&rows);
+        assert_eq!(sbs[2].left.as_ref().map(|l| l.1.as_str()), Some("b"));
+        assert_eq!(sbs[2].right.as_ref().map(|r| r.1.as_str()), Some("c"));
+        assert!(sbs[3].left.is_none() && sbs[3].right.as_ref().unwrap().1 == "d");
+    }
+}

@@ -1,0 +1,401 @@
+//! Browsing pages on repositories made by scripts with the real git client.
+
+use std::path::{Path, PathBuf};
+
+use crate::support::*;
+
+/// A repository with hostile names and content, pushed to the server as `web`.
+/// History on main: "first" (README, src/app.py) → "add files" (binary, latin-1, big,
+/// image, svg, html, dir with HTML in its name) → "edit app #12" (modifies src/app.py);
+/// branch `feature/x` with one more commit; tags `v1.0` and `x"><svg/onload=alert(1)>`.
+fn hostile_repo(s: &Server) -> PathBuf {
+    let dir = s.dir.path().join("hostile");
+    std::fs::create_dir_all(dir.join("src")).unwrap();
+    git_ok(&dir, &["init", "-q", "-b", "main"]);
+    std::fs::write(
+        dir.join("README.md"),
+        "# Project <em>Title</em>\n\n<script>alert('readme')</script>\n\nSee [docs](javascript:alert(1)).\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("src/app.py"), "def main():\n    return 1\n").unwrap();
+    git_ok(&dir, &["add", "."]);
+    git_ok(&dir, &["commit", "-q", "-m", "first"]);
+    git_ok(&dir, &["tag", "v1.0"]);
+    std::fs::write(dir.join("blob.bin"), [0u8, 159, 146, 150, 0, 1, 2]).unwrap();
+    std::fs::write(dir.join("latin1.txt"), b"caf\xe9 cr\xe8me\n").unwrap();
+    std::fs::write(dir.join("big.txt"), "0123456789abcdef\n".repeat(40_000)).unwrap();
+    std::fs::write(dir.join("dot.png"), PNG).unwrap();
+    std::fs::write(
+        dir.join("evil.svg"),
+        "<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("page.html"),
+        "<html><script>alert(1)</script></html>",
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.join("<b>dir</b>")).unwrap();
+    std::fs::write(dir.join("<b>dir</b>/inner.txt"), "inner\n").unwrap();
+    git_ok(&dir, &["add", "."]);
+    git_ok(&dir, &["commit", "-q", "-m", "add files"]);
+    std::fs::write(
+        dir.join("src/app.py"),
+        "def main():\n    return 2\n\n\ndef extra():\n    pass\n",
+    )
+    .unwrap();
+    git_ok(&dir, &["add", "."]);
+    git_ok(
+        &dir,
+        &[
+            "commit",
+            "-q",
+            "-m",
+            "edit app #12 <script>alert('msg')</script>\n\nDetails at https://example.com/x?a=1&b=2",
+        ],
+    );
+    git_ok(&dir, &["tag", "x\"><svg/onload=alert(1)>"]);
+    git_ok(&dir, &["checkout", "-q", "-b", "feature/x"]);
+    std::fs::write(dir.join("feature.txt"), "f\n").unwrap();
+    git_ok(&dir, &["add", "."]);
+    git_ok(&dir, &["commit", "-q", "-m", "feature work"]);
+    git_ok(&dir, &["checkout", "-q", "main"]);
+    let url = s.git_url(ADMIN, ADMIN_PW, "web");
+    git_ok(&dir, &["push", "-q", &url, "main"]);
+    git_ok(&dir, &["push", "-q", &url, "--all"]);
+    git_ok(&dir, &["push", "-q", &url, "--tags"]);
+    dir
+}
+
+/// A 1×1 PNG.
+const PNG: &[u8] = &[
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4,
+    0x89, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0xF8, 0xCF, 0xC0, 0x50,
+    0x0F, 0x00, 0x04, 0x85, 0x01, 0x80, 0x84, 0xA9, 0x8C, 0x21, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
+    0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
+];
+
+fn setup() -> (Server, Browser, PathBuf) {
+    let s = Server::start_with(Options {
+        extra_config: vec!["issue_server_link=https://issues.example.com/{repo}/issue/{id}".into()],
+        ..Options::default()
+    });
+    let admin = s.admin();
+    s.create_repo(&admin, "web", false);
+    let dir = hostile_repo(&s);
+    (s, admin, dir)
+}
+
+fn head(dir: &Path, rev: &str) -> String {
+    git_ok(dir, &["rev-parse", rev]).trim().to_owned()
+}
+
+fn no_active_content(page: &str) {
+    for bad in [
+        "<script>alert",
+        "<svg/onload",
+        "href=\"javascript:",
+        "<b>dir</b>",
+        "<em>Title</em> <script",
+    ] {
+        assert!(
+            !page.contains(bad),
+            "active content {bad:?} in page:\n{page}"
+        );
+    }
+}
+
+#[test]
+fn every_page_renders_hostile_names_and_content_inert() {
+    let (s, _admin, dir) = setup();
+    let anon = Browser::new(&s.base);
+    let main = head(&dir, "main");
+    for path in [
+        "/web".to_owned(),
+        "/web/changelog".to_owned(),
+        "/web/changelog?branch=feature%2Fx".to_owned(),
+        format!("/web/changeset/{main}"),
+        format!("/web/changeset/{main}?diff=sidebyside"),
+        "/web/files/main/".to_owned(),
+        "/web/files/main/README.md".to_owned(),
+        "/web/files/main/README.md?source=1".to_owned(),
+        "/web/files/main/%3Cb%3Edir%3C%2Fb%3E".to_owned(),
+        "/web/branches".to_owned(),
+        "/web/tags".to_owned(),
+    ] {
+        let (status, page) = anon.get_text(&path);
+        assert_eq!(status, 200, "{path}: {page}");
+        no_active_content(&page);
+    }
+}
+
+#[test]
+fn summary_shows_latest_changesets_counts_and_the_readme() {
+    let (s, _admin, _dir) = setup();
+    let (_, page) = Browser::new(&s.base).get_text("/web");
+    assert!(
+        page.contains("<h1>Project <em>Title</em></h1>")
+            || page.contains("<h1>Project Title</h1>")
+            || page.contains("Project"),
+        "{page}"
+    );
+    assert!(page.contains("edit app #12") && page.contains("add files") && page.contains("first"));
+    assert!(
+        page.contains(">2</a> (default <a"),
+        "two branches, default shown: {page}"
+    );
+    assert!(page.contains("href=\"/web/tags\">2</a>"), "{page}");
+    assert!(!page.contains("alert('readme')</script>"));
+}
+
+#[test]
+fn changelog_paginates_and_draws_a_graph() {
+    let (s, _admin, dir) = setup();
+    let b = Browser::new(&s.base);
+    let (_, page) = b.get_text("/web/changelog?size=2");
+    assert_eq!(
+        page.matches("<circle").count(),
+        2,
+        "one dot per changeset on the page"
+    );
+    assert!(page.contains(&head(&dir, "main")[..12]));
+    assert!(page.contains("rel=\"next\""));
+    let (_, page2) = b.get_text("/web/changelog?size=2&page=2");
+    assert!(
+        page2.contains(&head(&dir, "main~2")[..12])
+            && page2.contains("rel=\"prev\"")
+            && !page2.contains("rel=\"next\"")
+    );
+    let (_, feature) = b.get_text("/web/changelog?branch=feature%2Fx");
+    assert!(feature.contains("feature work"));
+    let (_, hist) = b.get_text("/web/changelog/main/src/app.py");
+    assert!(
+        hist.contains("edit app") && hist.contains("first") && !hist.contains("add files"),
+        "{hist}"
+    );
+    let (status, _) = b.get_text("/web/changelog?branch=nope");
+    assert_eq!(status, 404);
+}
+
+#[test]
+fn changeset_shows_metadata_links_and_diffs() {
+    let (s, _admin, dir) = setup();
+    let b = Browser::new(&s.base);
+    let main = head(&dir, "main");
+    let (_, page) = b.get_text(&format!("/web/changeset/{main}"));
+    assert!(
+        page.contains("Test Author &lt;author@example.com&gt;")
+            || page.contains("Test Author &#60;author@example.com&#62;"),
+        "{page}"
+    );
+    assert!(
+        page.contains(
+            "<a class=\"issue\" href=\"https://issues.example.com/web/issue/12\">#12</a>"
+        ),
+        "{page}"
+    );
+    assert!(
+        page.contains("href=\"https://example.com/x?a=1&amp;b=2\""),
+        "{page}"
+    );
+    assert!(page.contains(&head(&dir, "main~1")), "parent link");
+    assert!(
+        page.contains("src/app.py") && page.contains("+5") && page.contains("-1"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<td class=\"code\">def extra():</td>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<span class=\"ref\">x&#34;&#62;&#60;svg/onload=alert(1)&#62;</span>"),
+        "tag label escaped: {page}"
+    );
+    let (_, side) = b.get_text(&format!("/web/changeset/{main}?diff=sidebyside"));
+    assert!(side.contains("class=\"diff side\"") && side.contains("return 2"));
+    // A first changeset and one with binary files.
+    let (_, files) = b.get_text(&format!("/web/changeset/{}", head(&dir, "main~1")));
+    assert!(
+        files.contains("blob.bin") && files.contains("Binary file"),
+        "{files}"
+    );
+
+    let r = b.get(&format!("/web/changeset-diff/{main}"));
+    assert_eq!(
+        r.headers().get("content-type").unwrap(),
+        "text/plain; charset=utf-8"
+    );
+    assert!(r.text().unwrap().contains("+def extra():"));
+    let (_, patch) = b.get_text(&format!("/web/changeset-patch/{main}"));
+    assert!(patch.contains("Subject: [PATCH] edit app #12"));
+    let r = b.get(&format!("/web/changeset-download/{main}"));
+    assert!(
+        r.headers()
+            .get("content-disposition")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+}
+
+#[test]
+fn files_pages_list_show_and_cut() {
+    let (s, _admin, _dir) = setup();
+    let b = Browser::new(&s.base);
+    let r = b.get("/web/files");
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers().get("location").unwrap(), "/web/files/main/");
+    let (_, root) = b.get_text("/web/files/main/");
+    let src = root.find(">src</a>").unwrap();
+    let readme = root.find(">README.md</a>").unwrap();
+    assert!(src < readme, "folders first");
+    let (_, file) = b.get_text("/web/files/main/src/app.py");
+    assert!(
+        file.contains("id=\"L5\"") && file.contains("def extra():"),
+        "{file}"
+    );
+    let (_, md) = b.get_text("/web/files/main/README.md");
+    assert!(md.contains("class=\"markdown\""));
+    let (_, md_src) = b.get_text("/web/files/main/README.md?source=1");
+    assert!(md_src.contains("id=\"L1\""));
+    let (_, bin) = b.get_text("/web/files/main/blob.bin");
+    assert!(bin.contains("This is a binary file"));
+    let (status, latin) = b.get_text("/web/files/main/latin1.txt");
+    assert_eq!(status, 200);
+    assert!(latin.contains("caf"), "non-UTF-8 text is shown: {latin}");
+    let (_, big) = b.get_text("/web/files/main/big.txt");
+    assert!(big.contains("too large to show whole"), "big file is cut");
+    let (_, img) = b.get_text("/web/files/main/dot.png");
+    assert!(img.contains("<img class=\"preview\" src=\"/web/raw/"));
+    let (_, old) = b.get_text("/web/files/v1.0/");
+    assert!(!old.contains("blob.bin"), "tags show their own tree");
+    let (_, feature) = b.get_text("/web/files/feature%2Fx/feature.txt");
+    assert!(
+        feature.contains("id=\"L1\""),
+        "branch names with a slash work: {feature}"
+    );
+}
+
+#[test]
+fn raw_content_is_never_active() {
+    let (s, _admin, _dir) = setup();
+    let b = Browser::new(&s.base);
+    for (path, ctype, disposition) in [
+        (
+            "/web/raw/main/page.html",
+            "text/plain; charset=utf-8",
+            "inline",
+        ),
+        (
+            "/web/raw/main/src/app.py",
+            "text/plain; charset=utf-8",
+            "inline",
+        ),
+        ("/web/raw/main/evil.svg", "image/svg+xml", "inline"),
+        ("/web/raw/main/dot.png", "image/png", "inline"),
+        (
+            "/web/raw/main/blob.bin",
+            "application/octet-stream",
+            "attachment",
+        ),
+        (
+            "/web/rawfile/main/src/app.py",
+            "application/octet-stream",
+            "attachment",
+        ),
+    ] {
+        let r = b.get(path);
+        assert_eq!(r.status(), 200, "{path}");
+        let h = r.headers();
+        assert_eq!(h.get("content-type").unwrap(), ctype, "{path}");
+        assert_eq!(
+            h.get("x-content-type-options").unwrap(),
+            "nosniff",
+            "{path}"
+        );
+        assert!(
+            h.get("content-security-policy")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .contains("sandbox"),
+            "{path}"
+        );
+        assert!(
+            h.get("content-disposition")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with(disposition),
+            "{path}"
+        );
+    }
+    let big = b.get("/web/raw/main/big.txt").bytes().unwrap();
+    assert_eq!(big.len(), 17 * 40_000, "raw gives the whole file");
+}
+
+#[test]
+fn hostile_or_unknown_revisions_and_paths_get_a_clear_404() {
+    let (s, _admin, _dir) = setup();
+    let b = Browser::new(&s.base);
+    for path in [
+        "/web/changeset/--output=%2Ftmp%2Fpwned",
+        "/web/changeset/-h",
+        "/web/changeset/main..feature",
+        "/web/changeset/deadbeef",
+        "/web/files/--output=x/",
+        "/web/files/main/..%2F..%2Fetc%2Fpasswd",
+        "/web/files/main/nope.txt",
+        "/web/raw/main:README.md/x",
+        "/web/raw/main/src",
+        "/web/changelog/-h/README.md",
+        "/web/changeset-patch/--stdout",
+    ] {
+        let (status, page) = b.get_text(path);
+        assert_eq!(status, 404, "{path}: {page}");
+        assert!(
+            page.contains("There is no") || page.contains("not a file"),
+            "{path}: {page}"
+        );
+    }
+    assert!(!Path::new("/tmp/pwned").exists());
+}
+
+#[test]
+fn an_empty_repository_explains_itself() {
+    let s = Server::start();
+    let admin = s.admin();
+    s.create_repo(&admin, "void", false);
+    let (status, page) = admin.get_text("/void");
+    assert_eq!(status, 200);
+    assert!(page.contains("This repository is empty") && page.contains("git push -u origin --all"));
+    let (status, log) = admin.get_text("/void/changelog");
+    assert_eq!(status, 200);
+    assert!(log.contains("There are no changesets here."));
+    let (status, files) = admin.get_text("/void/files");
+    assert_eq!(status, 404);
+    assert!(files.contains("is empty"));
+    assert_eq!(admin.get_text("/void/branches").0, 200);
+}
+
+#[test]
+fn private_repositories_cannot_be_browsed_without_permission() {
+    let s = Server::start();
+    let admin = s.admin();
+    s.create_repo(&admin, "secret", true);
+    let anon = Browser::new(&s.base);
+    for path in [
+        "/secret/changelog",
+        "/secret/files/main/",
+        "/secret/raw/main/x",
+        "/secret/tags",
+    ] {
+        assert_eq!(
+            anon.get(path).status(),
+            303,
+            "{path}: anonymous visitors are sent to sign in"
+        );
+    }
+}
