@@ -5,6 +5,10 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// Too many failed attempts for the account or the address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Blocked;
+
 #[derive(Debug)]
 pub struct LoginThrottle {
     limit: u32,
@@ -26,9 +30,9 @@ impl LoginThrottle {
     }
 
     /// Checks and counts one attempt at once, so parallel attempts cannot all slip past the
-    /// limit. `Err(())` when the account or the address has used up its attempts.
+    /// limit. `Err(Blocked)` when the account or the address has used up its attempts.
     /// A successful attempt is given back with [`LoginThrottle::succeeded`].
-    pub fn begin_attempt(&self, account: &str, addr: &str) -> Result<(), ()> {
+    pub fn begin_attempt(&self, account: &str, addr: &str) -> Result<(), Blocked> {
         let now = Instant::now();
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() > 100_000 {
@@ -41,7 +45,7 @@ impl LoginThrottle {
             })
         });
         if blocked {
-            return Err(());
+            return Err(Blocked);
         }
         for k in keys {
             let e = map.entry(k).or_insert((0, now));

@@ -359,12 +359,11 @@ pub async fn changeset_text(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    if let ChangesetText::Download = kind {
-        if let Ok(v) =
+    if let ChangesetText::Download = kind
+        && let Ok(v) =
             HeaderValue::from_str(&format!("attachment; filename=\"{}.diff\"", id.short()))
-        {
-            h.insert(header::CONTENT_DISPOSITION, v);
-        }
+    {
+        h.insert(header::CONTENT_DISPOSITION, v);
     }
     Ok(resp)
 }

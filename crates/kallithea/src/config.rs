@@ -200,14 +200,14 @@ impl Config {
         let issue_server_link = get("app:main", "issue_server_link")
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty());
-        if let Some(link) = &issue_server_link {
-            if !(link.starts_with("http://") || link.starts_with("https://")) {
-                bail!(bad(
-                    "issue_server_link",
-                    link,
-                    "an http:// or https:// URL with {id} where the issue number goes"
-                ));
-            }
+        if let Some(link) = &issue_server_link
+            && !(link.starts_with("http://") || link.starts_with("https://"))
+        {
+            bail!(bad(
+                "issue_server_link",
+                link,
+                "an http:// or https:// URL with {id} where the issue number goes"
+            ));
         }
         Ok(Self {
             path,
