@@ -322,3 +322,74 @@ pub async fn refs(svc: &Services, access: &RepoAccess) -> Result<(Vec<RefInfo>, 
     let repo = open(svc, access)?;
     blocking(move || Ok((repo.branches()?, repo.tags()?))).await
 }
+
+pub use kallithea_vcs::read::{AnnotatedLine, ArchiveFormat};
+
+/// Largest file annotated (bytes); bigger ones are refused with a sentence.
+pub const MAX_ANNOTATE_BYTES: u64 = 1024 * 1024;
+
+/// Who last changed each line of a file.
+pub async fn annotate(
+    svc: &Services,
+    access: &RepoAccess,
+    rev: &str,
+    path: &str,
+) -> Result<(ChangesetId, Vec<AnnotatedLine>)> {
+    let repo = open(svc, access)?;
+    let name = access.repo().name.clone();
+    let (rev, path) = (rev.to_owned(), path.trim_matches('/').to_owned());
+    blocking(move || {
+        let id = resolve(&repo, &rev, &name)?;
+        let missing = || {
+            Error::not_found(format!(
+                "There is no file \"{path}\" at revision {rev} of repository {name}."
+            ))
+        };
+        match repo.node(&id, &path, 8000)?.ok_or_else(missing)? {
+            Node::File(f) if f.binary => {
+                return Err(Error::invalid(format!(
+                    "\"{path}\" is a binary file: it cannot be annotated."
+                )));
+            }
+            Node::File(f) if f.size > MAX_ANNOTATE_BYTES => {
+                return Err(Error::invalid(format!(
+                    "\"{path}\" is too large to annotate (more than 1 MiB)."
+                )));
+            }
+            Node::File(_) => {}
+            _ => {
+                return Err(Error::not_found(format!(
+                    "\"{path}\" is a folder, not a file."
+                )));
+            }
+        }
+        let lines = repo.annotate(&id, &path)?.ok_or_else(missing)?;
+        Ok((id, lines))
+    })
+    .await
+}
+
+/// An archive download: the file name to offer, its format and a `git archive` child.
+/// Refused when the repository has downloads turned off.
+pub async fn archive(
+    svc: &Services,
+    access: &RepoAccess,
+    rev: &str,
+    format: ArchiveFormat,
+) -> Result<(String, tokio::process::Child)> {
+    if !access.repo().enable_downloads {
+        return Err(Error::forbidden(
+            "Downloads are disabled for this repository: an administrator can allow them in its settings.",
+        ));
+    }
+    let repo = open(svc, access)?;
+    let name = access.repo().name.clone();
+    let rev_owned = rev.to_owned();
+    let n = name.clone();
+    let id = blocking(move || resolve(&repo, &rev_owned, &n)).await?;
+    // Kallithea's naming: the repository name with `/` as `_`, then the short id.
+    let base = format!("{}-{}", name.replace('/', "_"), id.short());
+    let Repo::Git(g) = open(svc, access)?;
+    let child = g.spawn_archive(&id, format, &base)?;
+    Ok((format!("{base}{}", format.extension()), child))
+}

@@ -40,6 +40,15 @@ impl GitCommand {
         Ok(self)
     }
 
+    /// A value glued to a literal flag (`--prefix=<value>`): git reads it as that flag's value
+    /// whatever it starts with.
+    pub fn flag_value(mut self, flag: &'static str, value: &str) -> Self {
+        let mut a = OsString::from(flag);
+        a.push(value);
+        self.args.push(a);
+        self
+    }
+
     /// A number we computed ourselves, glued to a literal flag (`--skip=`, `-U`).
     pub fn arg_num(mut self, flag: &'static str, n: usize) -> Self {
         self.args.push(format!("{flag}{n}").into());

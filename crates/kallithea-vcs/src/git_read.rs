@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cmd::GitCommand;
 use crate::git::is_object_id;
+use crate::read::{AnnotatedLine, ArchiveFormat};
 use crate::read::{
     ChangeKind, Changeset, ChangesetId, DiffOptions, EntryKind, FileChange, FileContent, Node,
     Person, RefInfo, RefKind, TreeEntry, VcsRead, looks_binary,
@@ -297,6 +298,24 @@ impl VcsRead for GitRepo {
         Ok(files)
     }
 
+    fn annotate(&self, id: &ChangesetId, path: &str) -> Result<Option<Vec<AnnotatedLine>>> {
+        if self
+            .ls_entry(id, path)?
+            .is_none_or(|e| !e.starts_with("100"))
+        {
+            return Ok(None);
+        }
+        let out = self.run(
+            // blame reads `--` after `--end-of-options` as a revision; the id is a checked hex.
+            GitCommand::new("blame")
+                .arg("--porcelain")
+                .value(&id.0)?
+                .arg("--")
+                .value_after_dashdash(path),
+        )?;
+        Ok(Some(parse_blame(&out)))
+    }
+
     fn raw_diff(&self, id: &ChangesetId) -> Result<Vec<u8>> {
         let cs = self.changeset(id)?;
         let c = GitCommand::new("diff-tree")
@@ -335,6 +354,32 @@ impl GitRepo {
         GitCommand::new("cat-file")
             .arg("blob")
             .value(&format!("{}:{path}", id.0))?
+            .spawn_piped(&self.path)
+    }
+
+    /// Starts `git archive` of a changeset, with every path under `<prefix>/`.
+    pub fn spawn_archive(
+        &self,
+        id: &ChangesetId,
+        format: ArchiveFormat,
+        prefix: &str,
+    ) -> Result<tokio::process::Child> {
+        if !is_object_id(&id.0)
+            || prefix.is_empty()
+            || prefix.contains(['/', '\\'])
+            || prefix.chars().any(char::is_control)
+        {
+            return Err(Error::OptionLikeArgument(prefix.to_owned()));
+        }
+        GitCommand::new("archive")
+            .arg(match format {
+                ArchiveFormat::Zip => "--format=zip",
+                ArchiveFormat::TarGz => "--format=tar.gz",
+                ArchiveFormat::Tar => "--format=tar",
+            })
+            .flag_value("--prefix=", &format!("{prefix}/"))
+            .arg("--end-of-options")
+            .value(&id.0)?
             .spawn_piped(&self.path)
     }
 
@@ -382,6 +427,54 @@ impl GitRepo {
         let _ = child.wait();
         Ok(buf)
     }
+}
+
+/// `git blame --porcelain`: a header `<id> <orig> <final> [<count>]`, then (the first time an id
+/// appears) its `author`, `author-time`, `summary`..., then a tab and the line.
+fn parse_blame(out: &[u8]) -> Vec<AnnotatedLine> {
+    struct Info {
+        author: String,
+        time: i64,
+        summary: String,
+    }
+    let text = String::from_utf8_lossy(out);
+    let mut infos: std::collections::HashMap<String, Info> = std::collections::HashMap::new();
+    let mut lines = Vec::new();
+    let mut current: Option<String> = None;
+    for line in text.split('\n') {
+        if let Some(content) = line.strip_prefix('\t') {
+            if let Some(id) = &current {
+                let info = infos.get(id);
+                lines.push(AnnotatedLine {
+                    id: ChangesetId(id.clone()),
+                    author: info.map(|i| i.author.clone()).unwrap_or_default(),
+                    time: info.map_or(0, |i| i.time),
+                    summary: info.map(|i| i.summary.clone()).unwrap_or_default(),
+                    text: content.to_owned(),
+                });
+            }
+            continue;
+        }
+        let first = line.split(' ').next().unwrap_or("");
+        if is_object_id(first) {
+            current = Some(first.to_owned());
+            infos.entry(first.to_owned()).or_insert(Info {
+                author: String::new(),
+                time: 0,
+                summary: String::new(),
+            });
+        } else if let (Some(id), Some((key, value))) = (&current, line.split_once(' ')) {
+            if let Some(info) = infos.get_mut(id) {
+                match key {
+                    "author" => info.author = value.to_owned(),
+                    "author-time" => info.time = value.parse().unwrap_or(0),
+                    "summary" => info.summary = value.to_owned(),
+                    _ => {}
+                }
+            }
+        }
+    }
+    lines
 }
 
 fn parse_ls_tree(rec: &str) -> Option<TreeEntry> {
@@ -648,6 +741,53 @@ mod tests {
         assert!(
             patch.contains("Subject: [PATCH] second") && patch.contains("+fn d() {}"),
             "{patch}"
+        );
+    }
+
+    #[test]
+    fn annotate_names_the_last_change_of_each_line() {
+        let (_t, r) = fixture();
+        let main = r.resolve("main").unwrap().unwrap();
+        let first = r.history(&main, None, 1, 1).unwrap().remove(0).id;
+        let lines = r.annotate(&main, "src/lib.rs").unwrap().unwrap();
+        assert_eq!(
+            lines.iter().map(|l| l.text.as_str()).collect::<Vec<_>>(),
+            ["fn a() {}", "fn c() {}", "fn d() {}"]
+        );
+        assert_eq!(
+            lines[0].id, first,
+            "unchanged line keeps its first changeset"
+        );
+        assert_eq!(lines[1].id, main);
+        assert_eq!(lines[1].author, "Ann Author");
+        assert_eq!(lines[1].summary, "second");
+        assert_eq!(
+            r.annotate(&main, "src").unwrap(),
+            None,
+            "folders are not annotated"
+        );
+        assert_eq!(r.annotate(&main, "nope").unwrap(), None);
+        assert_eq!(r.annotate(&main, "-h").unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn archives_stream_the_tree() {
+        let (_t, r) = fixture();
+        let main = r.resolve("main").unwrap().unwrap();
+        let Repo::Git(g) = &r;
+        let mut child = g
+            .spawn_archive(&main, ArchiveFormat::Tar, "proj-123")
+            .unwrap();
+        let mut out = Vec::new();
+        tokio::io::AsyncReadExt::read_to_end(child.stdout.as_mut().unwrap(), &mut out)
+            .await
+            .unwrap();
+        let text = String::from_utf8_lossy(&out);
+        assert!(text.contains("proj-123/src/lib.rs") && text.contains("fn d() {}"));
+        assert!(g.spawn_archive(&main, ArchiveFormat::Zip, "../x").is_err());
+        assert!(
+            g.spawn_archive(&ChangesetId("--output=x".into()), ArchiveFormat::Zip, "p")
+                .is_err()
         );
     }
 }

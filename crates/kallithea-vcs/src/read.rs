@@ -128,6 +128,55 @@ pub struct FileChange {
     pub patch: String,
 }
 
+/// One line of an annotated file, with the changeset that last changed it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AnnotatedLine {
+    pub id: ChangesetId,
+    pub author: String,
+    pub time: i64,
+    pub summary: String,
+    pub text: String,
+}
+
+/// Archive formats offered for download.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArchiveFormat {
+    Zip,
+    TarGz,
+    Tar,
+}
+
+impl ArchiveFormat {
+    /// From the end of a URL: `.zip`, `.tar.gz` / `.tgz`, `.tar`.
+    pub fn from_suffix(name: &str) -> Option<(&str, Self)> {
+        for (suffix, f) in [
+            (".zip", Self::Zip),
+            (".tar.gz", Self::TarGz),
+            (".tgz", Self::TarGz),
+            (".tar", Self::Tar),
+        ] {
+            if let Some(rev) = name.strip_suffix(suffix) {
+                return Some((rev, f));
+            }
+        }
+        None
+    }
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Zip => ".zip",
+            Self::TarGz => ".tar.gz",
+            Self::Tar => ".tar",
+        }
+    }
+    pub fn mime(self) -> &'static str {
+        match self {
+            Self::Zip => "application/zip",
+            Self::TarGz => "application/gzip",
+            Self::Tar => "application/x-tar",
+        }
+    }
+}
+
 /// Options for diffs.
 #[derive(Clone, Copy, Debug)]
 pub struct DiffOptions {
@@ -173,6 +222,8 @@ pub trait VcsRead {
     fn patch(&self, id: &ChangesetId) -> Result<Vec<u8>>;
     /// The changeset's diff against its first parent as plain unified diff text.
     fn raw_diff(&self, id: &ChangesetId) -> Result<Vec<u8>>;
+    /// Who last changed each line of a file at a changeset; `None` when there is no such file.
+    fn annotate(&self, id: &ChangesetId, path: &str) -> Result<Option<Vec<AnnotatedLine>>>;
 }
 
 /// A repository of any supported kind.
@@ -247,6 +298,12 @@ impl VcsRead for Repo {
     }
     fn raw_diff(&self, id: &ChangesetId) -> Result<Vec<u8>> {
         self.inner().raw_diff(id)
+    }
+    fn annotate(&self, id: &ChangesetId, path: &str) -> Result<Option<Vec<AnnotatedLine>>> {
+        if !valid_path(path) {
+            return Ok(None);
+        }
+        self.inner().annotate(id, path)
     }
 }
 

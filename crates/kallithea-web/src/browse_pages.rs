@@ -122,6 +122,23 @@ pub async fn summary(
         layout: layout(state, &v),
         repo: header(&access, "summary"),
         empty: data.default_branch.is_none(),
+        downloads: match (&data.default_branch, r.enable_downloads) {
+            (Some(b), true) => [".zip", ".tar.gz"]
+                .iter()
+                .map(|ext| {
+                    (
+                        format!("{}{ext}", b.name),
+                        format!(
+                            "{}/{}/archive/{}{ext}",
+                            state.web.prefix,
+                            r.name,
+                            seg(&b.name)
+                        ),
+                    )
+                })
+                .collect(),
+            _ => Vec::new(),
+        },
         recent: data.recent.iter().map(|c| row(c, &labels)).collect(),
         default_branch: data.default_branch.map(|b| b.name),
         branch_count: data.branch_count,
@@ -452,6 +469,7 @@ pub async fn files(
         raw_href: format!("{prefix}/{name}/raw/{}/{}", nv.id.0, path_enc(&path)),
         download_href: format!("{prefix}/{name}/rawfile/{}/{}", nv.id.0, path_enc(&path)),
         history_href: format!("{prefix}/{name}/changelog/{}/{}", seg(rev), path_enc(&path)),
+        annotate_href: format!("{prefix}/{name}/annotate/{}/{}", seg(rev), path_enc(&path)),
         size: String::new(),
         binary: false,
         truncated: false,
@@ -642,4 +660,109 @@ pub async fn refs(
             .collect(),
     };
     Ok(render(&page).into_response())
+}
+
+/// GET /{repo}/annotate/{rev}/{path}: each line with the changeset that last changed it,
+/// shaded by age.
+pub async fn annotate(
+    state: &AppState,
+    headers: &HeaderMap,
+    row_: RepoRow,
+    rev: &str,
+    path: &str,
+) -> Result<Response, WebError> {
+    let (v, access) = open(state, headers, row_, PermLevel::Read, "").await?;
+    let path = path.trim_matches('/').to_owned();
+    let (id, lines) = browse::annotate(&state.svc, &access, rev, &path)
+        .await
+        .map_err(web_err(state))?;
+    let newest = lines.iter().map(|l| l.time).max().unwrap_or(0);
+    let name = access.repo().name.clone();
+    let mut prev: Option<&str> = None;
+    let rows = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let first = prev != Some(l.id.0.as_str());
+            prev = Some(l.id.0.as_str());
+            let days = (newest - l.time).max(0) / 86_400;
+            let shade = match days {
+                0..=6 => 0,
+                7..=30 => 1,
+                31..=90 => 2,
+                91..=365 => 3,
+                366..=1095 => 4,
+                _ => 5,
+            };
+            view::AnnotateRow {
+                no: i + 1,
+                first,
+                id: l.id.0.clone(),
+                short: l.id.short().to_owned(),
+                author: l.author.clone(),
+                summary: l.summary.clone(),
+                age: view::age(l.time),
+                shade,
+                text: l.text.clone(),
+            }
+        })
+        .collect();
+    let page = view::AnnotatePage {
+        layout: layout(state, &v),
+        repo: header(&access, "files"),
+        files_href: format!(
+            "{}/{name}/files/{}/{}",
+            state.web.prefix,
+            seg(rev),
+            path_enc(&path)
+        ),
+        path,
+        rev: id.0.clone(),
+        short: id.short().to_owned(),
+        rows,
+    };
+    Ok(render(&page).into_response())
+}
+
+/// GET /{repo}/archive/{rev}.zip|.tar.gz|.tgz|.tar: the tree as an archive, streamed.
+pub async fn archive(
+    state: &AppState,
+    headers: &HeaderMap,
+    row_: RepoRow,
+    file: &str,
+) -> Result<Response, WebError> {
+    let (_, access) = open(state, headers, row_, PermLevel::Read, "").await?;
+    let Some((rev, format)) = browse::ArchiveFormat::from_suffix(file) else {
+        return Err(web_err(state)(kallithea_core::Error::not_found(format!(
+            "\"{file}\" is not an archive this server makes: use .zip, .tar.gz or .tar."
+        ))));
+    };
+    let (name, mut child) = browse::archive(&state.svc, &access, rev, format)
+        .await
+        .map_err(web_err(state))?;
+    let Some(stdout) = child.stdout.take() else {
+        return Err(web_err(state)(kallithea_core::Error::internal(
+            "making an archive",
+            "no output",
+        )));
+    };
+    tokio::spawn(async move {
+        let _ = child.wait().await;
+    });
+    let mut resp = Response::new(axum::body::Body::from_stream(
+        tokio_util::io::ReaderStream::new(stdout),
+    ));
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.mime()),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&disposition("attachment", &name)) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(resp)
 }

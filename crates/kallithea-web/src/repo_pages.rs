@@ -147,6 +147,10 @@ async fn dispatch_inner(
         (_, ["rawfile", rev, _, ..]) if get => {
             browse_pages::raw(state, h, repo_row, rev, &rest_path(2), true).await
         }
+        (_, ["annotate", rev, _, ..]) if get => {
+            browse_pages::annotate(state, h, repo_row, rev, &rest_path(2)).await
+        }
+        (_, ["archive", file]) if get => browse_pages::archive(state, h, repo_row, file).await,
         (_, ["branches"]) if get => browse_pages::refs(state, h, repo_row, false).await,
         (_, ["tags"]) if get => browse_pages::refs(state, h, repo_row, true).await,
         (_, ["settings"]) if get => settings_page(state, h, repo_row, None, None).await,

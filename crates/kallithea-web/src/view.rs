@@ -97,6 +97,8 @@ pub struct SummaryPage {
     pub readme_html: Option<String>,
     pub readme_text: Option<String>,
     pub empty: bool,
+    /// Archive links (name, href) when downloads are on.
+    pub downloads: Vec<(String, String)>,
     pub name: String,
     pub description: String,
     pub clone_url: String,
@@ -282,6 +284,7 @@ pub struct FilesPage {
     pub raw_href: String,
     pub download_href: String,
     pub history_href: String,
+    pub annotate_href: String,
     pub size: String,
     pub binary: bool,
     pub truncated: bool,
@@ -330,4 +333,30 @@ pub fn human_size(n: u64) -> String {
 pub fn date(t: i64) -> String {
     chrono::DateTime::from_timestamp(t, 0)
         .map_or_else(String::new, |d| d.format("%Y-%m-%d %H:%M UTC").to_string())
+}
+
+pub struct AnnotateRow {
+    pub no: usize,
+    /// Set on the first line of each run of lines from the same changeset.
+    pub first: bool,
+    pub id: String,
+    pub short: String,
+    pub author: String,
+    pub summary: String,
+    pub age: String,
+    /// 0 (newest) to 5 (oldest), for shading.
+    pub shade: u8,
+    pub text: String,
+}
+
+#[derive(Template)]
+#[template(path = "annotate.html")]
+pub struct AnnotatePage {
+    pub layout: Layout,
+    pub repo: RepoHeader,
+    pub path: String,
+    pub rev: String,
+    pub short: String,
+    pub files_href: String,
+    pub rows: Vec<AnnotateRow>,
 }

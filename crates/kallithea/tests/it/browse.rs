@@ -399,3 +399,92 @@ fn private_repositories_cannot_be_browsed_without_permission() {
         );
     }
 }
+
+#[test]
+fn annotate_names_the_changeset_of_every_line() {
+    let (s, _admin, dir) = setup();
+    let b = Browser::new(&s.base);
+    let (status, page) = b.get_text("/web/annotate/main/src/app.py");
+    assert_eq!(status, 200, "{page}");
+    let first = head(&dir, "main~2");
+    let last = head(&dir, "main");
+    assert!(
+        page.contains(&format!("/web/changeset/{first}\"")),
+        "line 1 is from the first changeset"
+    );
+    assert!(
+        page.contains(&format!("/web/changeset/{last}\"")),
+        "later lines from the last"
+    );
+    assert!(
+        page.contains("id=\"L6\"") && page.contains("<td class=\"code\">    pass</td>"),
+        "{page}"
+    );
+    for (path, status) in [
+        ("/web/annotate/main/blob.bin", 400),
+        ("/web/annotate/main/src", 404),
+        ("/web/annotate/main/nope", 404),
+        ("/web/annotate/-h/x", 404),
+    ] {
+        assert_eq!(b.get(path).status(), status, "{path}");
+    }
+}
+
+#[test]
+fn archives_follow_the_download_setting() {
+    let (s, admin, dir) = setup();
+    let anon = Browser::new(&s.base);
+    let r = anon.get("/web/archive/main.zip");
+    assert_eq!(r.status(), 403);
+    assert!(r.text().unwrap().contains("Downloads are disabled"));
+    let r = admin.post(
+        "/web/settings",
+        &[
+            ("repo_description", "d"),
+            ("repo_landing_rev", "rev:tip"),
+            ("repo_enable_downloads", "True"),
+        ],
+    );
+    assert_eq!(r.status(), 303);
+    let short = &head(&dir, "main")[..12];
+    let r = anon.get("/web/archive/main.zip");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers().get("content-type").unwrap(), "application/zip");
+    assert!(
+        r.headers()
+            .get("content-disposition")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains(&format!("web-{short}.zip"))
+    );
+    let zip = r.bytes().unwrap();
+    assert_eq!(&zip[..2], b"PK");
+    let tgz = anon.get("/web/archive/v1.0.tar.gz").bytes().unwrap();
+    assert_eq!(&tgz[..2], &[0x1f, 0x8b]);
+    // Unpacks with the real tar into <repo>-<short>/.
+    let out = s.dir.path().join("unpacked");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(
+        out.join("a.tar"),
+        anon.get("/web/archive/main.tar").bytes().unwrap(),
+    )
+    .unwrap();
+    let st = std::process::Command::new("tar")
+        .args(["-xf", "a.tar"])
+        .current_dir(&out)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    assert_eq!(
+        std::fs::read_to_string(out.join(format!("web-{short}/src/app.py")))
+            .unwrap()
+            .lines()
+            .count(),
+        6
+    );
+    let (_, summary) = anon.get_text("/web");
+    assert!(summary.contains("href=\"/web/archive/main.zip\""));
+    assert_eq!(anon.get("/web/archive/main.rar").status(), 404);
+    assert_eq!(anon.get("/web/archive/--output=x.zip").status(), 404);
+}
