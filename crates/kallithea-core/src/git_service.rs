@@ -23,6 +23,11 @@ pub fn spawn(
         PermLevel::Read
     })?;
     let path = svc.store.path(&access.name()?);
+    if !path.is_dir() {
+        return Err(crate::Error::not_found(
+            "The repository's folder is missing on the server: an administrator must restore it (or run repo-scan).",
+        ));
+    }
     Ok(kallithea_vcs::git::spawn_service(
         &path, service, advertise, protocol, env,
     )?)

@@ -63,13 +63,21 @@ pub async fn post_receive(
     };
     // Git work first, so the database is written in one short transaction.
     // A repository that was empty gets HEAD on the first pushed branch.
-    if !git::head_resolves(repo_path)?
-        && let Some(b) = updates
+    // A repository that was empty gets HEAD on a pushed branch: `main` or `master` when pushed,
+    // else the first one (Kallithea takes the first; `git push --all` sends them sorted).
+    if !git::head_resolves(repo_path)? {
+        let pushed: Vec<&str> = updates
             .iter()
             .filter(|u| !git::is_null_id(&u.new))
-            .find_map(|u| u.refname.strip_prefix("refs/heads/"))
-    {
-        git::set_head_branch(repo_path, b)?;
+            .filter_map(|u| u.refname.strip_prefix("refs/heads/"))
+            .collect();
+        let pick = ["main", "master"]
+            .into_iter()
+            .find(|b| pushed.contains(b))
+            .or_else(|| pushed.first().copied());
+        if let Some(b) = pick {
+            git::set_head_branch(repo_path, b)?;
+        }
     }
 
     let mut revs: Vec<String> = Vec::new();

@@ -74,17 +74,22 @@ pub struct CreateForm {
     pub clone_uri: String,
 }
 
+/// Kallithea's landing revision: `rev:tip`, `rev:<id>`, `branch:<name>`, `tag:<name>` or
+/// `book:<name>`; a bare name means `branch:<name>`.
 fn validate_landing_rev(rev: &str) -> Result<String> {
     let rev = rev.trim();
     if rev.is_empty() {
         return Ok("rev:tip".to_owned());
     }
-    if rev.len() > 255 || rev.starts_with('-') || rev.chars().any(|c| c.is_control() || c == ' ') {
+    let (kind, name) = rev.split_once(':').unwrap_or(("branch", rev));
+    let valid =
+        matches!(kind, "rev" | "branch" | "tag" | "book") && kallithea_vcs::read::valid_rev(name);
+    if !valid {
         return Err(Error::invalid(format!(
-            "\"{rev}\" is not a valid landing revision."
+            "\"{rev}\" is not a valid landing revision: use rev:tip, branch:<name> or tag:<name>."
         )));
     }
-    Ok(rev.to_owned())
+    Ok(format!("{kind}:{name}"))
 }
 
 fn validate_description(d: &str) -> Result<&str> {
@@ -357,21 +362,68 @@ pub fn open(perms: &Permissions, repo: Repo, need: PermLevel) -> Result<RepoAcce
     Ok(access)
 }
 
-/// The editable settings (Kallithea's field names).
+/// The editable settings (Kallithea's field names). `repo_name` renames when it differs.
 #[derive(Clone, Debug, Default)]
 pub struct SettingsForm {
+    pub repo_name: Option<String>,
     pub repo_description: String,
     pub repo_private: bool,
     pub repo_landing_rev: String,
     pub repo_enable_downloads: bool,
 }
 
-pub async fn update(svc: &Services, access: &RepoAccess, form: &SettingsForm) -> Result<()> {
+/// Saves the settings, renaming on disk too when the name changed: all of it or nothing.
+/// A landing revision `branch:<name>` also makes that branch the repository's default
+/// (Git's HEAD), so clones check it out. Returns the (possibly new) name.
+pub async fn update(svc: &Services, access: &RepoAccess, form: &SettingsForm) -> Result<RepoName> {
     access.require(PermLevel::Admin)?;
     let landing_rev = validate_landing_rev(&form.repo_landing_rev)?;
     let description = validate_description(&form.repo_description)?;
     let repo = access.repo();
+    let old = access.name()?;
+    // A plain new name stays in the repository's group.
+    let new = match form
+        .repo_name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
+        Some(raw) if raw != old.as_str() => {
+            RepoName::from_user_input(old.parent().as_ref(), raw.rsplit('/').next().unwrap_or(raw))?
+        }
+        _ => old.clone(),
+    };
+    let head_branch = landing_rev.strip_prefix("branch:").map(str::to_owned);
+    if let Some(b) = &head_branch {
+        let path = svc.store.path(&old);
+        let branch = b.clone();
+        let exists = tokio::task::spawn_blocking(move || {
+            kallithea_vcs::git::branch_refs(&path)
+                .map(|refs| refs.contains(&format!("refs/heads/{branch}")))
+        })
+        .await
+        .map_err(|e| Error::internal("reading branches", e))??;
+        if !exists {
+            return Err(Error::invalid(format!(
+                "There is no branch \"{b}\" to use as the landing revision."
+            )));
+        }
+    }
     let mut tx = svc.db.write().await?;
+    if new != old {
+        if let Some(other) = kallithea_db::repo::find_by_name(&mut tx, new.as_str()).await?
+            && other.id != repo.id
+        {
+            return Err(taken_sentence(&new));
+        }
+        if svc.store.exists(&new) && new.folded() != old.folded() {
+            return Err(Error::new(
+                ErrorKind::NameTaken,
+                format!("A folder named {new} already exists in the repository store."),
+            ));
+        }
+        kallithea_db::repo::rename(&mut tx, repo.id, new.as_str(), now()).await?;
+    }
     kallithea_db::repo::update(
         &mut tx,
         repo.id,
@@ -393,60 +445,34 @@ pub async fn update(svc: &Services, access: &RepoAccess, form: &SettingsForm) ->
         };
         kallithea_db::repo::set_grant(&mut tx, repo.id, default.id, level).await?;
     }
+    let action = if access.actor().is_admin() {
+        "admin_updated_repo"
+    } else {
+        "user_updated_repo"
+    };
     journal(
         &mut tx,
         access.actor(),
         Some(repo.id),
-        &repo.name,
-        if access.actor().is_admin() {
-            "admin_updated_repo"
-        } else {
-            "user_updated_repo"
-        },
-        "",
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-/// Renames a repository (database and disk together). Returns the new name.
-pub async fn rename(svc: &Services, access: &RepoAccess, new_raw: &str) -> Result<RepoName> {
-    access.require(PermLevel::Admin)?;
-    let old = access.name()?;
-    let new = RepoName::from_user_input(None, new_raw)?;
-    if new == old {
-        return Ok(new);
-    }
-    let mut tx = svc.db.write().await?;
-    if let Some(other) = kallithea_db::repo::find_by_name(&mut tx, new.as_str()).await?
-        && other.id != access.repo().id
-    {
-        return Err(Error::new(
-            ErrorKind::NameTaken,
-            format!("Repository named {new} already exists."),
-        ));
-    }
-    if svc.store.exists(&new) && new.folded() != old.folded() {
-        return Err(Error::new(
-            ErrorKind::NameTaken,
-            format!("A folder named {new} already exists in the repository store."),
-        ));
-    }
-    kallithea_db::repo::rename(&mut tx, access.repo().id, new.as_str(), now()).await?;
-    journal(
-        &mut tx,
-        access.actor(),
-        Some(access.repo().id),
         new.as_str(),
-        "user_updated_repo",
+        action,
         "",
     )
     .await?;
-    svc.store.rename(&old, &new)?;
+    if new != old {
+        svc.store.rename(&old, &new)?;
+    }
     if let Err(e) = tx.commit().await {
-        let _ = svc.store.rename(&new, &old);
+        if new != old {
+            let _ = svc.store.rename(&new, &old);
+        }
         return Err(e.into());
+    }
+    if let Some(b) = head_branch {
+        let path = svc.store.path(&new);
+        tokio::task::spawn_blocking(move || kallithea_vcs::git::set_head_branch(&path, &b))
+            .await
+            .map_err(|e| Error::internal("setting the default branch", e))??;
     }
     Ok(new)
 }
@@ -530,18 +556,34 @@ pub async fn journal_entries(
     Ok(e)
 }
 
+/// What a scan of the repository folder did.
+#[derive(Debug, Default)]
+pub struct ScanReport {
+    pub added: Vec<RepoName>,
+    /// Folders that look like repositories but cannot be registered, with the reason.
+    pub skipped: Vec<(String, String)>,
+}
+
 /// Registers repositories found on disk that the database does not know, owned by `owner`.
-pub async fn scan(svc: &Services, owner: &Actor) -> Result<Vec<RepoName>> {
+pub async fn scan(svc: &Services, owner: &Actor) -> Result<ScanReport> {
     let Some(owner_id) = owner.user_id() else {
         return Err(denied(owner));
     };
-    let found = svc.store.scan()?;
+    let (found, skipped) = svc.store.scan_with_skipped()?;
     let mut added = Vec::new();
+    let mut skipped: Vec<(String, String)> = skipped
+        .into_iter()
+        .map(|(p, why)| (p.display().to_string(), why))
+        .collect();
     let mut tx = svc.db.write().await?;
     let default = crate::user::default_user(&mut tx).await?;
     let default_level = default_repo_perm(&mut tx, &default).await?;
     for r in found {
         if r.kind != RepoKind::Git {
+            skipped.push((
+                r.name.to_string(),
+                "a Mercurial repository: not supported yet".to_owned(),
+            ));
             continue;
         }
         if kallithea_db::repo::find_by_name(&mut tx, r.name.as_str())
@@ -571,9 +613,9 @@ pub async fn scan(svc: &Services, owner: &Actor) -> Result<Vec<RepoName>> {
         .await?;
         kallithea_db::repo::set_grant(&mut tx, id, default.id, default_level).await?;
         svc.store
-            .install_git_hooks(&svc.store.path(&r.name), &svc.hooks)?;
+            .refresh_git_hooks(&svc.store.path(&r.name), &svc.hooks)?;
         added.push(r.name);
     }
     tx.commit().await?;
-    Ok(added)
+    Ok(ScanReport { added, skipped })
 }

@@ -5,6 +5,9 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+/// How many more attempts one client address gets than one account.
+pub const ADDRESS_FACTOR: u32 = 5;
+
 /// Too many failed attempts for the account or the address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Blocked;
@@ -39,10 +42,11 @@ impl LoginThrottle {
             map.retain(|_, (_, since)| now.duration_since(*since) < self.window);
         }
         let keys = Self::keys(account, addr);
-        let blocked = keys.iter().any(|k| {
-            map.get(k).is_some_and(|(n, since)| {
-                *n >= self.limit && now.duration_since(*since) < self.window
-            })
+        // An address (maybe a proxy or an office's NAT) gets five times an account's attempts.
+        let limits = [self.limit, self.limit.saturating_mul(ADDRESS_FACTOR)];
+        let blocked = keys.iter().zip(limits).any(|(k, limit)| {
+            map.get(k)
+                .is_some_and(|(n, since)| *n >= limit && now.duration_since(*since) < self.window)
         });
         if blocked {
             return Err(Blocked);
@@ -80,11 +84,17 @@ mod tests {
             assert!(t.begin_attempt("bob", "1.2.3.4").is_ok());
         }
         assert!(t.begin_attempt("bob", "9.9.9.9").is_err(), "account limit");
+        assert!(t.begin_attempt("alice", "5.5.5.5").is_ok());
+        for i in 0..12 {
+            assert!(
+                t.begin_attempt(&format!("u{i}"), "1.2.3.4").is_ok(),
+                "an address has 15 attempts"
+            );
+        }
         assert!(
-            t.begin_attempt("alice", "1.2.3.4").is_err(),
+            t.begin_attempt("carol", "1.2.3.4").is_err(),
             "address limit"
         );
-        assert!(t.begin_attempt("alice", "5.5.5.5").is_ok());
     }
 
     #[test]

@@ -46,19 +46,11 @@ pub struct NewAccount<'a> {
 }
 
 /// Creates an internal account with a fresh API key.
-pub async fn create(svc: &Services, tx: &mut Tx, a: &NewAccount<'_>) -> Result<UserId> {
+/// Checks a new account's fields without touching the database.
+pub fn validate_new_account(a: &NewAccount<'_>) -> Result<UserName> {
     let name = UserName::parse(a.username)?;
     if name.as_str().eq_ignore_ascii_case(DEFAULT_USER) {
         return Err(Error::invalid("The user name \"default\" is reserved."));
-    }
-    if kallithea_db::user::find_by_name(tx, name.as_str())
-        .await?
-        .is_some()
-    {
-        return Err(Error::new(
-            ErrorKind::NameTaken,
-            format!("The user name \"{name}\" is already taken."),
-        ));
     }
     for (field, value, max) in [
         ("email", a.email, 255),
@@ -84,6 +76,25 @@ pub async fn create(svc: &Services, tx: &mut Tx, a: &NewAccount<'_>) -> Result<U
     }
     if a.password.is_empty() {
         return Err(Error::invalid("The password must not be empty."));
+    }
+    if a.password.chars().any(|c| c == '\0') {
+        return Err(Error::invalid(
+            "The password may not contain NUL characters.",
+        ));
+    }
+    Ok(name)
+}
+
+pub async fn create(svc: &Services, tx: &mut Tx, a: &NewAccount<'_>) -> Result<UserId> {
+    let name = validate_new_account(a)?;
+    if kallithea_db::user::find_by_name(tx, name.as_str())
+        .await?
+        .is_some()
+    {
+        return Err(Error::new(
+            ErrorKind::NameTaken,
+            format!("The user name \"{name}\" is already taken."),
+        ));
     }
     let pw = a.password.to_owned();
     let _permit = svc
@@ -236,4 +247,59 @@ pub async fn admin_create(svc: &Services, actor: &Actor, a: &NewAccount<'_>) -> 
     let id = create(svc, &mut tx, a).await?;
     tx.commit().await?;
     Ok(id)
+}
+
+/// Changes a user's password after checking the current one, and ends the user's other
+/// sessions (the one given by `keep_cookie` stays signed in).
+pub async fn change_password(
+    svc: &Services,
+    user: &User,
+    current: &str,
+    new: &str,
+    confirmation: &str,
+    keep_cookie: &str,
+    client_addr: &str,
+) -> Result<()> {
+    if new != confirmation {
+        return Err(Error::invalid("The two new passwords do not match."));
+    }
+    if new.len() < 6 {
+        return Err(Error::invalid(
+            "The new password must be at least 6 characters long.",
+        ));
+    }
+    if new.contains('\0') {
+        return Err(Error::invalid(
+            "The password may not contain NUL characters.",
+        ));
+    }
+    // The current password is checked like a sign-in (throttled).
+    authenticate_password(svc, &user.username, current, client_addr)
+        .await
+        .map_err(|e| {
+            if e.kind == ErrorKind::AuthFailed {
+                Error::invalid("The current password is wrong.")
+            } else {
+                e
+            }
+        })?;
+    let _permit = svc
+        .hashing
+        .acquire()
+        .await
+        .map_err(|e| Error::internal("waiting to hash", e))?;
+    let pw = new.to_owned();
+    let hash = tokio::task::spawn_blocking(move || password::hash(&pw))
+        .await
+        .map_err(|e| Error::internal("hashing a password", e))?;
+    let mut tx = svc.db.write().await?;
+    kallithea_db::user::set_password(&mut tx, user.id, &hash).await?;
+    kallithea_db::session::delete_for_user_except(
+        &mut tx,
+        user.id,
+        &crate::token::sha256_hex(keep_cookie),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }

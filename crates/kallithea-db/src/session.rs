@@ -60,3 +60,16 @@ pub async fn delete_expired(tx: &mut Tx, now: i64) -> Result<u64> {
     tx.execute(sqlx::query(&sql!(tx, "DELETE FROM user_sessions WHERE expires_on <= ?")).bind(now))
         .await
 }
+
+/// Ends every session of a user but one (after a password change).
+pub async fn delete_for_user_except(tx: &mut Tx, user: UserId, keep_hash: &str) -> Result<u64> {
+    tx.execute(
+        sqlx::query(&sql!(
+            tx,
+            "DELETE FROM user_sessions WHERE user_id = ? AND session_id <> ?"
+        ))
+        .bind(user.0)
+        .bind(keep_hash.to_owned()),
+    )
+    .await
+}

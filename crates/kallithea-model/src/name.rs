@@ -29,10 +29,12 @@ pub enum NameError {
     BadCharacter(char),
     #[error("A name may not contain empty path parts.")]
     EmptySegment,
+    #[error("The name is not valid text (UTF-8).")]
+    NotUtf8,
     #[error("Each part of a name may be at most {0} bytes long.")]
     SegmentTooLong(usize),
     #[error(
-        "Usernames may contain only letters, digits, \"-\", \"_\" and \".\" and must start with a letter or digit."
+        "User names may contain only ASCII letters (a-z, A-Z), digits, \"-\", \"_\" and \".\" and must start with a letter or digit."
     )]
     BadUserName,
 }
@@ -95,6 +97,11 @@ impl RepoName {
         self.0.to_lowercase()
     }
 
+    /// The group path the repository is in, if any.
+    pub fn parent(&self) -> Option<RepoName> {
+        self.0.rsplit_once('/').map(|(p, _)| Self(p.to_owned()))
+    }
+
     /// The last path part (the name without its groups).
     pub fn base_name(&self) -> &str {
         self.0.rsplit('/').next().unwrap_or(&self.0)
@@ -125,6 +132,13 @@ fn validate_segment(seg: &str, first: bool) -> Result<(), NameError> {
         && digits.bytes().all(|b| b.is_ascii_digit())
     {
         return Err(NameError::PermanentIdForm(digits.to_owned()));
+    }
+    if seg.starts_with("rm__") {
+        // Deleted repositories are moved aside under this prefix.
+        return Err(NameError::Reserved(seg.to_owned()));
+    }
+    if seg.contains('\u{FFFD}') {
+        return Err(NameError::NotUtf8);
     }
     if let Some(bad) = seg.chars().find(|c| SLUG_CHARS.contains(*c) && *c != '/') {
         return Err(NameError::BadCharacter(bad));
@@ -221,6 +235,8 @@ mod tests {
             ("a\nb", NameError::ControlCharacter),
             ("a//b", NameError::EmptySegment),
             ("a b", NameError::BadCharacter(' ')),
+            ("rm__old", NameError::Reserved("rm__old".into())),
+            ("bad\u{FFFD}", NameError::NotUtf8),
             ("a\0b", NameError::ControlCharacter),
         ];
         for (name, err) in cases {

@@ -463,14 +463,14 @@ fn parse_blame(out: &[u8]) -> Vec<AnnotatedLine> {
                 time: 0,
                 summary: String::new(),
             });
-        } else if let (Some(id), Some((key, value))) = (&current, line.split_once(' ')) {
-            if let Some(info) = infos.get_mut(id) {
-                match key {
-                    "author" => info.author = value.to_owned(),
-                    "author-time" => info.time = value.parse().unwrap_or(0),
-                    "summary" => info.summary = value.to_owned(),
-                    _ => {}
-                }
+        } else if let (Some(id), Some((key, value))) = (&current, line.split_once(' '))
+            && let Some(info) = infos.get_mut(id)
+        {
+            match key {
+                "author" => info.author = value.to_owned(),
+                "author-time" => info.time = value.parse().unwrap_or(0),
+                "summary" => info.summary = value.to_owned(),
+                _ => {}
             }
         }
     }

@@ -35,6 +35,9 @@ fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }
 
+/// Folders that look like repositories but were not taken, with the reason.
+pub type Skipped = Vec<(PathBuf, String)>;
+
 /// A repository found on disk by [`RepoStore::scan`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScannedRepo {
@@ -160,21 +163,39 @@ impl RepoStore {
         Ok(dst)
     }
 
-    /// Finds repositories under the root (skipping moved-aside ones).
+    /// Finds repositories under the root (skipping moved-aside ones); repositories whose
+    /// folder name cannot be a repository name are listed in `skipped` with the reason.
     pub fn scan(&self) -> Result<Vec<ScannedRepo>> {
-        let mut found = Vec::new();
-        self.scan_dir(&self.root, &mut found)?;
-        found.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(found)
+        Ok(self.scan_with_skipped()?.0)
     }
 
-    fn scan_dir(&self, dir: &Path, found: &mut Vec<ScannedRepo>) -> Result<()> {
+    pub fn scan_with_skipped(&self) -> Result<(Vec<ScannedRepo>, Skipped)> {
+        let mut found = Vec::new();
+        let mut skipped = Vec::new();
+        self.scan_dir(&self.root, &mut found, &mut skipped)?;
+        found.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok((found, skipped))
+    }
+
+    fn scan_dir(
+        &self,
+        dir: &Path,
+        found: &mut Vec<ScannedRepo>,
+        skipped: &mut Vec<(PathBuf, String)>,
+    ) -> Result<()> {
         let entries =
             fs::read_dir(dir).map_err(|e| Error::io(format!("reading {}", dir.display()), e))?;
         for entry in entries.flatten() {
             let path = entry.path();
             let Ok(ft) = entry.file_type() else { continue };
             if !ft.is_dir() || entry.file_name().to_string_lossy().starts_with("rm__") {
+                continue;
+            }
+            if path.join(".git").exists() {
+                skipped.push((
+                    path.clone(),
+                    "a working copy, not a bare repository: clone it with --bare".to_owned(),
+                ));
                 continue;
             }
             let kind = if path.join(".hg").is_dir() {
@@ -192,12 +213,10 @@ impl RepoStore {
                     let rel = path.strip_prefix(&self.root).unwrap_or(&path);
                     match RepoName::parse(&rel.to_string_lossy()) {
                         Ok(name) => found.push(ScannedRepo { name, kind }),
-                        Err(e) => {
-                            tracing::warn!(path = %path.display(), "skipping repository: {e}")
-                        }
+                        Err(e) => skipped.push((path.clone(), e.to_string())),
                     }
                 }
-                None => self.scan_dir(&path, found)?,
+                None => self.scan_dir(&path, found, skipped)?,
             }
         }
         Ok(())

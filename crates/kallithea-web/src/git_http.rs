@@ -218,6 +218,7 @@ pub async fn serve(
         &env,
     ) {
         Ok(c) => c,
+        Err(e) if e.kind == ErrorKind::NotFound => return text(StatusCode::NOT_FOUND, &e.message),
         Err(e) => {
             tracing::error!("starting git: {e}");
             return text(
@@ -226,6 +227,7 @@ pub async fn serve(
             );
         }
     };
+
     let (Some(mut stdin), Some(stdout), Some(mut stderr)) =
         (child.stdin.take(), child.stdout.take(), child.stderr.take())
     else {

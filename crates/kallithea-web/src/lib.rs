@@ -8,6 +8,7 @@ mod browse_pages;
 mod csrf;
 mod diff;
 mod error;
+mod form;
 mod git_http;
 mod graph;
 mod markup;
@@ -90,6 +91,11 @@ pub fn app(state: AppState) -> Router {
             get(pages::repos_index).post(pages::create_repo),
         )
         .route("/_admin/my_account/api_keys", get(pages::api_keys))
+        .route(
+            "/_admin/my_account/password",
+            get(pages::password_form).post(pages::change_password),
+        )
+        .route("/_admin/my_account", get(pages::my_account))
         .route("/_admin/users/new", get(pages::new_user_form))
         .route("/_admin/users", axum::routing::post(pages::create_user))
         .route("/_admin/static/style.css", get(pages::stylesheet))

@@ -1,7 +1,7 @@
 //! Site pages: the repository list, sign-in and sign-out, the CSRF token for scripts,
 //! creating a repository and the API key page.
 
-use axum::Form;
+use crate::form::Form;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -323,6 +323,11 @@ pub async fn create_repo(
     }
 }
 
+/// GET /_admin/my_account — for now, the password page.
+pub async fn my_account(State(state): State<AppState>) -> Redirect {
+    Redirect::to(&format!("{}/_admin/my_account/password", state.web.prefix))
+}
+
 /// GET /_admin/my_account/api_keys
 pub async fn api_keys(State(state): State<AppState>, v: Visitor) -> Result<Response, WebError> {
     require_user(&state, &v, "/_admin/my_account/api_keys")?;
@@ -331,11 +336,11 @@ pub async fn api_keys(State(state): State<AppState>, v: Visitor) -> Result<Respo
         .as_ref()
         .map(|u| u.api_key.clone())
         .unwrap_or_default();
-    Ok(render(&ApiKeysPage {
+    let page = ApiKeysPage {
         layout: layout(&state, &v),
         api_key: key,
-    })
-    .into_response())
+    };
+    Ok(([(header::CACHE_CONTROL, "no-store")], render(&page)).into_response())
 }
 
 /// GET /_admin/static/style.css
@@ -463,4 +468,66 @@ pub async fn create_user(
         }
         Err(e) => Err(web_err(&state)(e)),
     }
+}
+
+/// GET /_admin/my_account/password
+pub async fn password_form(
+    State(state): State<AppState>,
+    v: Visitor,
+) -> Result<Response, WebError> {
+    require_user(&state, &v, "/_admin/my_account/password")?;
+    let page = crate::view::PasswordPage {
+        layout: layout(&state, &v),
+        error: None,
+        notice: None,
+    };
+    Ok(render(&page).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct PasswordFields {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    new_password_confirmation: String,
+}
+
+/// POST /_admin/my_account/password — Kallithea's field names; other sessions end.
+pub async fn change_password(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    v: Visitor,
+    Form(f): Form<PasswordFields>,
+) -> Result<Response, WebError> {
+    require_user(&state, &v, "/_admin/my_account/password")?;
+    let (Some(user), Some(session)) = (&v.user, &v.session) else {
+        return Err(web_err(&state)(Error::new(ErrorKind::LoginRequired, "")));
+    };
+    let result = user::change_password(
+        &state.svc,
+        user,
+        &f.current_password,
+        &f.new_password,
+        &f.new_password_confirmation,
+        &session.cookie,
+        &peer.ip().to_string(),
+    )
+    .await;
+    let (status, error, notice) = match result {
+        Ok(()) => (
+            StatusCode::OK,
+            None,
+            Some("Your password was changed. Other sessions were signed out.".to_owned()),
+        ),
+        Err(e) if e.kind == ErrorKind::Internal => return Err(web_err(&state)(e)),
+        Err(e) => (crate::error::status_of(e.kind), Some(e.message), None),
+    };
+    let page = crate::view::PasswordPage {
+        layout: layout(&state, &v),
+        error,
+        notice,
+    };
+    Ok((status, render(&page)).into_response())
 }

@@ -30,6 +30,7 @@ async fn resolve(state: &AppState, segs: &[String]) -> Result<Option<(RepoRow, u
     if let Some(id) = segs
         .first()
         .and_then(|s| s.strip_prefix('_'))
+        .map(|d| d.strip_suffix(".git").unwrap_or(d))
         .and_then(|d| d.parse::<i64>().ok())
     {
         let r = repo::find(&state.svc, RepoRef::Id(RepoId(id)))
@@ -212,11 +213,21 @@ pub(crate) fn summarize_action(action: &str) -> String {
             let refs: Vec<&str> = revs.split(',').filter(|r| r.contains("=>")).collect();
             let mut s = format!("pushed {n} changeset{}", if n == 1 { "" } else { "s" });
             if !refs.is_empty() {
-                s.push_str(&format!(" ({})", refs.join(", ").replace("=>", " ")));
+                s.push_str(&format!(
+                    " ({})",
+                    refs.join(", ")
+                        .replace("delete_branch=>", "deleted branch ")
+                        .replace("tag=>", "tag ")
+                ));
             }
             s
         }
-        _ => action.replace('_', " "),
+        _ => match action {
+            "admin_created_repo" | "user_created_repo" => "created the repository".to_owned(),
+            "admin_updated_repo" | "user_updated_repo" => "changed the settings".to_owned(),
+            "admin_deleted_repo" | "user_deleted_repo" => "deleted the repository".to_owned(),
+            other => other.replace('_', " "),
+        },
     }
 }
 
@@ -226,6 +237,17 @@ async fn settings_page(
     row: RepoRow,
     error: Option<String>,
     notice: Option<String>,
+) -> Result<Response, WebError> {
+    settings_page_with(state, headers, row, error, notice, None).await
+}
+
+async fn settings_page_with(
+    state: &AppState,
+    headers: &HeaderMap,
+    row: RepoRow,
+    error: Option<String>,
+    notice: Option<String>,
+    input: Option<&SettingsForm>,
 ) -> Result<Response, WebError> {
     let (v, access) = open(state, headers, row, PermLevel::Admin, "/settings").await?;
     let grants = repo::grants(&state.svc, &access)
@@ -246,10 +268,13 @@ async fn settings_page(
         },
         layout: layout(state, &v),
         name: r.name.clone(),
-        description: r.description.clone(),
-        private: r.private,
-        landing_rev: r.landing_rev.clone(),
-        enable_downloads: r.enable_downloads,
+        name_input: input
+            .and_then(|f| f.repo_name.clone())
+            .unwrap_or_else(|| r.name.clone()),
+        description: input.map_or_else(|| r.description.clone(), |f| f.repo_description.clone()),
+        private: input.map_or(r.private, |f| f.repo_private),
+        landing_rev: input.map_or_else(|| r.landing_rev.clone(), |f| f.repo_landing_rev.clone()),
+        enable_downloads: input.map_or(r.enable_downloads, |f| f.repo_enable_downloads),
         grants: grants
             .into_iter()
             .map(|g| GrantItem {
@@ -275,7 +300,8 @@ fn field(form: &[(String, String)], name: &str) -> Option<String> {
     form.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
 }
 
-/// POST /{repo}/settings — saves the settings, renaming when `repo_name` changed.
+/// POST /{repo}/settings — saves the settings, renaming when `repo_name` changed; a refused
+/// form changes nothing and is shown again with what was typed.
 async fn settings_update(
     state: &AppState,
     row: RepoRow,
@@ -284,24 +310,21 @@ async fn settings_update(
     let (headers, form) = form_of(req).await;
     let (_, access) = open(state, &headers, row.clone(), PermLevel::Admin, "/settings").await?;
     let update = SettingsForm {
+        repo_name: field(&form, "repo_name"),
         repo_description: field(&form, "repo_description").unwrap_or_default(),
         repo_private: checked(&field(&form, "repo_private")),
         repo_landing_rev: field(&form, "repo_landing_rev").unwrap_or_default(),
         repo_enable_downloads: checked(&field(&form, "repo_enable_downloads")),
     };
-    if let Err(e) = repo::update(&state.svc, &access, &update).await {
-        return settings_page(state, &headers, row, Some(e.message), None).await;
-    }
-    let mut name = row.name.clone();
-    if let Some(new) =
-        field(&form, "repo_name").filter(|n| !n.trim().is_empty() && n.trim() != row.name)
-    {
-        match repo::rename(&state.svc, &access, &new).await {
-            Ok(n) => name = n.to_string(),
-            Err(e) => return settings_page(state, &headers, row, Some(e.message), None).await,
+    match repo::update(&state.svc, &access, &update).await {
+        Ok(name) => {
+            Ok(Redirect::to(&format!("{}/{}/settings", state.web.prefix, name)).into_response())
+        }
+        Err(e) if e.kind == kallithea_core::ErrorKind::Internal => Err(web_err(state)(e)),
+        Err(e) => {
+            settings_page_with(state, &headers, row, Some(e.message), None, Some(&update)).await
         }
     }
-    Ok(Redirect::to(&format!("{}/{}/settings", state.web.prefix, name)).into_response())
 }
 
 /// POST /{repo}/settings/delete

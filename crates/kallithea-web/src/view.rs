@@ -119,6 +119,7 @@ pub struct SettingsPage {
     pub layout: Layout,
     pub repo: RepoHeader,
     pub name: String,
+    pub name_input: String,
     pub description: String,
     pub private: bool,
     pub landing_rev: String,
@@ -359,4 +360,12 @@ pub struct AnnotatePage {
     pub short: String,
     pub files_href: String,
     pub rows: Vec<AnnotateRow>,
+}
+
+#[derive(Template)]
+#[template(path = "password.html")]
+pub struct PasswordPage {
+    pub layout: Layout,
+    pub error: Option<String>,
+    pub notice: Option<String>,
 }

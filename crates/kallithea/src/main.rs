@@ -95,6 +95,7 @@ fn main() -> std::process::ExitCode {
                 .unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let cli = Cli::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread()
@@ -163,15 +164,8 @@ async fn run(cli: Cli) -> Result<()> {
             let cfg = Config::load(&config)?;
             let svc = open_services(&cfg).await?;
             let admin = first_admin(&svc).await?;
-            let added = kallithea_core::repo::scan(&svc, &admin).await?;
-            for n in &added {
-                println!("added {n}");
-            }
-            println!(
-                "{} repositor{} added.",
-                added.len(),
-                if added.len() == 1 { "y" } else { "ies" }
-            );
+            let report = kallithea_core::repo::scan(&svc, &admin).await?;
+            print_scan(&report);
             Ok(())
         }
         Command::Hook { kind, config } => hook(&kind, &config).await,
@@ -263,6 +257,17 @@ async fn db_create(
     force_no: bool,
     public: bool,
 ) -> Result<()> {
+    let account = NewAccount {
+        username: user,
+        password,
+        email,
+        firstname: "Kallithea",
+        lastname: "Admin",
+        admin: true,
+        active: true,
+    };
+    // Check everything before anything is created or deleted.
+    kallithea_core::user::validate_new_account(&account)?;
     std::fs::create_dir_all(repos)
         .with_context(|| format!("cannot create the repository folder {}", repos.display()))?;
     let repos = std::fs::canonicalize(repos)?;
@@ -290,24 +295,30 @@ async fn db_create(
         }
         setup::destroy(&svc).await?;
     }
-    let account = NewAccount {
-        username: user,
-        password,
-        email,
-        firstname: "Kallithea",
-        lastname: "Admin",
-        admin: true,
-        active: true,
-    };
     setup::create(&svc, &account, public).await?;
     setup::set_repos_root(&svc, &repos.to_string_lossy()).await?;
-    let added = kallithea_core::repo::scan(&svc, &first_admin(&svc).await?).await?;
+    let report = kallithea_core::repo::scan(&svc, &first_admin(&svc).await?).await?;
     println!(
-        "Database created; admin account {user:?}; repositories in {} ({} found).",
-        repos.display(),
-        added.len()
+        "Database created; admin account {user:?}; repositories in {}.",
+        repos.display()
     );
+    print_scan(&report);
     Ok(())
+}
+
+fn print_scan(report: &kallithea_core::repo::ScanReport) {
+    for n in &report.added {
+        println!("added {n}");
+    }
+    for (path, why) in &report.skipped {
+        println!("skipped {path}: {why}");
+    }
+    let n = report.added.len();
+    println!(
+        "{n} repositor{} added, {} skipped.",
+        if n == 1 { "y" } else { "ies" },
+        report.skipped.len()
+    );
 }
 
 async fn serve(config: Option<PathBuf>, host: Option<String>, port: Option<u16>) -> Result<()> {
@@ -318,9 +329,12 @@ async fn serve(config: Option<PathBuf>, host: Option<String>, port: Option<u16>)
     };
     let cfg = Config::load(&config_path)?;
     let svc = Arc::new(open_services(&cfg).await?);
-    let iis_port = std::env::var("HTTP_PLATFORM_PORT")
-        .ok()
-        .and_then(|p| p.trim().parse::<u16>().ok());
+    let iis_port = match std::env::var("HTTP_PLATFORM_PORT") {
+        Ok(p) if !p.trim().is_empty() => Some(p.trim().parse::<u16>().map_err(|_| {
+            anyhow::anyhow!("invalid value {p:?} for the environment variable HTTP_PLATFORM_PORT: expected a port number")
+        })?),
+        _ => None,
+    };
     let (host, port) = match (port, iis_port) {
         (Some(p), _) => (host.unwrap_or(cfg.host.clone()), p),
         (None, Some(p)) => (host.unwrap_or_else(|| "127.0.0.1".into()), p),

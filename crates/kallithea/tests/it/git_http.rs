@@ -80,6 +80,32 @@ fn the_first_pushed_branch_becomes_head_of_an_empty_repository() {
 }
 
 #[test]
+fn pushing_several_branches_into_an_empty_repository_prefers_main() {
+    let s = Server::start();
+    let admin = s.admin();
+    s.create_repo(&admin, "multi", false);
+    let src = source_repo(s.dir.path());
+    git_ok(&src, &["branch", "aaa-first-alphabetically"]);
+    git_ok(
+        &src,
+        &["push", "-q", &s.git_url(ADMIN, ADMIN_PW, "multi"), "--all"],
+    );
+    let out = git(
+        s.dir.path(),
+        &["clone", "-q", &s.anon_git_url("multi"), "copy"],
+    );
+    assert!(out.status.success());
+    assert_eq!(
+        git_ok(
+            &s.dir.path().join("copy"),
+            &["rev-parse", "--abbrev-ref", "HEAD"]
+        )
+        .trim(),
+        "main"
+    );
+}
+
+#[test]
 fn protocol_v0_and_v2_and_the_dot_git_and_id_urls_all_work() {
     let s = Server::start();
     let admin = s.admin();

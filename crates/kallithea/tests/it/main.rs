@@ -10,5 +10,6 @@ mod browse;
 mod databases;
 mod git_http;
 mod repos;
+mod review;
 mod setup;
 mod web;
