@@ -295,7 +295,7 @@ pub fn template(overrides: &[(String, String)]) -> String {
          # To serve under a sub-folder, uncomment both lines below and set the prefix.\n\
          #filter-with = proxy-prefix\n\n\
          [filter:proxy-prefix]\n\
-         prefix = /kallithea\n",
+         prefix = {}\n",
         pick("host", "127.0.0.1"),
         pick("port", "5000"),
         pick(
@@ -306,6 +306,7 @@ pub fn template(overrides: &[(String, String)]) -> String {
         pick("session.timeout", "2592000"),
         pick("session.secure", "false"),
         pick("login_attempts", "10"),
+        pick("prefix", "/kallithea"),
     );
     for (k, v) in overrides {
         if !matches!(
@@ -317,6 +318,7 @@ pub fn template(overrides: &[(String, String)]) -> String {
                 | "session.timeout"
                 | "session.secure"
                 | "login_attempts"
+                | "prefix"
         ) {
             s = s.replacen(
                 "[filter:proxy-prefix]",

@@ -18,7 +18,7 @@ use crate::config::Config;
 #[command(
     name = "kallithea",
     version,
-    about = "A self-hosted Git and Mercurial server, compatible with Kallithea"
+    about = "A self-hosted Git server compatible with Kallithea (Mercurial support is planned)"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -238,10 +238,24 @@ fn config_create(file: &Path, settings: &[String], force: bool) -> Result<()> {
         let (k, v) = s
             .split_once('=')
             .with_context(|| format!("{s:?} is not key=value"))?;
-        pairs.push((k.trim().to_owned(), v.trim().to_owned()));
+        let (k, v) = (k.trim(), v.trim());
+        if k.is_empty()
+            || k.chars().chain(v.chars()).any(char::is_control)
+            || k.contains(['[', ']', '=', ' '])
+        {
+            bail!("{s:?} is not a valid key=value setting (no line breaks or control characters)");
+        }
+        pairs.push((k.to_owned(), v.to_owned()));
     }
-    std::fs::write(file, config::template(&pairs))
-        .with_context(|| format!("cannot write {}", file.display()))?;
+    let text = config::template(&pairs);
+    // Write next to the target and check it loads, so a bad value never lands in my.ini.
+    let tmp = file.with_extension("ini.new");
+    std::fs::write(&tmp, &text).with_context(|| format!("cannot write {}", tmp.display()))?;
+    if let Err(e) = Config::load(&tmp) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e.context("the settings given to config-create are not valid"));
+    }
+    std::fs::rename(&tmp, file).with_context(|| format!("cannot write {}", file.display()))?;
     println!("Wrote {}", file.display());
     Ok(())
 }
