@@ -515,12 +515,14 @@ pub async fn files(
                 if markup::is_markdown(&path) && !f.truncated {
                     page.rendered = Some(markup::markdown(&text));
                 }
+                let highlighted = crate::highlight::lines(&path, &text);
                 page.lines = text
                     .lines()
                     .enumerate()
                     .map(|(i, l)| LineRow {
                         no: i + 1,
                         text: l.to_owned(),
+                        html: highlighted.as_ref().and_then(|h| h.get(i).cloned()),
                     })
                     .collect();
             }

@@ -11,6 +11,7 @@ mod error;
 mod form;
 mod git_http;
 mod graph;
+mod highlight;
 mod markup;
 mod message;
 mod pages;
@@ -99,6 +100,7 @@ pub fn app(state: AppState) -> Router {
         .route("/_admin/users/new", get(pages::new_user_form))
         .route("/_admin/users", axum::routing::post(pages::create_user))
         .route("/_admin/static/style.css", get(pages::stylesheet))
+        .route("/_admin/static/highlight.css", get(pages::highlight_css))
         .fallback(repo_pages::dispatch)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -531,3 +531,16 @@ pub async fn change_password(
     };
     Ok((status, render(&page)).into_response())
 }
+
+/// GET /_admin/static/highlight.css — colours for highlighted code.
+pub async fn highlight_css() -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        crate::highlight::stylesheet(),
+    )
+        .into_response()
+}

@@ -266,6 +266,8 @@ pub struct DirRow {
 pub struct LineRow {
     pub no: usize,
     pub text: String,
+    /// Highlighted HTML of the line (escaped by the highlighter), when highlighting applies.
+    pub html: Option<String>,
 }
 
 #[derive(Template)]

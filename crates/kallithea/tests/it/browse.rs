@@ -253,9 +253,15 @@ fn files_pages_list_show_and_cut() {
     assert!(src < readme, "folders first");
     let (_, file) = b.get_text("/web/files/main/src/app.py");
     assert!(
-        file.contains("id=\"L5\"") && file.contains("def extra():"),
+        file.contains("id=\"L5\"") && file.contains(">extra</span>"),
         "{file}"
     );
+    assert!(
+        file.contains("<span class=\"hl-"),
+        "Python is highlighted with classes"
+    );
+    let (status, css) = b.get_text("/_admin/static/highlight.css");
+    assert!(status == 200 && css.contains(".hl-"));
     let (_, md) = b.get_text("/web/files/main/README.md");
     assert!(md.contains("class=\"markdown\""));
     let (_, md_src) = b.get_text("/web/files/main/README.md?source=1");
