@@ -393,3 +393,62 @@ pub async fn archive(
     let child = g.spawn_archive(&id, format, &base)?;
     Ok((format!("{base}{}", format.extension()), child))
 }
+
+/// The most changesets a comparison lists.
+pub const MAX_COMPARE: usize = 1000;
+
+/// What `/compare` shows: the changesets `other` has that `org` lacks, and the combined diff
+/// from their common ancestor.
+#[derive(Debug)]
+pub struct Comparison {
+    pub org: ChangesetId,
+    pub other: ChangesetId,
+    pub changesets: Vec<Changeset>,
+    /// True when more than [`MAX_COMPARE`] changesets differ (the list is cut).
+    pub more: bool,
+    pub changes: Vec<FileChange>,
+    pub cut: bool,
+    pub branches: Vec<RefInfo>,
+    pub tags: Vec<RefInfo>,
+}
+
+pub async fn compare(
+    svc: &Services,
+    access: &RepoAccess,
+    org: &str,
+    other: &str,
+    opts: DiffOptions,
+    cut_off: usize,
+) -> Result<Comparison> {
+    let repo = open(svc, access)?;
+    let name = access.repo().name.clone();
+    let (org, other) = (org.to_owned(), other.to_owned());
+    blocking(move || {
+        let org_id = resolve(&repo, &org, &name)?;
+        let other_id = resolve(&repo, &other, &name)?;
+        let mut changesets = repo.between(&org_id, &other_id, MAX_COMPARE + 1)?;
+        let more = changesets.len() > MAX_COMPARE;
+        changesets.truncate(MAX_COMPARE);
+        let mut changes = repo.diff_from_ancestor(&org_id, &other_id, opts)?;
+        let mut total = 0usize;
+        let mut cut = false;
+        for c in &mut changes {
+            total += c.patch.len();
+            if total > cut_off {
+                c.patch.clear();
+                cut = true;
+            }
+        }
+        Ok(Comparison {
+            org: org_id,
+            other: other_id,
+            changesets,
+            more,
+            changes,
+            cut,
+            branches: repo.branches()?,
+            tags: repo.tags()?,
+        })
+    })
+    .await
+}

@@ -269,33 +269,51 @@ impl VcsRead for GitRepo {
         }
     }
 
+    fn between(
+        &self,
+        base: &ChangesetId,
+        head: &ChangesetId,
+        limit: usize,
+    ) -> Result<Vec<Changeset>> {
+        let out = self.run(
+            GitCommand::new("log")
+                .arg("-z")
+                .arg(FORMAT)
+                .arg_num("--max-count=", limit)
+                .arg("--end-of-options")
+                .value(&head.0)?
+                .value(&format!("^{}", base.0))?,
+        )?;
+        Ok(parse_log(&out))
+    }
+
+    fn diff_from_ancestor(
+        &self,
+        base: &ChangesetId,
+        head: &ChangesetId,
+        opts: DiffOptions,
+    ) -> Result<Vec<FileChange>> {
+        let ancestor = GitCommand::new("merge-base")
+            .arg("--end-of-options")
+            .value(&base.0)?
+            .value(&head.0)?
+            .run_unchecked(&self.path)?;
+        let from = String::from_utf8_lossy(&ancestor.stdout).trim().to_owned();
+        // Unrelated histories: compare with the base itself.
+        let from = if is_object_id(&from) {
+            from
+        } else {
+            base.0.clone()
+        };
+        self.diff_pair(&from, &head.0, opts)
+    }
+
     fn changes(&self, id: &ChangesetId, opts: DiffOptions) -> Result<Vec<FileChange>> {
         let cs = self.changeset(id)?;
-        let base = |c: GitCommand| -> Result<GitCommand> {
-            let c = c
-                .arg("-r")
-                .arg("-M")
-                .arg("--no-color")
-                .arg("--no-ext-diff")
-                .arg("--no-textconv");
-            Ok(match cs.parents.first() {
-                Some(p) => c.arg("--end-of-options").value(&p.0)?.value(&id.0)?,
-                None => c.arg("--root").arg("--end-of-options").value(&id.0)?,
-            })
-        };
-        let stat = self.run(base(
-            GitCommand::new("diff-tree").arg("-z").arg("--numstat"),
-        )?)?;
-        let mut files = parse_numstat(&stat);
-        let mut patch_cmd = GitCommand::new("diff-tree")
-            .arg("-p")
-            .arg_num("-U", opts.context as usize);
-        if opts.ignore_whitespace {
-            patch_cmd = patch_cmd.arg("-w");
+        match cs.parents.first() {
+            Some(p) => self.diff_pair(&p.0, &id.0, opts),
+            None => self.diff_root(&id.0, opts),
         }
-        let patch = self.run(base(patch_cmd)?)?;
-        attach_patches(&mut files, &String::from_utf8_lossy(&patch));
-        Ok(files)
     }
 
     fn annotate(&self, id: &ChangesetId, path: &str) -> Result<Option<Vec<AnnotatedLine>>> {
@@ -346,6 +364,51 @@ impl VcsRead for GitRepo {
 }
 
 impl GitRepo {
+    /// The files changed between two trees (`from` → `to`, both checked ids), with patches.
+    fn diff_pair(&self, from: &str, to: &str, opts: DiffOptions) -> Result<Vec<FileChange>> {
+        self.diff_with(
+            |c| Ok(c.arg("--end-of-options").value(from)?.value(to)?),
+            opts,
+        )
+    }
+
+    /// The files of a first changeset, as added.
+    fn diff_root(&self, id: &str, opts: DiffOptions) -> Result<Vec<FileChange>> {
+        self.diff_with(
+            |c| Ok(c.arg("--root").arg("--end-of-options").value(id)?),
+            opts,
+        )
+    }
+
+    fn diff_with(
+        &self,
+        revs: impl Fn(GitCommand) -> Result<GitCommand>,
+        opts: DiffOptions,
+    ) -> Result<Vec<FileChange>> {
+        let common = |c: GitCommand| {
+            c.arg("-r")
+                .arg("-M")
+                .arg("--no-color")
+                .arg("--no-ext-diff")
+                .arg("--no-textconv")
+        };
+        let stat = self.run(revs(common(
+            GitCommand::new("diff-tree").arg("-z").arg("--numstat"),
+        ))?)?;
+        let mut files = parse_numstat(&stat);
+        let mut patch_cmd = common(
+            GitCommand::new("diff-tree")
+                .arg("-p")
+                .arg_num("-U", opts.context as usize),
+        );
+        if opts.ignore_whitespace {
+            patch_cmd = patch_cmd.arg("-w");
+        }
+        let patch = self.run(revs(patch_cmd)?)?;
+        attach_patches(&mut files, &String::from_utf8_lossy(&patch));
+        Ok(files)
+    }
+
     /// Starts `git cat-file blob` for a file, to stream its whole content.
     pub fn spawn_blob(&self, id: &ChangesetId, path: &str) -> Result<tokio::process::Child> {
         if !crate::read::valid_path(path) || !is_object_id(&id.0) {
@@ -789,5 +852,26 @@ mod tests {
             g.spawn_archive(&ChangesetId("--output=x".into()), ArchiveFormat::Zip, "p")
                 .is_err()
         );
+    }
+
+    #[test]
+    fn compare_lists_what_head_adds_and_diffs_from_the_ancestor() {
+        let (_t, r) = fixture();
+        let main = r.resolve("main").unwrap().unwrap();
+        let side = r.resolve("side").unwrap().unwrap();
+        let ahead = r.between(&main, &side, 10).unwrap();
+        assert_eq!(
+            ahead.iter().map(|c| c.summary()).collect::<Vec<_>>(),
+            ["side work"]
+        );
+        let diff = r
+            .diff_from_ancestor(&main, &side, DiffOptions::default())
+            .unwrap();
+        assert_eq!(
+            diff.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(),
+            ["side.txt"],
+            "only side's own change"
+        );
+        assert!(r.between(&side, &side, 10).unwrap().is_empty());
     }
 }

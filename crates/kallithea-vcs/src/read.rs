@@ -224,6 +224,20 @@ pub trait VcsRead {
     fn raw_diff(&self, id: &ChangesetId) -> Result<Vec<u8>>;
     /// Who last changed each line of a file at a changeset; `None` when there is no such file.
     fn annotate(&self, id: &ChangesetId, path: &str) -> Result<Option<Vec<AnnotatedLine>>>;
+    /// Changesets reachable from `head` and not from `base`, newest first, at most `limit`.
+    fn between(
+        &self,
+        base: &ChangesetId,
+        head: &ChangesetId,
+        limit: usize,
+    ) -> Result<Vec<Changeset>>;
+    /// The combined diff from the common ancestor of `base` and `head` to `head`.
+    fn diff_from_ancestor(
+        &self,
+        base: &ChangesetId,
+        head: &ChangesetId,
+        opts: DiffOptions,
+    ) -> Result<Vec<FileChange>>;
 }
 
 /// A repository of any supported kind.
@@ -304,6 +318,22 @@ impl VcsRead for Repo {
             return Ok(None);
         }
         self.inner().annotate(id, path)
+    }
+    fn between(
+        &self,
+        base: &ChangesetId,
+        head: &ChangesetId,
+        limit: usize,
+    ) -> Result<Vec<Changeset>> {
+        self.inner().between(base, head, limit)
+    }
+    fn diff_from_ancestor(
+        &self,
+        base: &ChangesetId,
+        head: &ChangesetId,
+        opts: DiffOptions,
+    ) -> Result<Vec<FileChange>> {
+        self.inner().diff_from_ancestor(base, head, opts)
     }
 }
 

@@ -290,31 +290,7 @@ pub async fn changeset(
     .map_err(web_err(state))?;
     let c = &cs.changeset;
     let name = access.repo().name.clone();
-    let files = cs
-        .changes
-        .iter()
-        .enumerate()
-        .map(|(i, f)| {
-            let rows = diff::unified(&f.patch);
-            let side_rows = if side {
-                diff::side_by_side(&rows)
-            } else {
-                Vec::new()
-            };
-            FileDiffView {
-                anchor: format!("f{}", i + 1),
-                path: f.path.clone(),
-                old_path: f.old_path.clone(),
-                kind: kind_name(f.kind),
-                added: f.added,
-                removed: f.removed,
-                binary: f.binary,
-                cut: !f.binary && f.patch.is_empty() && (f.added + f.removed) > 0,
-                rows,
-                side: side_rows,
-            }
-        })
-        .collect();
+    let files = file_views(&cs.changes, side);
     let page = ChangesetPage {
         layout: layout(state, &v),
         repo: header(&access, "changelog"),
@@ -339,6 +315,132 @@ pub async fn changeset(
         ignorews,
         context,
     };
+    Ok(render(&page).into_response())
+}
+
+fn file_views(changes: &[browse::FileChange], side: bool) -> Vec<FileDiffView> {
+    changes
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let rows = diff::unified(&f.patch);
+            let side_rows = if side {
+                diff::side_by_side(&rows)
+            } else {
+                Vec::new()
+            };
+            FileDiffView {
+                anchor: format!("f{}", i + 1),
+                path: f.path.clone(),
+                old_path: f.old_path.clone(),
+                kind: kind_name(f.kind),
+                added: f.added,
+                removed: f.removed,
+                binary: f.binary,
+                cut: !f.binary && f.patch.is_empty() && (f.added + f.removed) > 0,
+                rows,
+                side: side_rows,
+            }
+        })
+        .collect()
+}
+
+/// A compare side as written in a URL: Kallithea's `branch@name`, `tag@name`, `rev@id`, or a
+/// bare revision.
+fn compare_side(s: &str) -> &str {
+    for p in ["branch@", "tag@", "rev@", "book@"] {
+        if let Some(rest) = s.strip_prefix(p) {
+            return rest;
+        }
+    }
+    s
+}
+
+/// GET /{repo}/compare[?org=&other=] and /{repo}/compare/{org}...{other}: the changesets
+/// `other` has and `org` lacks, and the diff from their common ancestor.
+pub async fn compare(
+    state: &AppState,
+    headers: &HeaderMap,
+    row_: RepoRow,
+    spec: Option<&str>,
+    query: Option<&str>,
+) -> Result<Response, WebError> {
+    let (v, access) = open(state, headers, row_, PermLevel::Read, "/compare").await?;
+    let name = access.repo().name.clone();
+    let prefix = state.web.prefix.clone();
+    let q = query_pairs(query);
+    if spec.is_none() {
+        if let (Some(o), Some(t)) = (param(&q, "org"), param(&q, "other")) {
+            return Ok(
+                Redirect::to(&format!("{prefix}/{name}/compare/{}...{}", seg(o), seg(t)))
+                    .into_response(),
+            );
+        }
+    }
+    let side = param(&q, "diff") == Some("sidebyside");
+    let (refs_b, refs_t) = browse::refs(&state.svc, &access)
+        .await
+        .map_err(web_err(state))?;
+    let choices: Vec<String> = refs_b
+        .iter()
+        .chain(&refs_t)
+        .map(|r| r.name.clone())
+        .collect();
+    let mut page = view::ComparePage {
+        layout: layout(state, &v),
+        repo: header(&access, "changelog"),
+        org_name: choices.first().cloned().unwrap_or_default(),
+        other_name: choices
+            .get(1)
+            .or(choices.first())
+            .cloned()
+            .unwrap_or_default(),
+        choices,
+        compared: false,
+        org_short: String::new(),
+        id: String::new(),
+        short: String::new(),
+        rows: Vec::new(),
+        more: false,
+        files: Vec::new(),
+        side_by_side: side,
+        cut: false,
+        base_href: String::new(),
+    };
+    if let Some(spec) = spec {
+        let Some((org, other)) = spec.split_once("...") else {
+            return Err(web_err(state)(kallithea_core::Error::not_found(format!(
+                "\"{spec}\" is not a comparison: write it as <from>...<to>, for example main...feature."
+            ))));
+        };
+        let (org, other) = (compare_side(org), compare_side(other));
+        let opts = DiffOptions {
+            context: 3,
+            ignore_whitespace: param(&q, "ignorews") == Some("1"),
+        };
+        let c = browse::compare(
+            &state.svc,
+            &access,
+            org,
+            other,
+            opts,
+            state.web.cut_off_limit,
+        )
+        .await
+        .map_err(web_err(state))?;
+        let labels = RefLabels::new();
+        page.compared = true;
+        page.org_name = org.to_owned();
+        page.other_name = other.to_owned();
+        page.org_short = c.org.short().to_owned();
+        page.id = c.other.0.clone();
+        page.short = c.other.short().to_owned();
+        page.rows = c.changesets.iter().map(|cs| row(cs, &labels)).collect();
+        page.more = c.more;
+        page.files = file_views(&c.changes, side);
+        page.cut = c.cut;
+        page.base_href = format!("{prefix}/{name}/compare/{}...{}", seg(org), seg(other));
+    }
     Ok(render(&page).into_response())
 }
 

@@ -152,6 +152,10 @@ async fn dispatch_inner(
             browse_pages::annotate(state, h, repo_row, rev, &rest_path(2)).await
         }
         (_, ["archive", file]) if get => browse_pages::archive(state, h, repo_row, file).await,
+        (_, ["compare"]) if get => browse_pages::compare(state, h, repo_row, None, q).await,
+        (_, ["compare", spec]) if get => {
+            browse_pages::compare(state, h, repo_row, Some(spec), q).await
+        }
         (_, ["branches"]) if get => browse_pages::refs(state, h, repo_row, false).await,
         (_, ["tags"]) if get => browse_pages::refs(state, h, repo_row, true).await,
         (_, ["settings"]) if get => settings_page(state, h, repo_row, None, None).await,

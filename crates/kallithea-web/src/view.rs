@@ -371,3 +371,25 @@ pub struct PasswordPage {
     pub error: Option<String>,
     pub notice: Option<String>,
 }
+
+#[derive(Template)]
+#[template(path = "compare.html")]
+pub struct ComparePage {
+    pub layout: Layout,
+    pub repo: RepoHeader,
+    /// Branch and tag names offered in the form.
+    pub choices: Vec<String>,
+    pub org_name: String,
+    pub other_name: String,
+    pub compared: bool,
+    pub org_short: String,
+    /// The `other` side: files link to it.
+    pub id: String,
+    pub short: String,
+    pub rows: Vec<ChangesetRow>,
+    pub more: bool,
+    pub files: Vec<FileDiffView>,
+    pub side_by_side: bool,
+    pub cut: bool,
+    pub base_href: String,
+}

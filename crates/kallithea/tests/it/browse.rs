@@ -494,3 +494,41 @@ fn archives_follow_the_download_setting() {
     assert_eq!(anon.get("/web/archive/main.rar").status(), 404);
     assert_eq!(anon.get("/web/archive/--output=x.zip").status(), 404);
 }
+
+#[test]
+fn compare_lists_changesets_and_the_combined_diff() {
+    let (s, _admin, _dir) = setup();
+    let b = Browser::new(&s.base);
+    let r = b.get("/web/compare?org=main&other=feature/x");
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        r.headers().get("location").unwrap(),
+        "/web/compare/main...feature%2Fx"
+    );
+    let (status, page) = b.get_text("/web/compare/main...feature%2Fx");
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("feature work") && !page.contains(">edit app"),
+        "{page}"
+    );
+    assert!(
+        page.contains("feature.txt") && page.contains("1 file changed"),
+        "{page}"
+    );
+    let (_, kallithea_style) = b.get_text("/web/compare/branch@main...branch@feature%2Fx");
+    assert!(kallithea_style.contains("feature work"));
+    let (_, none) = b.get_text("/web/compare/feature%2Fx...feature%2Fx");
+    assert!(none.contains("Nothing to compare"));
+    let (status, form) = b.get_text("/web/compare");
+    assert_eq!(status, 200);
+    assert!(form.contains("<select id=\"org\" name=\"org\">"));
+    for (path, want) in [
+        ("/web/compare/nonsense", "is not a comparison"),
+        ("/web/compare/main...nope", "There is no revision"),
+        ("/web/compare/--output=x...main", "There is no revision"),
+    ] {
+        let (status, page) = b.get_text(path);
+        assert_eq!(status, 404, "{path}");
+        assert!(page.contains(want), "{path}: {page}");
+    }
+}
