@@ -366,18 +366,12 @@ impl VcsRead for GitRepo {
 impl GitRepo {
     /// The files changed between two trees (`from` → `to`, both checked ids), with patches.
     fn diff_pair(&self, from: &str, to: &str, opts: DiffOptions) -> Result<Vec<FileChange>> {
-        self.diff_with(
-            |c| Ok(c.arg("--end-of-options").value(from)?.value(to)?),
-            opts,
-        )
+        self.diff_with(|c| c.arg("--end-of-options").value(from)?.value(to), opts)
     }
 
     /// The files of a first changeset, as added.
     fn diff_root(&self, id: &str, opts: DiffOptions) -> Result<Vec<FileChange>> {
-        self.diff_with(
-            |c| Ok(c.arg("--root").arg("--end-of-options").value(id)?),
-            opts,
-        )
+        self.diff_with(|c| c.arg("--root").arg("--end-of-options").value(id), opts)
     }
 
     fn diff_with(

@@ -369,13 +369,13 @@ pub async fn compare(
     let name = access.repo().name.clone();
     let prefix = state.web.prefix.clone();
     let q = query_pairs(query);
-    if spec.is_none() {
-        if let (Some(o), Some(t)) = (param(&q, "org"), param(&q, "other")) {
-            return Ok(
-                Redirect::to(&format!("{prefix}/{name}/compare/{}...{}", seg(o), seg(t)))
-                    .into_response(),
-            );
-        }
+    if spec.is_none()
+        && let (Some(o), Some(t)) = (param(&q, "org"), param(&q, "other"))
+    {
+        return Ok(
+            Redirect::to(&format!("{prefix}/{name}/compare/{}...{}", seg(o), seg(t)))
+                .into_response(),
+        );
     }
     let side = param(&q, "diff") == Some("sidebyside");
     let (refs_b, refs_t) = browse::refs(&state.svc, &access)
