@@ -2,6 +2,7 @@
 //! download), files, raw content, branches and tags. Each handler opens the repository with
 //! read access and renders one view.
 
+use askama::Template;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use kallithea_core::browse::{
@@ -869,4 +870,74 @@ pub async fn archive(
         h.insert(header::CONTENT_DISPOSITION, v);
     }
     Ok(resp)
+}
+
+/// GET /{repo}/feed/rss and /{repo}/feed/atom: the latest changesets of the default branch.
+pub async fn feed(
+    state: &AppState,
+    headers: &HeaderMap,
+    row_: RepoRow,
+    atom: bool,
+) -> Result<Response, WebError> {
+    let (_, access) = open(state, headers, row_, PermLevel::Read, "").await?;
+    let log = browse::changelog(&state.svc, &access, None, None, 1, 10)
+        .await
+        .map_err(web_err(state))?;
+    let r = access.repo();
+    let base = base_url(state, headers);
+    let link = format!("{base}/{}", r.name);
+    let stamp = |t: i64| chrono::DateTime::from_timestamp(t, 0).unwrap_or_default();
+    let entries: Vec<view::FeedEntry> = log
+        .changesets
+        .iter()
+        .map(|c| view::FeedEntry {
+            title: format!("{}: {}", c.author.name, c.summary()),
+            link: format!("{link}/changeset/{}", c.id.0),
+            author: c.author.name.clone(),
+            email: c.author.email.clone(),
+            rfc2822: stamp(c.commit_time).to_rfc2822(),
+            rfc3339: stamp(c.commit_time).to_rfc3339(),
+            message: c.message.clone(),
+        })
+        .collect();
+    let title = format!("{} changes", r.name);
+    let description = if r.description.is_empty() {
+        format!("Latest changesets of {}", r.name)
+    } else {
+        r.description.clone()
+    };
+    let (body, ctype) = if atom {
+        let updated = log
+            .changesets
+            .first()
+            .map_or(r.last_change, |c| c.commit_time);
+        let feed = view::AtomFeed {
+            title,
+            link: link.clone(),
+            self_href: format!("{link}/feed/atom"),
+            description,
+            updated: stamp(updated).to_rfc3339(),
+            entries,
+        };
+        (feed.render(), "application/atom+xml; charset=utf-8")
+    } else {
+        let feed = view::RssFeed {
+            title,
+            link: link.clone(),
+            self_href: format!("{link}/feed/rss"),
+            description,
+            entries,
+        };
+        (feed.render(), "application/rss+xml; charset=utf-8")
+    };
+    let body =
+        body.map_err(|e| web_err(state)(kallithea_core::Error::internal("rendering a feed", e)))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, ctype),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        body,
+    )
+        .into_response())
 }

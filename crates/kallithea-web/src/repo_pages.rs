@@ -156,6 +156,8 @@ async fn dispatch_inner(
         (_, ["compare", spec]) if get => {
             browse_pages::compare(state, h, repo_row, Some(spec), q).await
         }
+        (_, ["feed", "rss"]) if get => browse_pages::feed(state, h, repo_row, false).await,
+        (_, ["feed", "atom"]) if get => browse_pages::feed(state, h, repo_row, true).await,
         (_, ["branches"]) if get => browse_pages::refs(state, h, repo_row, false).await,
         (_, ["tags"]) if get => browse_pages::refs(state, h, repo_row, true).await,
         (_, ["settings"]) if get => settings_page(state, h, repo_row, None, None).await,

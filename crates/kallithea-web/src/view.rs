@@ -393,3 +393,34 @@ pub struct ComparePage {
     pub cut: bool,
     pub base_href: String,
 }
+
+pub struct FeedEntry {
+    pub title: String,
+    pub link: String,
+    pub author: String,
+    pub email: String,
+    pub rfc2822: String,
+    pub rfc3339: String,
+    pub message: String,
+}
+
+#[derive(Template)]
+#[template(path = "feed_rss.xml")]
+pub struct RssFeed {
+    pub title: String,
+    pub link: String,
+    pub self_href: String,
+    pub description: String,
+    pub entries: Vec<FeedEntry>,
+}
+
+#[derive(Template)]
+#[template(path = "feed_atom.xml")]
+pub struct AtomFeed {
+    pub title: String,
+    pub link: String,
+    pub self_href: String,
+    pub description: String,
+    pub updated: String,
+    pub entries: Vec<FeedEntry>,
+}

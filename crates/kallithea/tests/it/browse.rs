@@ -532,3 +532,54 @@ fn compare_lists_changesets_and_the_combined_diff() {
         assert!(page.contains(want), "{path}: {page}");
     }
 }
+
+fn parses_as_xml(body: &str) -> bool {
+    use std::io::Write;
+    let mut child = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import sys, xml.etree.ElementTree as E; E.parse(sys.stdin)",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(body.as_bytes())
+        .unwrap();
+    child.wait().unwrap().success()
+}
+
+#[test]
+fn feeds_are_well_formed_and_escaped() {
+    let (s, _admin, dir) = setup();
+    let b = Browser::new(&s.base);
+    for (path, ctype, marker) in [
+        ("/web/feed/rss", "application/rss+xml", "<rss"),
+        ("/web/feed/atom", "application/atom+xml", "<feed"),
+    ] {
+        let r = b.get(path);
+        assert_eq!(r.status(), 200);
+        assert!(
+            r.headers()
+                .get("content-type")
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with(ctype)
+        );
+        let body = r.text().unwrap();
+        assert!(body.contains(marker), "{body}");
+        assert!(body.contains(&format!("/web/changeset/{}", head(&dir, "main"))));
+        assert!(
+            body.contains("edit app #12") && !body.contains("<script>"),
+            "{body}"
+        );
+        assert!(
+            parses_as_xml(&body),
+            "{path} is not well-formed XML:\n{body}"
+        );
+    }
+}
