@@ -4,6 +4,7 @@
 //! saying what was not found.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use kallithea_model::PermLevel;
 pub use kallithea_vcs::read::{
@@ -35,10 +36,110 @@ fn rev_not_found(rev: &str, repo: &str) -> Error {
     ))
 }
 
-/// Resolves a revision from a URL, or says it does not exist.
+/// Resolves a revision from a URL, or says it does not exist (uncached; for callers that
+/// already run on a blocking thread).
 fn resolve(repo: &Repo, rev: &str, repo_name: &str) -> Result<ChangesetId> {
     repo.resolve(rev)?
         .ok_or_else(|| rev_not_found(rev, repo_name))
+}
+
+/// Branches, tags and the default branch, as of one refs fingerprint.
+#[derive(Debug)]
+pub struct RepoRefs {
+    pub branches: Vec<RefInfo>,
+    pub tags: Vec<RefInfo>,
+    pub default_branch: Option<RefInfo>,
+}
+
+/// A repository opened for one request: the backend, its refs (cached by fingerprint) and
+/// the keys that scope cached results to it.
+struct Opened {
+    repo: Repo,
+    repo_id: i64,
+    name: String,
+    refs: Arc<RepoRefs>,
+    fingerprint: String,
+}
+
+async fn opened(svc: &Services, access: &RepoAccess) -> Result<Opened> {
+    let repo = open(svc, access)?;
+    let r = repo.clone();
+    let fingerprint = blocking(move || Ok(r.refs_fingerprint()?)).await?;
+    let fingerprint = format!("{fingerprint}-{}", access.repo().last_change);
+    let repo_id = access.repo().id.0;
+    let key = format!("refs:{repo_id}:{fingerprint}");
+    let refs = match svc.cache.get::<RepoRefs>(&key) {
+        Some(r) => r,
+        None => {
+            let r = repo.clone();
+            let refs = Arc::new(
+                blocking(move || {
+                    Ok(RepoRefs {
+                        branches: r.branches()?,
+                        tags: r.tags()?,
+                        default_branch: r.default_branch()?,
+                    })
+                })
+                .await?,
+            );
+            svc.cache.put(key, refs.clone());
+            refs
+        }
+    };
+    Ok(Opened {
+        repo,
+        repo_id,
+        name: access.repo().name.clone(),
+        refs,
+        fingerprint,
+    })
+}
+
+impl Opened {
+    /// A branch or tag name from the cached lists; anything else asks git once (full ids are
+    /// remembered for good, other forms for this refs fingerprint).
+    async fn resolve(&self, svc: &Services, rev: &str) -> Result<ChangesetId> {
+        if let Some(r) = self
+            .refs
+            .branches
+            .iter()
+            .chain(&self.refs.tags)
+            .find(|r| r.name == rev)
+        {
+            return Ok(r.target.clone());
+        }
+        let full = rev.len() == 40 && rev.bytes().all(|b| b.is_ascii_hexdigit());
+        let key = if full {
+            format!("rev:{}:{rev}", self.repo_id)
+        } else {
+            format!("rev:{}:{}:{rev}", self.repo_id, self.fingerprint)
+        };
+        if let Some(id) = svc.cache.get::<ChangesetId>(&key) {
+            return Ok((*id).clone());
+        }
+        let (repo, r, name) = (self.repo.clone(), rev.to_owned(), self.name.clone());
+        let id = blocking(move || resolve(&repo, &r, &name)).await?;
+        svc.cache.put(key, Arc::new(id.clone()));
+        Ok(id)
+    }
+
+    /// `f` on a blocking thread, remembered under `key` (which must name everything the
+    /// result depends on: immutable ids, or the refs fingerprint).
+    async fn cached<T: Send + Sync + 'static>(
+        &self,
+        svc: &Services,
+        key: String,
+        f: impl FnOnce(Repo) -> Result<T> + Send + 'static,
+    ) -> Result<Arc<T>> {
+        let key = format!("{}:{key}", self.repo_id);
+        if let Some(v) = svc.cache.get::<T>(&key) {
+            return Ok(v);
+        }
+        let repo = self.repo.clone();
+        let v = Arc::new(blocking(move || f(repo)).await?);
+        svc.cache.put(key, v.clone());
+        Ok(v)
+    }
 }
 
 /// Branch and tag names by the changeset they point at.
@@ -78,44 +179,48 @@ fn readme_rank(name: &str) -> Option<usize> {
 }
 
 pub async fn summary(svc: &Services, access: &RepoAccess) -> Result<Summary> {
-    let repo = open(svc, access)?;
-    blocking(move || {
-        let branches = repo.branches()?;
-        let tags = repo.tags()?;
-        let default_branch = repo.default_branch()?;
-        let (recent, readme) = match &default_branch {
-            Some(b) => {
-                let recent = repo.history(&b.target, None, 0, 10)?;
-                let readme = match repo.node(&b.target, "", 0)? {
-                    Some(Node::Dir(entries)) => {
-                        let best = entries
-                            .iter()
-                            .filter(|e| e.kind == EntryKind::File)
-                            .filter_map(|e| readme_rank(&e.name).map(|r| (r, e.name.clone())))
-                            .min();
-                        match best {
-                            Some((_, name)) => match repo.node(&b.target, &name, 512 * 1024)? {
-                                Some(Node::File(f)) if !f.binary => Some((name, f)),
-                                _ => None,
-                            },
-                            None => None,
-                        }
-                    }
-                    _ => None,
-                };
-                (recent, readme)
-            }
-            None => (Vec::new(), None),
-        };
-        Ok(Summary {
-            default_branch,
-            branch_count: branches.len(),
-            tag_count: tags.len(),
-            recent,
-            readme,
-        })
+    let o = opened(svc, access).await?;
+    let default_branch = o.refs.default_branch.clone();
+    let (recent, readme) = match &default_branch {
+        Some(b) => {
+            let tip = b.target.clone();
+            let t = tip.clone();
+            let recent = o
+                .cached(svc, format!("log:{tip}::0:10"), move |r| {
+                    Ok(r.history(&t, None, 0, 10)?)
+                })
+                .await?;
+            let t = tip.clone();
+            let readme = o
+                .cached(svc, format!("readme:{tip}"), move |repo| {
+                    let Some(Node::Dir(entries)) = repo.node(&t, "", 0)? else {
+                        return Ok(None);
+                    };
+                    let best = entries
+                        .iter()
+                        .filter(|e| e.kind == EntryKind::File)
+                        .filter_map(|e| readme_rank(&e.name).map(|r| (r, e.name.clone())))
+                        .min();
+                    Ok(match best {
+                        Some((_, name)) => match repo.node(&t, &name, 512 * 1024)? {
+                            Some(Node::File(f)) if !f.binary => Some((name, f)),
+                            _ => None,
+                        },
+                        None => None,
+                    })
+                })
+                .await?;
+            ((*recent).clone(), (*readme).clone())
+        }
+        None => (Vec::new(), None),
+    };
+    Ok(Summary {
+        default_branch,
+        branch_count: o.refs.branches.len(),
+        tag_count: o.refs.tags.len(),
+        recent,
+        readme,
     })
-    .await
 }
 
 /// One page of history.
@@ -140,40 +245,42 @@ pub async fn changelog(
     page: usize,
     size: usize,
 ) -> Result<Changelog> {
-    let repo = open(svc, access)?;
-    let name = access.repo().name.clone();
-    let (rev, path) = (rev.map(str::to_owned), path.map(str::to_owned));
+    let o = opened(svc, access).await?;
     let size = size.clamp(1, MAX_PAGE_SIZE);
     let skip = page.saturating_sub(1).saturating_mul(size);
-    blocking(move || {
-        let branches = repo.branches()?;
-        let tags = repo.tags()?;
-        let (rev, start) = match rev {
-            Some(r) => {
-                let id = resolve(&repo, &r, &name)?;
-                (r, Some(id))
-            }
-            None => match repo.default_branch()? {
-                Some(b) => (b.name.clone(), Some(b.target)),
-                None => (String::new(), None),
-            },
-        };
-        let mut changesets = match &start {
-            Some(id) => repo.history(id, path.as_deref(), skip, size + 1)?,
-            None => Vec::new(),
-        };
-        let has_next = changesets.len() > size;
-        changesets.truncate(size);
-        Ok(Changelog {
-            rev,
-            changesets,
-            has_next,
-            labels: labels(&branches, &tags),
-            branches,
-            tags,
-        })
+    let (rev, start) = match rev {
+        Some(r) => (r.to_owned(), Some(o.resolve(svc, r).await?)),
+        None => match &o.refs.default_branch {
+            Some(b) => (b.name.clone(), Some(b.target.clone())),
+            None => (String::new(), None),
+        },
+    };
+    let mut changesets = match start {
+        Some(id) => {
+            let p = path.map(str::to_owned);
+            let key = format!(
+                "log:{id}:{}:{skip}:{}",
+                p.as_deref().unwrap_or(""),
+                size + 1
+            );
+            (*o.cached(svc, key, move |r| {
+                Ok(r.history(&id, p.as_deref(), skip, size + 1)?)
+            })
+            .await?)
+                .clone()
+        }
+        None => Vec::new(),
+    };
+    let has_next = changesets.len() > size;
+    changesets.truncate(size);
+    Ok(Changelog {
+        rev,
+        changesets,
+        has_next,
+        labels: labels(&o.refs.branches, &o.refs.tags),
+        branches: o.refs.branches.clone(),
+        tags: o.refs.tags.clone(),
     })
-    .await
 }
 
 /// Everything the changeset page shows.
@@ -197,37 +304,44 @@ pub async fn changeset(
     cut_off: usize,
     full: bool,
 ) -> Result<ChangesetView> {
-    let repo = open(svc, access)?;
-    let name = access.repo().name.clone();
-    let rev = rev.to_owned();
-    blocking(move || {
-        let id = resolve(&repo, &rev, &name)?;
-        let changeset = repo.changeset(&id)?;
-        let children = repo.children(&id, 20)?;
-        let branches = repo.branches()?;
-        let tags = repo.tags()?;
-        let labels = labels(&branches, &tags).remove(&id).unwrap_or_default();
-        let mut changes = repo.changes(&id, opts)?;
-        let mut total = 0usize;
-        let mut cut = false;
-        if !full {
-            for c in &mut changes {
-                total += c.patch.len();
-                if total > cut_off {
-                    c.patch.clear();
-                    cut = true;
-                }
+    let o = opened(svc, access).await?;
+    let id = o.resolve(svc, rev).await?;
+    let i = id.clone();
+    let key = format!("cs:{id}:{}:{}", opts.context, opts.ignore_whitespace);
+    let data = o
+        .cached(svc, key, move |r| {
+            Ok((r.changeset(&i)?, r.changes(&i, opts)?))
+        })
+        .await?;
+    // Children appear as history grows: keyed by the refs, not the id alone.
+    let i = id.clone();
+    let children = o
+        .cached(svc, format!("children:{}:{id}", o.fingerprint), move |r| {
+            Ok(r.children(&i, 20)?)
+        })
+        .await?;
+    let (changeset, mut changes) = (*data).clone();
+    let labels = labels(&o.refs.branches, &o.refs.tags)
+        .remove(&id)
+        .unwrap_or_default();
+    let mut total = 0usize;
+    let mut cut = false;
+    if !full {
+        for c in &mut changes {
+            total += c.patch.len();
+            if total > cut_off {
+                c.patch.clear();
+                cut = true;
             }
         }
-        Ok(ChangesetView {
-            changeset,
-            children,
-            labels,
-            changes,
-            cut,
-        })
+    }
+    Ok(ChangesetView {
+        changeset,
+        children: (*children).clone(),
+        labels,
+        changes,
+        cut,
     })
-    .await
 }
 
 /// The changeset as text: `patch` (`git format-patch`) or the plain diff.
@@ -268,24 +382,27 @@ pub async fn node(
     path: &str,
     max_bytes: usize,
 ) -> Result<NodeView> {
-    let repo = open(svc, access)?;
-    let name = access.repo().name.clone();
-    let (rev, path) = (rev.to_owned(), path.trim_matches('/').to_owned());
-    blocking(move || {
-        let id = resolve(&repo, &rev, &name)?;
-        let node = repo.node(&id, &path, max_bytes)?.ok_or_else(|| {
-            Error::not_found(format!(
-                "There is no file or folder \"{path}\" at revision {rev} of repository {name}."
-            ))
-        })?;
-        Ok(NodeView {
-            id,
-            node,
-            branches: repo.branches()?,
-            tags: repo.tags()?,
+    let o = opened(svc, access).await?;
+    let id = o.resolve(svc, rev).await?;
+    let path = path.trim_matches('/').to_owned();
+    let (i, p) = (id.clone(), path.clone());
+    let node = o
+        .cached(svc, format!("node:{id}:{max_bytes}:{path}"), move |r| {
+            Ok(r.node(&i, &p, max_bytes)?)
         })
+        .await?;
+    let node = (*node).clone().ok_or_else(|| {
+        Error::not_found(format!(
+            "There is no file or folder \"{path}\" at revision {rev} of repository {}.",
+            o.name
+        ))
+    })?;
+    Ok(NodeView {
+        id,
+        node,
+        branches: o.refs.branches.clone(),
+        tags: o.refs.tags.clone(),
     })
-    .await
 }
 
 /// A file's whole content as a stream: the resolved id, the file's size and a `git` child
@@ -319,8 +436,8 @@ pub async fn file_stream(
 
 /// Branches and tags, newest first.
 pub async fn refs(svc: &Services, access: &RepoAccess) -> Result<(Vec<RefInfo>, Vec<RefInfo>)> {
-    let repo = open(svc, access)?;
-    blocking(move || Ok((repo.branches()?, repo.tags()?))).await
+    let o = opened(svc, access).await?;
+    Ok((o.refs.branches.clone(), o.refs.tags.clone()))
 }
 
 pub use kallithea_vcs::read::{AnnotatedLine, ArchiveFormat};
@@ -335,38 +452,33 @@ pub async fn annotate(
     rev: &str,
     path: &str,
 ) -> Result<(ChangesetId, Vec<AnnotatedLine>)> {
-    let repo = open(svc, access)?;
-    let name = access.repo().name.clone();
-    let (rev, path) = (rev.to_owned(), path.trim_matches('/').to_owned());
-    blocking(move || {
-        let id = resolve(&repo, &rev, &name)?;
-        let missing = || {
-            Error::not_found(format!(
-                "There is no file \"{path}\" at revision {rev} of repository {name}."
-            ))
-        };
-        match repo.node(&id, &path, 8000)?.ok_or_else(missing)? {
-            Node::File(f) if f.binary => {
-                return Err(Error::invalid(format!(
-                    "\"{path}\" is a binary file: it cannot be annotated."
-                )));
+    let o = opened(svc, access).await?;
+    let id = o.resolve(svc, rev).await?;
+    let path = path.trim_matches('/').to_owned();
+    let name = o.name.clone();
+    let (i, p, r) = (id.clone(), path.clone(), rev.to_owned());
+    let lines = o
+        .cached(svc, format!("blame:{id}:{path}"), move |repo| {
+            let missing = || {
+                Error::not_found(format!(
+                    "There is no file \"{p}\" at revision {r} of repository {name}."
+                ))
+            };
+            match repo.node(&i, &p, 8000)?.ok_or_else(missing)? {
+                Node::File(f) if f.binary => Err(Error::invalid(format!(
+                    "\"{p}\" is a binary file: it cannot be annotated."
+                ))),
+                Node::File(f) if f.size > MAX_ANNOTATE_BYTES => Err(Error::invalid(format!(
+                    "\"{p}\" is too large to annotate (more than 1 MiB)."
+                ))),
+                Node::File(_) => repo.annotate(&i, &p)?.ok_or_else(missing),
+                _ => Err(Error::not_found(format!(
+                    "\"{p}\" is a folder, not a file."
+                ))),
             }
-            Node::File(f) if f.size > MAX_ANNOTATE_BYTES => {
-                return Err(Error::invalid(format!(
-                    "\"{path}\" is too large to annotate (more than 1 MiB)."
-                )));
-            }
-            Node::File(_) => {}
-            _ => {
-                return Err(Error::not_found(format!(
-                    "\"{path}\" is a folder, not a file."
-                )));
-            }
-        }
-        let lines = repo.annotate(&id, &path)?.ok_or_else(missing)?;
-        Ok((id, lines))
-    })
-    .await
+        })
+        .await?;
+    Ok((id, (*lines).clone()))
 }
 
 /// An archive download: the file name to offer, its format and a `git archive` child.
@@ -420,35 +532,42 @@ pub async fn compare(
     opts: DiffOptions,
     cut_off: usize,
 ) -> Result<Comparison> {
-    let repo = open(svc, access)?;
-    let name = access.repo().name.clone();
-    let (org, other) = (org.to_owned(), other.to_owned());
-    blocking(move || {
-        let org_id = resolve(&repo, &org, &name)?;
-        let other_id = resolve(&repo, &other, &name)?;
-        let mut changesets = repo.between(&org_id, &other_id, MAX_COMPARE + 1)?;
-        let more = changesets.len() > MAX_COMPARE;
-        changesets.truncate(MAX_COMPARE);
-        let mut changes = repo.diff_from_ancestor(&org_id, &other_id, opts)?;
-        let mut total = 0usize;
-        let mut cut = false;
-        for c in &mut changes {
-            total += c.patch.len();
-            if total > cut_off {
-                c.patch.clear();
-                cut = true;
-            }
-        }
-        Ok(Comparison {
-            org: org_id,
-            other: other_id,
-            changesets,
-            more,
-            changes,
-            cut,
-            branches: repo.branches()?,
-            tags: repo.tags()?,
+    let o = opened(svc, access).await?;
+    let org_id = o.resolve(svc, org).await?;
+    let other_id = o.resolve(svc, other).await?;
+    let (a, b) = (org_id.clone(), other_id.clone());
+    let key = format!(
+        "cmp:{org_id}:{other_id}:{}:{}",
+        opts.context, opts.ignore_whitespace
+    );
+    let data = o
+        .cached(svc, key, move |r| {
+            Ok((
+                r.between(&a, &b, MAX_COMPARE + 1)?,
+                r.diff_from_ancestor(&a, &b, opts)?,
+            ))
         })
+        .await?;
+    let (mut changesets, mut changes) = (*data).clone();
+    let more = changesets.len() > MAX_COMPARE;
+    changesets.truncate(MAX_COMPARE);
+    let mut total = 0usize;
+    let mut cut = false;
+    for c in &mut changes {
+        total += c.patch.len();
+        if total > cut_off {
+            c.patch.clear();
+            cut = true;
+        }
+    }
+    Ok(Comparison {
+        org: org_id,
+        other: other_id,
+        changesets,
+        more,
+        changes,
+        cut,
+        branches: o.refs.branches.clone(),
+        tags: o.refs.tags.clone(),
     })
-    .await
 }

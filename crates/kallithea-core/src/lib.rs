@@ -5,6 +5,7 @@
 //! (`actor`) second. Transactions start here; `kallithea-db` only runs queries.
 
 pub mod browse;
+pub mod cache;
 pub mod error;
 pub mod git_service;
 pub mod hooks;
@@ -55,6 +56,8 @@ pub struct Services {
     pub throttle: throttle::LoginThrottle,
     /// Limits concurrent password hashing (CPU and 19 MiB of memory each).
     pub hashing: tokio::sync::Semaphore,
+    /// Results derived from immutable changesets, and ref lists by refs fingerprint.
+    pub cache: cache::Cache,
 }
 
 impl Services {
@@ -67,6 +70,7 @@ impl Services {
             config,
             throttle,
             hashing: tokio::sync::Semaphore::new(4),
+            cache: cache::Cache::new(4096),
         }
     }
 }

@@ -109,6 +109,34 @@ fn parse_log(out: &[u8]) -> Vec<Changeset> {
 }
 
 impl VcsRead for GitRepo {
+    /// Git updates a ref by renaming a lock file into place, which changes the modification
+    /// time of the folder holding it; packed refs live in one file. So the times of `HEAD`,
+    /// `packed-refs` and every folder under `refs/heads` and `refs/tags` change with any ref.
+    fn refs_fingerprint(&self) -> Result<String> {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        let stamp = |p: &Path, h: &mut std::collections::hash_map::DefaultHasher| {
+            if let Ok(m) = std::fs::metadata(p) {
+                m.modified().ok().hash(h);
+                m.len().hash(h);
+            }
+        };
+        stamp(&self.path.join("HEAD"), &mut h);
+        stamp(&self.path.join("packed-refs"), &mut h);
+        let mut dirs = vec![self.path.join("refs/heads"), self.path.join("refs/tags")];
+        while let Some(d) = dirs.pop() {
+            stamp(&d, &mut h);
+            if let Ok(rd) = std::fs::read_dir(&d) {
+                for e in rd.flatten() {
+                    if e.file_type().is_ok_and(|t| t.is_dir()) {
+                        dirs.push(e.path());
+                    }
+                }
+            }
+        }
+        Ok(format!("{:016x}", h.finish()))
+    }
+
     fn is_empty(&self) -> Result<bool> {
         let out = self.run(
             GitCommand::new("for-each-ref")

@@ -195,6 +195,9 @@ impl Default for DiffOptions {
 
 /// Read access every backend gives.
 pub trait VcsRead {
+    /// A value that changes whenever a branch, tag or the default branch changes (cheap: no
+    /// process), to key caches of ref lists.
+    fn refs_fingerprint(&self) -> Result<String>;
     /// True when the repository has no changesets.
     fn is_empty(&self) -> Result<bool>;
     /// The changeset a revision (branch, tag, full or short id) names, if any.
@@ -262,6 +265,9 @@ impl Repo {
 }
 
 impl VcsRead for Repo {
+    fn refs_fingerprint(&self) -> Result<String> {
+        self.inner().refs_fingerprint()
+    }
     fn is_empty(&self) -> Result<bool> {
         self.inner().is_empty()
     }

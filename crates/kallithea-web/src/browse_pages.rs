@@ -618,14 +618,31 @@ pub async fn files(
                 if markup::is_markdown(&path) && !f.truncated {
                     page.rendered = Some(markup::markdown(&text));
                 }
-                let highlighted = crate::highlight::lines(&path, &text);
+                // Highlighting is the costly part of a file page: remembered per changeset and path.
+                let key = format!("hl:{}:{}:{path}", access.repo().id.0, nv.id.0);
+                let highlighted = match state.svc.cache.get::<Option<Vec<String>>>(&key) {
+                    Some(h) => h,
+                    None => {
+                        let (p, t) = (path.clone(), text.clone().into_owned());
+                        let h = std::sync::Arc::new(
+                            tokio::task::spawn_blocking(move || crate::highlight::lines(&p, &t))
+                                .await
+                                .unwrap_or(None),
+                        );
+                        state.svc.cache.put(key, h.clone());
+                        h
+                    }
+                };
                 page.lines = text
                     .lines()
                     .enumerate()
                     .map(|(i, l)| LineRow {
                         no: i + 1,
                         text: l.to_owned(),
-                        html: highlighted.as_ref().and_then(|h| h.get(i).cloned()),
+                        html: highlighted
+                            .as_ref()
+                            .as_ref()
+                            .and_then(|h| h.get(i).cloned()),
                     })
                     .collect();
             }

@@ -583,3 +583,50 @@ fn feeds_are_well_formed_and_escaped() {
         );
     }
 }
+
+#[test]
+fn pages_follow_new_pushes_despite_caching() {
+    let (s, _admin, dir) = setup();
+    let b = Browser::new(&s.base);
+    let url = s.git_url(ADMIN, ADMIN_PW, "web");
+    for round in 0..3 {
+        let (_, before) = b.get_text("/web/changelog");
+        let (_, _branches) = b.get_text("/web/branches");
+        let (_, _files) = b.get_text("/web/files/main/");
+        std::fs::write(dir.join(format!("round{round}.txt")), "x\n").unwrap();
+        git_ok(&dir, &["add", "."]);
+        git_ok(
+            &dir,
+            &["commit", "-q", "-m", &format!("round {round} commit")],
+        );
+        git_ok(&dir, &["push", "-q", &url, "main"]);
+        git_ok(
+            &dir,
+            &[
+                "push",
+                "-q",
+                &url,
+                &format!("main:refs/heads/new-branch-{round}"),
+            ],
+        );
+        assert!(!before.contains(&format!("round {round} commit")));
+        let (_, after) = b.get_text("/web/changelog");
+        assert!(
+            after.contains(&format!("round {round} commit")),
+            "round {round}: the new changeset shows"
+        );
+        let (_, branches) = b.get_text("/web/branches");
+        assert!(
+            branches.contains(&format!("new-branch-{round}")),
+            "round {round}: the new branch shows"
+        );
+        let (_, files) = b.get_text("/web/files/main/");
+        assert!(
+            files.contains(&format!("round{round}.txt")),
+            "round {round}: the new file shows"
+        );
+    }
+    git_ok(&dir, &["push", "-q", &url, "--delete", "new-branch-0"]);
+    let (_, branches) = b.get_text("/web/branches");
+    assert!(!branches.contains("new-branch-0<"), "a deleted branch goes");
+}
