@@ -33,6 +33,8 @@ wait_port() { # host port seconds
 have git || apt_install git
 have psql || apt_install postgresql-client
 have mysql || apt_install mariadb-client
+# Headless browser tests use Debian's Chromium and its matching chromedriver.
+{ have chromium && have chromedriver; } || apt_install chromium chromium-driver
 
 # PostgreSQL on 127.0.0.1:5432 with the `test` database.
 if ! wait_port 127.0.0.1 5432 1; then

@@ -7,6 +7,7 @@
 mod support;
 
 mod browse;
+mod browser;
 mod databases;
 mod git_http;
 mod repos;

@@ -1,0 +1,262 @@
+//! Headless Chromium, driven over W3C WebDriver by Debian's chromedriver: a walk through the
+//! browsing pages that checks what a person sees, that the graph is drawn, and that the
+//! console stays free of errors. Screenshots go to `target/screenshots/`.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+struct Driver {
+    child: Child,
+    base: String,
+    session: String,
+    http: reqwest::blocking::Client,
+    _profile: tempfile::TempDir,
+}
+
+impl Driver {
+    fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new("chromedriver")
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect(
+                "chromedriver runs (Debian package chromium-driver; scripts/test.sh installs it)",
+            );
+        let base = format!("http://127.0.0.1:{port}");
+        let http = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while http.get(format!("{base}/status")).send().is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let profile = tempfile::tempdir().unwrap();
+        let caps = json!({"capabilities": {"alwaysMatch": {
+            "browserName": "chrome",
+            "goog:chromeOptions": {
+                "binary": "/usr/bin/chromium",
+                "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                         "--window-size=1280,1000", format!("--user-data-dir={}", profile.path().display())]
+            },
+            "goog:loggingPrefs": {"browser": "ALL"}
+        }}});
+        let resp: Value = http
+            .post(format!("{base}/session"))
+            .json(&caps)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let session = resp["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {resp}"))
+            .to_owned();
+        Self {
+            child,
+            base,
+            session,
+            http,
+            _profile: profile,
+        }
+    }
+
+    fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}/session/{}{path}", self.base, self.session);
+        let mut req = self.http.request(method, url);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let v: Value = req.send().unwrap().json().unwrap();
+        assert!(v["value"].get("error").is_none(), "webdriver {path}: {v}");
+        v["value"].clone()
+    }
+
+    fn go(&self, url: &str) {
+        self.cmd(reqwest::Method::POST, "/url", Some(json!({"url": url})));
+    }
+
+    fn js(&self, script: &str) -> Value {
+        self.cmd(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({"script": script, "args": []})),
+        )
+    }
+
+    /// Clicks the first element matching a CSS selector (a real click, as a person would).
+    fn click(&self, css: &str) {
+        let el = self.cmd(
+            reqwest::Method::POST,
+            "/element",
+            Some(json!({"using": "css selector", "value": css})),
+        );
+        let id = el
+            .as_object()
+            .and_then(|o| o.values().next())
+            .and_then(Value::as_str)
+            .unwrap()
+            .to_owned();
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{id}/click"),
+            Some(json!({})),
+        );
+    }
+
+    fn text(&self) -> String {
+        self.js("return document.body.innerText")
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    fn screenshot(&self, name: &str) {
+        use base64::Engine;
+        let b64 = self.cmd(reqwest::Method::GET, "/screenshot", None);
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(b64.as_str().unwrap())
+            .unwrap();
+        assert!(
+            png.starts_with(b"\x89PNG") && png.len() > 1000,
+            "{name}: a real screenshot"
+        );
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
+    }
+
+    /// Console messages at level SEVERE (errors) since the last call.
+    fn console_errors(&self) -> Vec<String> {
+        let logs = self.cmd(
+            reqwest::Method::POST,
+            "/se/log",
+            Some(json!({"type": "browser"})),
+        );
+        logs.as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| e["level"] == "SEVERE")
+            .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self
+            .http
+            .delete(format!("{}/session/{}", self.base, self.session))
+            .send();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn a_person_walks_summary_changelog_changeset_file_and_annotate() {
+    let s = Server::start();
+    let admin = s.admin();
+    s.create_repo(&admin, "walk", false);
+    let src = source_repo(s.dir.path());
+    std::fs::write(src.join("main.txt"), "main\nmore\n").unwrap();
+    git_ok(
+        &src,
+        &[
+            "commit",
+            "-q",
+            "-am",
+            "second main change <script>alert(1)</script>",
+        ],
+    );
+    git_ok(
+        &src,
+        &["merge", "-q", "--no-ff", "-m", "merge feature", "feature"],
+    );
+    git_ok(
+        &src,
+        &["push", "-q", &s.git_url(ADMIN, ADMIN_PW, "walk"), "--all"],
+    );
+
+    let d = Driver::start();
+    d.go(&s.url("/walk"));
+    let summary = d.text();
+    assert!(
+        summary.contains("Latest changesets") && summary.contains("merge feature"),
+        "{summary}"
+    );
+    d.screenshot("1-summary");
+
+    d.click("nav.tabs a[href$='/changelog']");
+    let circles = d
+        .js("return document.querySelectorAll('svg.graph circle').length")
+        .as_u64()
+        .unwrap();
+    let rows = d
+        .js("return document.querySelectorAll('table.changesets tbody tr').length")
+        .as_u64()
+        .unwrap();
+    assert_eq!(circles, rows, "one dot per changeset");
+    let graph_height = d
+        .js("return document.querySelector('svg.graph').getBoundingClientRect().height")
+        .as_f64()
+        .unwrap();
+    assert!(graph_height > 50.0, "the graph is drawn ({graph_height}px)");
+    let lanes = d.js("return new Set([...document.querySelectorAll('svg.graph circle')].map(c => c.getAttribute('cx'))).size").as_u64().unwrap();
+    assert!(lanes >= 2, "the merge opens a second lane");
+    let alerts = d
+        .js("return document.querySelectorAll('script').length")
+        .as_u64()
+        .unwrap();
+    assert_eq!(alerts, 0, "no script element from the hostile message");
+    d.screenshot("2-changelog");
+
+    d.click("table.changesets tbody tr:nth-child(2) td a");
+    let changeset = d.text();
+    assert!(
+        changeset.contains("Changeset") && changeset.contains("file changed")
+            || changeset.contains("files changed"),
+        "{changeset}"
+    );
+    assert!(
+        d.js("return document.querySelectorAll('table.diff tr.add').length")
+            .as_u64()
+            .unwrap()
+            > 0,
+        "added lines shown"
+    );
+    d.screenshot("3-changeset");
+
+    d.click("section.filediff h3 a");
+    assert!(
+        d.js("return document.querySelectorAll('table.source tr').length")
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+    d.screenshot("4-file");
+
+    d.click("a[href*='/annotate/']");
+    let annotate = d.text();
+    assert!(
+        annotate.contains("Annotate") && annotate.contains("Test Author"),
+        "{annotate}"
+    );
+    d.screenshot("5-annotate");
+
+    let errors = d.console_errors();
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+}
