@@ -74,10 +74,11 @@ async fn opened(svc: &Services, access: &RepoAccess) -> Result<Opened> {
             let r = repo.clone();
             let refs = Arc::new(
                 blocking(move || {
+                    let (branches, tags, default_branch) = r.refs_snapshot()?;
                     Ok(RepoRefs {
-                        branches: r.branches()?,
-                        tags: r.tags()?,
-                        default_branch: r.default_branch()?,
+                        branches,
+                        tags,
+                        default_branch,
                     })
                 })
                 .await?,

@@ -37,14 +37,16 @@ impl GitRepo {
         c.run(&self.path)
     }
 
-    fn refs(&self, prefix: &'static str, kind: RefKind) -> Result<Vec<RefInfo>> {
+    /// Branches and tags in one `for-each-ref`, newest first.
+    fn all_refs(&self) -> Result<(Vec<RefInfo>, Vec<RefInfo>)> {
         let out = self.run(
             GitCommand::new("for-each-ref")
                 .arg("--format=%(refname)%00%(objectname)%00%(*objectname)%00%(committerdate:unix)%00%(*committerdate:unix)%00%(contents:subject)")
                 .arg("--sort=-creatordate")
-                .arg(prefix),
+                .arg("refs/heads/")
+                .arg("refs/tags/"),
         )?;
-        let mut v = Vec::new();
+        let (mut branches, mut tags) = (Vec::new(), Vec::new());
         for line in String::from_utf8_lossy(&out).lines() {
             let f: Vec<&str> = line.split('\0').collect();
             if f.len() < 6 {
@@ -56,17 +58,27 @@ impl GitRepo {
             } else {
                 (f[2], f[4])
             };
-            if let Some(short) = f[0].strip_prefix(prefix) {
-                v.push(RefInfo {
-                    name: short.to_owned(),
-                    kind,
-                    target: ChangesetId(target.to_owned()),
-                    time: time.parse().unwrap_or(0),
-                    summary: f[5].to_owned(),
-                });
-            }
+            let (list, kind, short) = if let Some(b) = f[0].strip_prefix("refs/heads/") {
+                (&mut branches, RefKind::Branch, b)
+            } else if let Some(t) = f[0].strip_prefix("refs/tags/") {
+                (&mut tags, RefKind::Tag, t)
+            } else {
+                continue;
+            };
+            list.push(RefInfo {
+                name: short.to_owned(),
+                kind,
+                target: ChangesetId(target.to_owned()),
+                time: time.parse().unwrap_or(0),
+                summary: f[5].to_owned(),
+            });
         }
-        Ok(v)
+        Ok((branches, tags))
+    }
+
+    fn refs(&self, kind: RefKind) -> Result<Vec<RefInfo>> {
+        let (b, t) = self.all_refs()?;
+        Ok(if kind == RefKind::Branch { b } else { t })
     }
 }
 
@@ -137,6 +149,15 @@ impl VcsRead for GitRepo {
         Ok(format!("{:016x}", h.finish()))
     }
 
+    fn refs_snapshot(&self) -> Result<(Vec<RefInfo>, Vec<RefInfo>, Option<RefInfo>)> {
+        let (branches, tags) = self.all_refs()?;
+        let head = crate::git::head_branch(&self.path)?;
+        let default = head
+            .and_then(|h| branches.iter().find(|b| b.name == h).cloned())
+            .or_else(|| branches.first().cloned());
+        Ok((branches, tags, default))
+    }
+
     fn is_empty(&self) -> Result<bool> {
         let out = self.run(
             GitCommand::new("for-each-ref")
@@ -174,11 +195,11 @@ impl VcsRead for GitRepo {
     }
 
     fn branches(&self) -> Result<Vec<RefInfo>> {
-        self.refs("refs/heads/", RefKind::Branch)
+        self.refs(RefKind::Branch)
     }
 
     fn tags(&self) -> Result<Vec<RefInfo>> {
-        self.refs("refs/tags/", RefKind::Tag)
+        self.refs(RefKind::Tag)
     }
 
     fn changeset(&self, id: &ChangesetId) -> Result<Changeset> {
@@ -239,49 +260,28 @@ impl VcsRead for GitRepo {
     }
 
     fn node(&self, id: &ChangesetId, path: &str, max_bytes: usize) -> Result<Option<Node>> {
-        let spec = if path.is_empty() {
-            format!("{}^{{tree}}", id.0)
-        } else {
-            format!("{}:{path}", id.0)
-        };
-        let kind = GitCommand::new("cat-file")
-            .arg("-t")
-            .value(&spec)?
-            .run_unchecked(&self.path)?;
-        if !kind.status.success() {
-            // Not in the tree; a submodule is a commit entry, which cat-file cannot show.
-            return Ok(self.submodule_at(id, path)?.then_some(Node::Submodule));
+        if path.is_empty() {
+            return Ok(Some(Node::Dir(
+                self.list_tree(&format!("{}^{{tree}}", id.0))?,
+            )));
         }
-        match String::from_utf8_lossy(&kind.stdout).trim() {
-            "tree" => {
-                let out = self.run(
-                    GitCommand::new("ls-tree")
-                        .arg("-z")
-                        .arg("--long")
-                        .value(&spec)?,
-                )?;
-                let mut entries: Vec<TreeEntry> = String::from_utf8_lossy(&out)
-                    .split('\0')
-                    .filter_map(parse_ls_tree)
-                    .collect();
-                entries.sort_by(|a, b| {
-                    (a.kind.min(EntryKind::File), &a.name)
-                        .cmp(&(b.kind.min(EntryKind::File), &b.name))
-                });
-                Ok(Some(Node::Dir(entries)))
-            }
-            "blob" => {
-                let size: u64 = String::from_utf8_lossy(
-                    &self.run(GitCommand::new("cat-file").arg("-s").value(&spec)?)?,
-                )
-                .trim()
-                .parse()
-                .unwrap_or(0);
-                let symlink = self.is_symlink(id, path)?;
+        // One `ls-tree` names the entry's kind, object and size.
+        let Some(entry) = self.ls_entry(id, path)? else {
+            return Ok(None);
+        };
+        let Some(parsed) = entry.split('\0').next().and_then(parse_ls_tree_with_object) else {
+            return Ok(None);
+        };
+        let (meta, object) = parsed;
+        match meta.kind {
+            EntryKind::Dir => Ok(Some(Node::Dir(self.list_tree(&object)?))),
+            EntryKind::Submodule => Ok(Some(Node::Submodule)),
+            EntryKind::File | EntryKind::Symlink => {
+                let size = meta.size.unwrap_or(0);
                 let mut bytes = if size as usize <= max_bytes {
-                    self.run(GitCommand::new("cat-file").arg("blob").value(&spec)?)?
+                    self.run(GitCommand::new("cat-file").arg("blob").value(&object)?)?
                 } else {
-                    self.blob_prefix(&spec, max_bytes)?
+                    self.blob_prefix(&object, max_bytes)?
                 };
                 bytes.truncate(max_bytes);
                 let binary = looks_binary(&bytes);
@@ -290,10 +290,9 @@ impl VcsRead for GitRepo {
                     truncated: (bytes.len() as u64) < size,
                     bytes,
                     binary,
-                    symlink,
+                    symlink: meta.kind == EntryKind::Symlink,
                 })))
             }
-            _ => Ok(None),
         }
     }
 
@@ -468,9 +467,28 @@ impl GitRepo {
             .spawn_piped(&self.path)
     }
 
+    /// A folder's entries, folders first (`spec` is a checked tree-ish we built).
+    fn list_tree(&self, spec: &str) -> Result<Vec<TreeEntry>> {
+        let out = self.run(
+            GitCommand::new("ls-tree")
+                .arg("-z")
+                .arg("--long")
+                .value(spec)?,
+        )?;
+        let mut entries: Vec<TreeEntry> = String::from_utf8_lossy(&out)
+            .split('\0')
+            .filter_map(parse_ls_tree)
+            .collect();
+        entries.sort_by(|a, b| {
+            (a.kind.min(EntryKind::File), &a.name).cmp(&(b.kind.min(EntryKind::File), &b.name))
+        });
+        Ok(entries)
+    }
+
     fn ls_entry(&self, id: &ChangesetId, path: &str) -> Result<Option<String>> {
         let out = GitCommand::new("ls-tree")
             .arg("-z")
+            .arg("--long")
             .arg("--end-of-options")
             .value(&id.0)?
             .arg("--")
@@ -481,20 +499,6 @@ impl GitRepo {
             .success()
             .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
             .filter(|s| !s.is_empty()))
-    }
-
-    fn submodule_at(&self, id: &ChangesetId, path: &str) -> Result<bool> {
-        Ok(!path.is_empty()
-            && self
-                .ls_entry(id, path)?
-                .is_some_and(|e| e.starts_with("160000 ")))
-    }
-
-    fn is_symlink(&self, id: &ChangesetId, path: &str) -> Result<bool> {
-        Ok(!path.is_empty()
-            && self
-                .ls_entry(id, path)?
-                .is_some_and(|e| e.starts_with("120000 ")))
     }
 
     fn blob_prefix(&self, spec: &str, max_bytes: usize) -> Result<Vec<u8>> {
@@ -560,6 +564,12 @@ fn parse_blame(out: &[u8]) -> Vec<AnnotatedLine> {
         }
     }
     lines
+}
+
+/// An `ls-tree --long` record and its object id.
+fn parse_ls_tree_with_object(rec: &str) -> Option<(TreeEntry, String)> {
+    let object = rec.split_whitespace().nth(2)?.to_owned();
+    Some((parse_ls_tree(rec)?, object))
 }
 
 fn parse_ls_tree(rec: &str) -> Option<TreeEntry> {

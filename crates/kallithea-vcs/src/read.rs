@@ -206,6 +206,10 @@ pub trait VcsRead {
     fn default_branch(&self) -> Result<Option<RefInfo>>;
     fn branches(&self) -> Result<Vec<RefInfo>>;
     fn tags(&self) -> Result<Vec<RefInfo>>;
+    /// Branches, tags and the default branch together (as few calls as the backend allows).
+    fn refs_snapshot(&self) -> Result<(Vec<RefInfo>, Vec<RefInfo>, Option<RefInfo>)> {
+        Ok((self.branches()?, self.tags()?, self.default_branch()?))
+    }
     fn changeset(&self, id: &ChangesetId) -> Result<Changeset>;
     /// Changesets reachable from `start` (touching `path` when given), newest first.
     fn history(
@@ -282,6 +286,9 @@ impl VcsRead for Repo {
     }
     fn branches(&self) -> Result<Vec<RefInfo>> {
         self.inner().branches()
+    }
+    fn refs_snapshot(&self) -> Result<(Vec<RefInfo>, Vec<RefInfo>, Option<RefInfo>)> {
+        self.inner().refs_snapshot()
     }
     fn tags(&self) -> Result<Vec<RefInfo>> {
         self.inner().tags()
