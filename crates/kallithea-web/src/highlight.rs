@@ -78,6 +78,11 @@ fn balance_lines(html: &str) -> Vec<String> {
     out
 }
 
+/// Loads the syntax definitions ahead of the first file page (they take tens of milliseconds).
+pub fn warm_up() {
+    let _ = syntaxes();
+}
+
 /// The stylesheet for the classes: a light theme, and a dark one for dark mode.
 pub fn stylesheet() -> &'static str {
     static CSS: OnceLock<String> = OnceLock::new();

@@ -150,6 +150,8 @@ async fn strip_prefix(
 
 /// Serves the application on a bound listener until the process stops.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    // Load what the first pages would otherwise wait for, without delaying start-up.
+    tokio::task::spawn_blocking(highlight::warm_up);
     let app = app(state);
     axum::serve(
         listener,
