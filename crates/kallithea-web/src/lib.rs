@@ -101,6 +101,7 @@ pub fn app(state: AppState) -> Router {
         .route("/_admin/users", axum::routing::post(pages::create_user))
         .route("/_admin/static/style.css", get(pages::stylesheet))
         .route("/_admin/static/highlight.css", get(pages::highlight_css))
+        .route("/_admin/static/kallithea.js", get(pages::script))
         .fallback(repo_pages::dispatch)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

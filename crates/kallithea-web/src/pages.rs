@@ -544,3 +544,16 @@ pub async fn highlight_css() -> Response {
     )
         .into_response()
 }
+
+/// GET /_admin/static/kallithea.js — the little JavaScript the pages use (line selection).
+pub async fn script() -> Response {
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../static/kallithea.js"),
+    )
+        .into_response()
+}
