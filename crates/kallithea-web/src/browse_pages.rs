@@ -291,7 +291,12 @@ pub async fn changeset(
     .map_err(web_err(state))?;
     let c = &cs.changeset;
     let name = access.repo().name.clone();
-    let files = file_views(&cs.changes, side);
+    let key = format!(
+        "diffview:{}:{}:{context}:{ignorews}:{side}:{full}",
+        access.repo().id.0,
+        cs.changeset.id.0
+    );
+    let files = file_views(state, key, cs.changes.clone(), side).await;
     let page = ChangesetPage {
         layout: layout(state, &v),
         repo: header(&access, "changelog"),
@@ -319,12 +324,44 @@ pub async fn changeset(
     Ok(render(&page).into_response())
 }
 
-fn file_views(changes: &[browse::FileChange], side: bool) -> Vec<FileDiffView> {
+/// The diff tables of a changeset or comparison, highlighted, built on a blocking thread and
+/// remembered under `key` (which names the changesets and options).
+async fn file_views(
+    state: &AppState,
+    key: String,
+    changes: Vec<browse::FileChange>,
+    side: bool,
+) -> Vec<FileDiffView> {
+    if let Some(v) = state.svc.cache.get::<Vec<FileDiffView>>(&key) {
+        return (*v).clone();
+    }
+    let views = tokio::task::spawn_blocking(move || build_file_views(&changes, side))
+        .await
+        .unwrap_or_default();
+    state.svc.cache.put(key, std::sync::Arc::new(views.clone()));
+    views
+}
+
+fn build_file_views(changes: &[browse::FileChange], side: bool) -> Vec<FileDiffView> {
     changes
         .iter()
         .enumerate()
         .map(|(i, f)| {
-            let rows = diff::unified(&f.patch);
+            let mut rows = diff::unified(&f.patch);
+            let texts = rows
+                .iter()
+                .filter(|r| r.kind != diff::RowKind::Hunk && r.kind != diff::RowKind::Note);
+            if let Some(html) =
+                crate::highlight::diff_lines(&f.path, texts.map(|r| r.text.as_str()))
+            {
+                let mut html = html.into_iter();
+                for r in rows
+                    .iter_mut()
+                    .filter(|r| r.kind != diff::RowKind::Hunk && r.kind != diff::RowKind::Note)
+                {
+                    r.html = html.next();
+                }
+            }
             let side_rows = if side {
                 diff::side_by_side(&rows)
             } else {
@@ -438,7 +475,14 @@ pub async fn compare(
         page.short = c.other.short().to_owned();
         page.rows = c.changesets.iter().map(|cs| row(cs, &labels)).collect();
         page.more = c.more;
-        page.files = file_views(&c.changes, side);
+        let key = format!(
+            "cmpview:{}:{}:{}:{}:{side}",
+            access.repo().id.0,
+            c.org.0,
+            c.other.0,
+            opts.ignore_whitespace
+        );
+        page.files = file_views(state, key, c.changes.clone(), side).await;
         page.cut = c.cut;
         page.base_href = format!("{prefix}/{name}/compare/{}...{}", seg(org), seg(other));
     }

@@ -7,6 +7,8 @@ pub struct DiffRow {
     pub old_no: Option<u32>,
     pub new_no: Option<u32>,
     pub text: String,
+    /// The text highlighted (escaped HTML), when a syntax fits the file.
+    pub html: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -61,6 +63,7 @@ pub fn unified(patch: &str) -> Vec<DiffRow> {
                 old_no: None,
                 new_no: None,
                 text: line.to_owned(),
+                html: None,
             }
         } else if let Some(t) = line.strip_prefix('+') {
             new += 1;
@@ -69,6 +72,7 @@ pub fn unified(patch: &str) -> Vec<DiffRow> {
                 old_no: None,
                 new_no: Some(new - 1),
                 text: t.to_owned(),
+                html: None,
             }
         } else if let Some(t) = line.strip_prefix('-') {
             old += 1;
@@ -77,6 +81,7 @@ pub fn unified(patch: &str) -> Vec<DiffRow> {
                 old_no: Some(old - 1),
                 new_no: None,
                 text: t.to_owned(),
+                html: None,
             }
         } else if let Some(t) = line.strip_prefix('\\') {
             DiffRow {
@@ -84,6 +89,7 @@ pub fn unified(patch: &str) -> Vec<DiffRow> {
                 old_no: None,
                 new_no: None,
                 text: t.trim().to_owned(),
+                html: None,
             }
         } else {
             let t = line.strip_prefix(' ').unwrap_or(line);
@@ -94,6 +100,7 @@ pub fn unified(patch: &str) -> Vec<DiffRow> {
                 old_no: Some(old - 1),
                 new_no: Some(new - 1),
                 text: t.to_owned(),
+                html: None,
             }
         };
         rows.push(row);

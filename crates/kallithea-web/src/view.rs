@@ -216,6 +216,7 @@ pub struct ChangelogPage {
     pub empty: bool,
 }
 
+#[derive(Clone)]
 pub struct FileDiffView {
     pub anchor: String,
     pub path: String,

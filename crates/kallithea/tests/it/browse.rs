@@ -205,8 +205,8 @@ fn changeset_shows_metadata_links_and_diffs() {
         "{page}"
     );
     assert!(
-        page.contains("<td class=\"code\">def extra():</td>"),
-        "{page}"
+        page.contains(">extra</span>") && page.contains("<tr class=\"add\">"),
+        "the added lines are shown and highlighted: {page}"
     );
     assert!(
         page.contains("<span class=\"ref\">x&#34;&#62;&#60;svg/onload=alert(1)&#62;</span>"),
