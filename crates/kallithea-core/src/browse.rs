@@ -482,29 +482,112 @@ pub async fn annotate(
     Ok((id, (*lines).clone()))
 }
 
-/// An archive download: the file name to offer, its format and a `git archive` child.
-/// Refused when the repository has downloads turned off.
+/// Where an archive's bytes come from.
+pub enum ArchiveBody {
+    /// Made before and kept in the archive cache (`archive_cache_dir`).
+    Cached(tokio::fs::File),
+    /// Being made by `git archive`; with a cache, the bytes are also written to `tee`.
+    Fresh {
+        child: Box<tokio::process::Child>,
+        tee: Option<CacheWriter>,
+    },
+}
+
+/// Writes an archive into the cache as it streams: a temporary file renamed into place only
+/// when git finished successfully, and removed otherwise (also when the download stops).
+pub struct CacheWriter {
+    tmp: std::path::PathBuf,
+    dest: std::path::PathBuf,
+    file: Option<tokio::fs::File>,
+}
+
+impl CacheWriter {
+    pub async fn write(&mut self, chunk: &[u8]) {
+        use tokio::io::AsyncWriteExt;
+        let failed = match self.file.as_mut() {
+            Some(f) => f.write_all(chunk).await.is_err(),
+            None => false,
+        };
+        if failed {
+            self.file = None;
+        }
+    }
+
+    /// Keeps the file when `ok`, else drops it.
+    pub async fn finish(mut self, ok: bool) {
+        use tokio::io::AsyncWriteExt;
+        if let (true, Some(mut f)) = (ok, self.file.take())
+            && f.flush().await.is_ok()
+            && f.sync_all().await.is_ok()
+        {
+            let _ = tokio::fs::rename(&self.tmp, &self.dest).await;
+        }
+    }
+}
+
+impl Drop for CacheWriter {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.tmp);
+    }
+}
+
+/// An archive download: the file name to offer and where the bytes come from. Refused when
+/// the repository has downloads turned off. Archives are kept by changeset id when
+/// `archive_cache_dir` is set, as Kallithea does.
 pub async fn archive(
     svc: &Services,
     access: &RepoAccess,
     rev: &str,
     format: ArchiveFormat,
-) -> Result<(String, tokio::process::Child)> {
+) -> Result<(String, ArchiveBody)> {
     if !access.repo().enable_downloads {
         return Err(Error::forbidden(
             "Downloads are disabled for this repository: an administrator can allow them in its settings.",
         ));
     }
-    let repo = open(svc, access)?;
-    let name = access.repo().name.clone();
-    let rev_owned = rev.to_owned();
-    let n = name.clone();
-    let id = blocking(move || resolve(&repo, &rev_owned, &n)).await?;
+    let o = opened(svc, access).await?;
+    let id = o.resolve(svc, rev).await?;
     // Kallithea's naming: the repository name with `/` as `_`, then the short id.
-    let base = format!("{}-{}", name.replace('/', "_"), id.short());
-    let Repo::Git(g) = open(svc, access)?;
+    let base = format!("{}-{}", o.name.replace('/', "_"), id.short());
+    let file_name = format!("{base}{}", format.extension());
+    let cache = svc.config.archive_cache_dir.as_ref().map(|dir| {
+        let stored = format!("{}-{}{}", access.repo().id.0, id.0, format.extension());
+        (
+            dir.join(&stored),
+            dir.join(format!(".{stored}.{}.tmp", crate::token::random_hex(6))),
+        )
+    });
+    if let Some((dest, _)) = &cache
+        && let Ok(f) = tokio::fs::File::open(dest).await
+    {
+        return Ok((file_name, ArchiveBody::Cached(f)));
+    }
+    let Repo::Git(g) = &o.repo;
     let child = g.spawn_archive(&id, format, &base)?;
-    Ok((format!("{base}{}", format.extension()), child))
+    let tee = match cache {
+        Some((dest, tmp)) => {
+            let _ = tokio::fs::create_dir_all(dest.parent().unwrap_or(&dest)).await;
+            match tokio::fs::File::create(&tmp).await {
+                Ok(f) => Some(CacheWriter {
+                    tmp,
+                    dest,
+                    file: Some(f),
+                }),
+                Err(e) => {
+                    tracing::warn!("archive cache not writable ({}): {e}", tmp.display());
+                    None
+                }
+            }
+        }
+        None => None,
+    };
+    Ok((
+        file_name,
+        ArchiveBody::Fresh {
+            child: Box::new(child),
+            tee,
+        },
+    ))
 }
 
 /// The most changesets a comparison lists.

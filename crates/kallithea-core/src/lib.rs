@@ -34,6 +34,8 @@ pub struct CoreConfig {
     pub login_attempts: u32,
     /// The throttling window in seconds.
     pub login_window: u64,
+    /// Where made archives are kept by changeset id (`archive_cache_dir`); `None`: not kept.
+    pub archive_cache_dir: Option<PathBuf>,
 }
 
 impl Default for CoreConfig {
@@ -42,6 +44,7 @@ impl Default for CoreConfig {
             session_lifetime: 30 * 24 * 3600,
             login_attempts: 10,
             login_window: 300,
+            archive_cache_dir: None,
         }
     }
 }

@@ -903,21 +903,24 @@ pub async fn archive(
             "\"{file}\" is not an archive this server makes: use .zip, .tar.gz or .tar."
         ))));
     };
-    let (name, mut child) = browse::archive(&state.svc, &access, rev, format)
+    let (name, source) = browse::archive(&state.svc, &access, rev, format)
         .await
         .map_err(web_err(state))?;
-    let Some(stdout) = child.stdout.take() else {
-        return Err(web_err(state)(kallithea_core::Error::internal(
-            "making an archive",
-            "no output",
-        )));
+    let body = match source {
+        browse::ArchiveBody::Cached(file) => {
+            axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file))
+        }
+        browse::ArchiveBody::Fresh { mut child, tee } => {
+            let Some(stdout) = child.stdout.take() else {
+                return Err(web_err(state)(kallithea_core::Error::internal(
+                    "making an archive",
+                    "no output",
+                )));
+            };
+            axum::body::Body::from_stream(archive_stream(stdout, *child, tee))
+        }
     };
-    tokio::spawn(async move {
-        let _ = child.wait().await;
-    });
-    let mut resp = Response::new(axum::body::Body::from_stream(
-        tokio_util::io::ReaderStream::new(stdout),
-    ));
+    let mut resp = Response::new(body);
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
@@ -1001,4 +1004,35 @@ pub async fn feed(
         body,
     )
         .into_response())
+}
+
+/// Streams `git archive` output to the client, copying it into the cache as it goes; the copy
+/// is kept only when git succeeded and the whole archive was sent.
+fn archive_stream(
+    stdout: tokio::process::ChildStdout,
+    child: tokio::process::Child,
+    tee: Option<browse::CacheWriter>,
+) -> impl futures_util::Stream<Item = std::io::Result<axum::body::Bytes>> {
+    use tokio::io::AsyncReadExt;
+    futures_util::stream::unfold(Some((stdout, child, tee)), |state| async move {
+        let (mut out, mut child, mut tee) = state?;
+        let mut buf = vec![0u8; 64 * 1024];
+        match out.read(&mut buf).await {
+            Ok(0) => {
+                let ok = child.wait().await.is_ok_and(|s| s.success());
+                if let Some(t) = tee {
+                    t.finish(ok).await;
+                }
+                None
+            }
+            Ok(n) => {
+                buf.truncate(n);
+                if let Some(t) = tee.as_mut() {
+                    t.write(&buf).await;
+                }
+                Some((Ok(axum::body::Bytes::from(buf)), Some((out, child, tee))))
+            }
+            Err(e) => Some((Err(e), None)),
+        }
+    })
 }

@@ -21,6 +21,7 @@ pub struct Config {
     pub login_attempts: u32,
     pub cut_off_limit: usize,
     pub issue_server_link: Option<String>,
+    pub archive_cache_dir: Option<PathBuf>,
 }
 
 /// Keys of `[app:main]` Kallithea users have in their files that we read or knowingly ignore.
@@ -209,7 +210,19 @@ impl Config {
                 "an http:// or https:// URL with {id} where the issue number goes"
             ));
         }
+        let archive_cache_dir = get("app:main", "archive_cache_dir")
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+            .map(|v| {
+                let p = PathBuf::from(&v);
+                if p.is_absolute() {
+                    p
+                } else {
+                    Path::new(&here).join(p)
+                }
+            });
         Ok(Self {
+            archive_cache_dir,
             path,
             host,
             port,
@@ -290,6 +303,8 @@ pub fn template(overrides: &[(String, String)]) -> String {
          session.timeout = {}\n\
          # Send the session cookie only over HTTPS.\n\
          session.secure = {}\n\
+         # Archives made for download are kept here by changeset id (remove the line to not keep them).\n\
+         archive_cache_dir = %(here)s/data/tarballcache\n\
          # Failed sign-ins allowed per account and per address within five minutes.\n\
          login_attempts = {}\n\
          # To serve under a sub-folder, uncomment both lines below and set the prefix.\n\

@@ -189,6 +189,7 @@ fn services(cfg: &Config, db: Db, repos: PathBuf) -> Services {
     let core = CoreConfig {
         session_lifetime: cfg.session_lifetime,
         login_attempts: cfg.login_attempts,
+        archive_cache_dir: cfg.archive_cache_dir.clone(),
         ..CoreConfig::default()
     };
     Services::new(db, repos, hooks, core)

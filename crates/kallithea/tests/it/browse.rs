@@ -491,6 +491,20 @@ fn archives_follow_the_download_setting() {
     );
     let (_, summary) = anon.get_text("/web");
     assert!(summary.contains("href=\"/web/archive/main.zip\""));
+    // Made archives are kept by changeset id and served again from there.
+    let cache = s.dir.path().join("data/tarballcache");
+    let kept: Vec<String> = listing(&cache);
+    assert!(
+        kept.iter()
+            .any(|n| n.ends_with(&format!("{}.zip", head(&dir, "main")))),
+        "{kept:?}"
+    );
+    assert!(
+        !kept.iter().any(|n| n.ends_with(".tmp")),
+        "no half-written files: {kept:?}"
+    );
+    let again = anon.get("/web/archive/main.zip").bytes().unwrap();
+    assert_eq!(again, zip, "the kept archive is the same");
     assert_eq!(anon.get("/web/archive/main.rar").status(), 404);
     assert_eq!(anon.get("/web/archive/--output=x.zip").status(), 404);
 }
