@@ -33,6 +33,8 @@ wait_port() { # host port seconds
 have git || apt_install git
 have psql || apt_install postgresql-client
 have mysql || apt_install mariadb-client
+# reStructuredText READMEs are rendered by docutils.
+python3 -c 'import docutils' 2>/dev/null || python3 -m pip install -q docutils 2>/dev/null || apt_install python3-docutils
 # Headless browser tests use Debian's Chromium and its matching chromedriver.
 { have chromium && have chromedriver; } || apt_install chromium chromium-driver
 

@@ -655,3 +655,17 @@ pub async fn compare(
         tags: o.refs.tags.clone(),
     })
 }
+
+/// reStructuredText rendered by docutils (when installed), remembered under `key`, which must
+/// name the changeset and path the text came from. `None`: show the text as it is.
+pub async fn render_rst(svc: &Services, key: String, text: String) -> Option<String> {
+    if let Some(v) = svc.cache.get::<Option<String>>(&key) {
+        return (*v).clone();
+    }
+    let html = tokio::task::spawn_blocking(move || kallithea_vcs::markup::rst_to_html(&text))
+        .await
+        .ok()
+        .flatten();
+    svc.cache.put(key, Arc::new(html.clone()));
+    html
+}

@@ -8,6 +8,7 @@ pub mod cmd;
 pub mod error;
 pub mod git;
 pub mod git_read;
+pub mod markup;
 pub mod read;
 pub mod store;
 

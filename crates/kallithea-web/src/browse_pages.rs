@@ -113,6 +113,17 @@ pub async fn summary(
             let text = String::from_utf8_lossy(&f.bytes).into_owned();
             if markup::is_markdown(&name) {
                 (Some(name), Some(markup::markdown(&text)), None)
+            } else if markup::is_rst(&name) {
+                let tip = data
+                    .default_branch
+                    .as_ref()
+                    .map(|b| b.target.0.clone())
+                    .unwrap_or_default();
+                let key = format!("rst:{}:{tip}:{name}", access.repo().id.0);
+                match browse::render_rst(&state.svc, key, text.clone()).await {
+                    Some(html) => (Some(name), Some(markup::sanitize(&html)), None),
+                    None => (Some(name), None, Some(text)),
+                }
             } else {
                 (Some(name), None, Some(text))
             }
@@ -661,6 +672,11 @@ pub async fn files(
                 let text = String::from_utf8_lossy(&f.bytes);
                 if markup::is_markdown(&path) && !f.truncated {
                     page.rendered = Some(markup::markdown(&text));
+                } else if markup::is_rst(&path) && !f.truncated {
+                    let key = format!("rst:{}:{}:{path}", access.repo().id.0, nv.id.0);
+                    page.rendered = browse::render_rst(&state.svc, key, text.clone().into_owned())
+                        .await
+                        .map(|h| markup::sanitize(&h));
                 }
                 // Highlighting is the costly part of a file page: remembered per changeset and path.
                 let key = format!("hl:{}:{}:{path}", access.repo().id.0, nv.id.0);

@@ -17,6 +17,20 @@ pub fn markdown(text: &str) -> String {
         .to_string()
 }
 
+/// Cleans HTML made by another renderer (docutils) the same way.
+pub fn sanitize(html: &str) -> String {
+    ammonia::Builder::default()
+        .link_rel(Some("noopener noreferrer nofollow"))
+        .clean(html)
+        .to_string()
+}
+
+/// Whether a file name is reStructuredText.
+pub fn is_rst(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.ends_with(".rst") || lower.ends_with(".rest")
+}
+
 /// Whether a file name is Markdown.
 pub fn is_markdown(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();

@@ -644,3 +644,35 @@ fn pages_follow_new_pushes_despite_caching() {
     let (_, branches) = b.get_text("/web/branches");
     assert!(!branches.contains("new-branch-0<"), "a deleted branch goes");
 }
+
+#[test]
+fn restructuredtext_is_rendered_by_docutils_and_made_inert() {
+    let s = Server::start();
+    let admin = s.admin();
+    s.create_repo(&admin, "rst", false);
+    let dir = s.dir.path().join("rstsrc");
+    std::fs::create_dir_all(&dir).unwrap();
+    git_ok(&dir, &["init", "-q", "-b", "main"]);
+    let text = "Project\n=======\n\nSome *emphasis* here.\n\n.. raw:: html\n\n   <script>alert(1)</script>\n";
+    std::fs::write(dir.join("README.rst"), text).unwrap();
+    std::fs::write(
+        dir.join("guide.rst"),
+        "Guide\n=====\n\n``code`` and `a link <javascript:alert(1)>`_\n",
+    )
+    .unwrap();
+    git_ok(&dir, &["add", "."]);
+    git_ok(&dir, &["commit", "-q", "-m", "docs"]);
+    git_ok(
+        &dir,
+        &["push", "-q", &s.git_url(ADMIN, ADMIN_PW, "rst"), "main"],
+    );
+    let (_, summary) = admin.get_text("/rst");
+    assert!(summary.contains("<em>emphasis</em>"), "{summary}");
+    assert!(!summary.contains("<script>alert"), "{summary}");
+    let (_, guide) = admin.get_text("/rst/files/main/guide.rst");
+    assert!(
+        guide.contains("class=\"markdown\"") && guide.contains("<h1>Guide</h1>"),
+        "{guide}"
+    );
+    assert!(!guide.contains("href=\"javascript:"), "{guide}");
+}
