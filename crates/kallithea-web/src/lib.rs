@@ -19,7 +19,6 @@ mod repo_pages;
 mod view;
 mod visitor;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -149,14 +148,53 @@ async fn strip_prefix(
     }
 }
 
-/// Serves the application on a bound listener until the process stops.
+/// How long a client may take to send a request's headers (slow clients hold a connection).
+const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Serves the application on a bound listener until the process stops. Each connection gets
+/// the peer address (for throttling and logs) and a limit on how long its headers may take.
 pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::service::TowerToHyperService;
+    use tower::ServiceExt;
+
     // Load what the first pages would otherwise wait for, without delaying start-up.
     tokio::task::spawn_blocking(highlight::warm_up);
     let app = app(state);
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .await
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    builder.http2().timer(TokioTimer::new());
+    let builder = std::sync::Arc::new(builder);
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                // Out of file descriptors and the like: wait a little rather than spin.
+                tracing::warn!("accepting a connection: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let svc =
+            app.clone()
+                .map_request(move |mut req: axum::http::Request<hyper::body::Incoming>| {
+                    req.extensions_mut()
+                        .insert(axum::extract::ConnectInfo(peer));
+                    req
+                });
+        let builder = builder.clone();
+        tokio::spawn(async move {
+            let io = TokioIo::new(stream);
+            if let Err(e) = builder
+                .serve_connection_with_upgrades(io, TowerToHyperService::new(svc))
+                .await
+            {
+                tracing::debug!(%peer, "connection ended: {e}");
+            }
+        });
+    }
 }

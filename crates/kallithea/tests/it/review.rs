@@ -248,3 +248,24 @@ fn a_bad_http_platform_port_stops_start_up() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("HTTP_PLATFORM_PORT"));
 }
+
+#[test]
+fn a_client_that_never_finishes_its_headers_is_disconnected() {
+    use std::io::{Read, Write};
+    let s = Server::start();
+    let mut conn = std::net::TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    conn.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap();
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 256];
+    // The server closes the connection (read returns 0 or an error) well before a minute.
+    let _ = conn.read(&mut buf);
+    let waited = started.elapsed();
+    assert!(
+        waited < std::time::Duration::from_secs(45),
+        "still connected after {waited:?}"
+    );
+    // And it still serves everyone else.
+    assert_eq!(Browser::new(&s.base).get("/").status(), 200);
+}
