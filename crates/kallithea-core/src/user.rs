@@ -303,3 +303,153 @@ pub async fn change_password(
     tx.commit().await?;
     Ok(())
 }
+
+fn require_admin(actor: &Actor) -> Result<()> {
+    if actor.is_admin() {
+        Ok(())
+    } else {
+        Err(crate::repo::denied(actor))
+    }
+}
+
+/// Every account but the `default` user (site admins only).
+pub async fn list_accounts(svc: &Services, actor: &Actor) -> Result<Vec<User>> {
+    require_admin(actor)?;
+    let mut tx = svc.db.read().await?;
+    let users = kallithea_db::user::list(&mut tx).await?;
+    tx.commit().await?;
+    Ok(users
+        .into_iter()
+        .filter(|u| u.username != DEFAULT_USER)
+        .collect())
+}
+
+/// One account for the admin edit page.
+pub async fn account(svc: &Services, actor: &Actor, id: UserId) -> Result<User> {
+    require_admin(actor)?;
+    get(svc, id)
+        .await?
+        .filter(|u| u.username != DEFAULT_USER)
+        .ok_or_else(|| Error::not_found(format!("There is no user with id {id}.")))
+}
+
+/// What an admin may change on an account.
+#[derive(Debug, Clone)]
+pub struct AccountEdit<'a> {
+    pub email: &'a str,
+    pub firstname: &'a str,
+    pub lastname: &'a str,
+    pub active: bool,
+    pub admin: bool,
+    /// A new password, when given.
+    pub password: Option<&'a str>,
+}
+
+const LAST_ADMIN: &str = "There must be at least one active site administrator.";
+
+/// An admin edits an account. A deactivated account, or one whose password an admin set, is
+/// signed out everywhere. The last active admin cannot lose the role or be deactivated.
+pub async fn admin_update(
+    svc: &Services,
+    actor: &Actor,
+    id: UserId,
+    e: &AccountEdit<'_>,
+) -> Result<()> {
+    let target = account(svc, actor, id).await?;
+    let check = NewAccount {
+        username: &target.username,
+        password: e.password.unwrap_or("unchanged"),
+        email: e.email,
+        firstname: e.firstname,
+        lastname: e.lastname,
+        admin: e.admin,
+        active: e.active,
+    };
+    validate_new_account(&check)?;
+    let hash = match e.password {
+        Some(pw) => {
+            let _permit = svc
+                .hashing
+                .acquire()
+                .await
+                .map_err(|err| Error::internal("waiting to hash", err))?;
+            let pw = pw.to_owned();
+            Some(
+                tokio::task::spawn_blocking(move || password::hash(&pw))
+                    .await
+                    .map_err(|err| Error::internal("hashing", err))?,
+            )
+        }
+        None => None,
+    };
+    let mut tx = svc.db.write().await?;
+    let loses_admin = target.admin && target.active && !(e.admin && e.active);
+    if loses_admin && kallithea_db::user::count_active_admins(&mut tx).await? <= 1 {
+        return Err(Error::invalid(LAST_ADMIN));
+    }
+    kallithea_db::user::update(
+        &mut tx,
+        id,
+        &kallithea_db::user::UserUpdate {
+            email: e.email,
+            firstname: e.firstname,
+            lastname: e.lastname,
+            active: e.active,
+            admin: e.admin,
+        },
+    )
+    .await?;
+    if let Some(h) = &hash {
+        kallithea_db::user::set_password(&mut tx, id, h).await?;
+    }
+    if !e.active || hash.is_some() {
+        kallithea_db::user::end_sessions(&mut tx, id).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// An admin deletes an account. Its repositories go to the admin when `take_repos`, else
+/// the deletion is refused while it owns any. Nobody deletes themselves or the last admin.
+pub async fn admin_delete(
+    svc: &Services,
+    actor: &Actor,
+    id: UserId,
+    take_repos: bool,
+) -> Result<()> {
+    let target = account(svc, actor, id).await?;
+    if actor.user_id() == Some(id) {
+        return Err(Error::invalid("You cannot delete your own account."));
+    }
+    let Some(me) = actor.user_id() else {
+        return Err(crate::repo::denied(actor));
+    };
+    let mut tx = svc.db.write().await?;
+    if target.admin && target.active && kallithea_db::user::count_active_admins(&mut tx).await? <= 1
+    {
+        return Err(Error::invalid(LAST_ADMIN));
+    }
+    let owned = kallithea_db::repo::count_owned(&mut tx, id).await?;
+    if owned > 0 {
+        if !take_repos {
+            return Err(Error::invalid(format!(
+                "{} owns {owned} repositor{}: choose to take them over, or delete them first.",
+                target.username,
+                if owned == 1 { "y" } else { "ies" }
+            )));
+        }
+        kallithea_db::repo::transfer_owned(&mut tx, id, me).await?;
+    }
+    kallithea_db::user::delete(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Gives a user a new main API key (the old one stops working at once).
+pub async fn reset_api_key(svc: &Services, user: UserId) -> Result<String> {
+    let key = new_api_key();
+    let mut tx = svc.db.write().await?;
+    kallithea_db::user::set_api_key(&mut tx, user, &key).await?;
+    tx.commit().await?;
+    Ok(key)
+}

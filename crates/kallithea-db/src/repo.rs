@@ -250,3 +250,33 @@ fn grant_from_row(r: &AnyRow) -> Result<Grant> {
         level: PermLevel::from_repo_perm_name(&perm).unwrap_or(PermLevel::None),
     })
 }
+
+/// How many repositories a user owns.
+pub async fn count_owned(tx: &mut Tx, owner: UserId) -> Result<i64> {
+    let row = tx
+        .fetch_optional(
+            sqlx::query(&sql!(
+                tx,
+                "SELECT COUNT(*) FROM repositories WHERE owner_id = ?"
+            ))
+            .bind(owner.0),
+        )
+        .await?;
+    Ok(row
+        .map(|r| r.try_get::<i64, _>(0))
+        .transpose()?
+        .unwrap_or(0))
+}
+
+/// Gives every repository of one user to another.
+pub async fn transfer_owned(tx: &mut Tx, from: UserId, to: UserId) -> Result<u64> {
+    tx.execute(
+        sqlx::query(&sql!(
+            tx,
+            "UPDATE repositories SET owner_id = ? WHERE owner_id = ?"
+        ))
+        .bind(to.0)
+        .bind(from.0),
+    )
+    .await
+}

@@ -191,3 +191,71 @@ pub async fn set_global_perm(
     .await?;
     Ok(())
 }
+
+/// The fields an admin edits.
+#[derive(Clone, Debug)]
+pub struct UserUpdate<'a> {
+    pub email: &'a str,
+    pub firstname: &'a str,
+    pub lastname: &'a str,
+    pub active: bool,
+    pub admin: bool,
+}
+
+pub async fn update(tx: &mut Tx, id: UserId, u: &UserUpdate<'_>) -> Result<()> {
+    tx.execute(
+        sqlx::query(&sql!(tx, "UPDATE users SET email = ?, firstname = ?, lastname = ?, active = ?, admin = ? WHERE user_id = ?"))
+            .bind(u.email.to_owned())
+            .bind(u.firstname.to_owned())
+            .bind(u.lastname.to_owned())
+            .bind(i64::from(u.active))
+            .bind(i64::from(u.admin))
+            .bind(id.0),
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn set_api_key(tx: &mut Tx, id: UserId, key: &str) -> Result<()> {
+    tx.execute(
+        sqlx::query(&sql!(tx, "UPDATE users SET api_key = ? WHERE user_id = ?"))
+            .bind(key.to_owned())
+            .bind(id.0),
+    )
+    .await?;
+    Ok(())
+}
+
+/// How many active site admins there are.
+pub async fn count_active_admins(tx: &mut Tx) -> Result<i64> {
+    let row = tx
+        .fetch_optional(sqlx::query(
+            "SELECT COUNT(*) FROM users WHERE admin = 1 AND active = 1",
+        ))
+        .await?;
+    Ok(row
+        .map(|r| r.try_get::<i64, _>(0))
+        .transpose()?
+        .unwrap_or(0))
+}
+
+/// Deletes a user and what hangs on it (sessions, grants, global permissions). Repositories
+/// they own must have been given to someone else first.
+pub async fn delete(tx: &mut Tx, id: UserId) -> Result<()> {
+    for q in [
+        "DELETE FROM user_sessions WHERE user_id = ?",
+        "DELETE FROM repo_to_perm WHERE user_id = ?",
+        "DELETE FROM user_to_perm WHERE user_id = ?",
+        "DELETE FROM users WHERE user_id = ?",
+    ] {
+        tx.execute(sqlx::query(&sql!(tx, q)).bind(id.0)).await?;
+    }
+    Ok(())
+}
+
+/// Ends every session of a user.
+pub async fn end_sessions(tx: &mut Tx, id: UserId) -> Result<()> {
+    tx.execute(sqlx::query(&sql!(tx, "DELETE FROM user_sessions WHERE user_id = ?")).bind(id.0))
+        .await?;
+    Ok(())
+}

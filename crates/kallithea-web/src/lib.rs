@@ -16,6 +16,7 @@ mod markup;
 mod message;
 mod pages;
 mod repo_pages;
+mod user_pages;
 mod view;
 mod visitor;
 
@@ -90,14 +91,29 @@ pub fn app(state: AppState) -> Router {
             "/_admin/repos",
             get(pages::repos_index).post(pages::create_repo),
         )
-        .route("/_admin/my_account/api_keys", get(pages::api_keys))
+        .route(
+            "/_admin/my_account/api_keys",
+            get(pages::api_keys).post(pages::reset_api_key),
+        )
         .route(
             "/_admin/my_account/password",
             get(pages::password_form).post(pages::change_password),
         )
         .route("/_admin/my_account", get(pages::my_account))
         .route("/_admin/users/new", get(pages::new_user_form))
-        .route("/_admin/users", axum::routing::post(pages::create_user))
+        .route(
+            "/_admin/users",
+            get(user_pages::index).post(pages::create_user),
+        )
+        .route("/_admin/users/{id}/edit", get(user_pages::edit))
+        .route(
+            "/_admin/users/{id}",
+            axum::routing::post(user_pages::update),
+        )
+        .route(
+            "/_admin/users/{id}/delete",
+            axum::routing::post(user_pages::delete),
+        )
         .route("/_admin/static/style.css", get(pages::stylesheet))
         .route("/_admin/static/highlight.css", get(pages::highlight_css))
         .route("/_admin/static/kallithea.js", get(pages::script))

@@ -557,3 +557,18 @@ pub async fn script() -> Response {
     )
         .into_response()
 }
+
+/// POST /_admin/my_account/api_keys — a new main API key; the old one stops working.
+pub async fn reset_api_key(
+    State(state): State<AppState>,
+    v: Visitor,
+) -> Result<Response, WebError> {
+    require_user(&state, &v, "/_admin/my_account/api_keys")?;
+    let Some(u) = &v.user else {
+        return Err(web_err(&state)(Error::new(ErrorKind::LoginRequired, "")));
+    };
+    user::reset_api_key(&state.svc, u.id)
+        .await
+        .map_err(web_err(&state))?;
+    Ok(Redirect::to(&format!("{}/_admin/my_account/api_keys", state.web.prefix)).into_response())
+}

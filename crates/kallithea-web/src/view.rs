@@ -425,3 +425,35 @@ pub struct AtomFeed {
     pub updated: String,
     pub entries: Vec<FeedEntry>,
 }
+
+pub struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub name: String,
+    pub email: String,
+    pub active: bool,
+    pub admin: bool,
+    pub last_login: String,
+}
+
+#[derive(Template)]
+#[template(path = "users.html")]
+pub struct UsersPage {
+    pub layout: Layout,
+    pub users: Vec<UserRow>,
+}
+
+#[derive(Template)]
+#[template(path = "user_edit.html")]
+pub struct UserEditPage {
+    pub layout: Layout,
+    pub id: i64,
+    pub username: String,
+    pub firstname: String,
+    pub lastname: String,
+    pub email: String,
+    pub active: bool,
+    pub admin: bool,
+    pub error: Option<String>,
+    pub notice: Option<String>,
+}

@@ -13,4 +13,5 @@ mod git_http;
 mod repos;
 mod review;
 mod setup;
+mod users;
 mod web;

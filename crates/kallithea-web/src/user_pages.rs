@@ -1,0 +1,177 @@
+//! Site administration of accounts: `/_admin/users` (list), `/_admin/users/{id}/edit`,
+//! `POST /_admin/users/{id}` (save) and `POST /_admin/users/{id}/delete`.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use kallithea_core::user::{self, AccountEdit, UserRow as Account};
+use kallithea_core::{Error, ErrorKind};
+use kallithea_model::UserId;
+use serde::Deserialize;
+
+use crate::form::Form;
+use crate::pages::{checked, layout, web_err};
+use crate::view::{self, UserEditPage, UserRow, UsersPage, render};
+use crate::visitor::Visitor;
+use crate::{AppState, WebError};
+
+fn parse_id(state: &AppState, raw: &str) -> Result<UserId, WebError> {
+    raw.parse::<i64>().map(UserId).map_err(|_| {
+        web_err(state)(Error::not_found(format!(
+            "There is no user with id \"{raw}\"."
+        )))
+    })
+}
+
+fn signed_in(state: &AppState, v: &Visitor, path: &str) -> Result<(), WebError> {
+    if v.user.is_none() {
+        return Err(
+            WebError::new(Error::new(ErrorKind::LoginRequired, ""), &state.web.prefix)
+                .came_from(&format!("{}{path}", state.web.prefix)),
+        );
+    }
+    Ok(())
+}
+
+/// GET /_admin/users
+pub async fn index(State(state): State<AppState>, v: Visitor) -> Result<Response, WebError> {
+    signed_in(&state, &v, "/_admin/users")?;
+    let users = user::list_accounts(&state.svc, &v.actor)
+        .await
+        .map_err(web_err(&state))?;
+    let page = UsersPage {
+        layout: layout(&state, &v),
+        users: users
+            .into_iter()
+            .map(|u| UserRow {
+                id: u.id.0,
+                name: format!("{} {}", u.firstname, u.lastname).trim().to_owned(),
+                username: u.username,
+                email: u.email,
+                active: u.active,
+                admin: u.admin,
+                last_login: u
+                    .last_login
+                    .map(view::age)
+                    .unwrap_or_else(|| "never".into()),
+            })
+            .collect(),
+    };
+    Ok(render(&page).into_response())
+}
+
+fn edit_page(
+    state: &AppState,
+    v: &Visitor,
+    u: &Account,
+    error: Option<String>,
+    notice: Option<String>,
+) -> UserEditPage {
+    UserEditPage {
+        layout: layout(state, v),
+        id: u.id.0,
+        username: u.username.clone(),
+        firstname: u.firstname.clone(),
+        lastname: u.lastname.clone(),
+        email: u.email.clone(),
+        active: u.active,
+        admin: u.admin,
+        error,
+        notice,
+    }
+}
+
+/// GET /_admin/users/{id}/edit
+pub async fn edit(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(raw): Path<String>,
+) -> Result<Response, WebError> {
+    signed_in(&state, &v, "/_admin/users")?;
+    let id = parse_id(&state, &raw)?;
+    let u = user::account(&state.svc, &v.actor, id)
+        .await
+        .map_err(web_err(&state))?;
+    Ok(render(&edit_page(&state, &v, &u, None, None)).into_response())
+}
+
+#[derive(Deserialize, Default)]
+pub struct EditFields {
+    #[serde(default)]
+    firstname: String,
+    #[serde(default)]
+    lastname: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    active: Option<String>,
+    #[serde(default)]
+    admin: Option<String>,
+}
+
+/// POST /_admin/users/{id}
+pub async fn update(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(raw): Path<String>,
+    Form(f): Form<EditFields>,
+) -> Result<Response, WebError> {
+    signed_in(&state, &v, "/_admin/users")?;
+    let id = parse_id(&state, &raw)?;
+    let edit = AccountEdit {
+        email: f.email.trim(),
+        firstname: f.firstname.trim(),
+        lastname: f.lastname.trim(),
+        active: checked(&f.active),
+        admin: checked(&f.admin),
+        password: Some(f.password.as_str()).filter(|p| !p.is_empty()),
+    };
+    let result = user::admin_update(&state.svc, &v.actor, id, &edit).await;
+    let u = user::account(&state.svc, &v.actor, id)
+        .await
+        .map_err(web_err(&state))?;
+    match result {
+        Ok(()) => {
+            Ok(render(&edit_page(&state, &v, &u, None, Some("Saved.".into()))).into_response())
+        }
+        Err(e) if matches!(e.kind, ErrorKind::InvalidInput | ErrorKind::NameTaken) => Ok((
+            StatusCode::BAD_REQUEST,
+            render(&edit_page(&state, &v, &u, Some(e.message), None)),
+        )
+            .into_response()),
+        Err(e) => Err(web_err(&state)(e)),
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct DeleteFields {
+    #[serde(default)]
+    user_repos: String,
+}
+
+/// POST /_admin/users/{id}/delete — `user_repos=detach` gives their repositories to the admin.
+pub async fn delete(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(raw): Path<String>,
+    Form(f): Form<DeleteFields>,
+) -> Result<Response, WebError> {
+    signed_in(&state, &v, "/_admin/users")?;
+    let id = parse_id(&state, &raw)?;
+    match user::admin_delete(&state.svc, &v.actor, id, f.user_repos == "detach").await {
+        Ok(()) => Ok(Redirect::to(&format!("{}/_admin/users", state.web.prefix)).into_response()),
+        Err(e) if e.kind == ErrorKind::InvalidInput => {
+            let u = user::account(&state.svc, &v.actor, id)
+                .await
+                .map_err(web_err(&state))?;
+            Ok((
+                StatusCode::BAD_REQUEST,
+                render(&edit_page(&state, &v, &u, Some(e.message), None)),
+            )
+                .into_response())
+        }
+        Err(e) => Err(web_err(&state)(e)),
+    }
+}

@@ -1,0 +1,173 @@
+//! Site administration of accounts.
+
+use crate::support::*;
+
+fn user_id(admin: &Browser, name: &str) -> String {
+    let (_, list) = admin.get_text("/_admin/users");
+    let marker = format!("/edit\">{name}</a>");
+    let end = list
+        .find(&marker)
+        .unwrap_or_else(|| panic!("{name} listed: {list}"));
+    let start = list[..end].rfind("/_admin/users/").unwrap() + "/_admin/users/".len();
+    list[start..end].to_owned()
+}
+
+#[test]
+fn admins_list_edit_deactivate_and_reset_accounts() {
+    let s = Server::start();
+    let admin = s.admin();
+    s.add_user(&admin, "bob", "bob-pass-1");
+    let id = user_id(&admin, "bob");
+    let bob = Browser::new(&s.base);
+    assert_eq!(bob.login("bob", "bob-pass-1").status(), 303);
+    assert_eq!(
+        bob.get("/_admin/users").status(),
+        403,
+        "not for ordinary users"
+    );
+    assert_eq!(
+        Browser::new(&s.base).get("/_admin/users").status(),
+        303,
+        "anonymous: sign in"
+    );
+
+    let r = admin.post(
+        &format!("/_admin/users/{id}"),
+        &[
+            ("firstname", "Bob"),
+            ("lastname", "B"),
+            ("email", "bob@example.com"),
+        ],
+    );
+    assert_eq!(r.status(), 200, "saved without the active box: deactivated");
+    assert!(
+        !bob.get_text("/").1.contains("Sign out"),
+        "the deactivated user is signed out"
+    );
+    let r = Browser::new(&s.base).login("bob", "bob-pass-1");
+    assert_eq!(r.status(), 401);
+    assert!(r.text().unwrap().contains("This account is disabled."));
+
+    let r = admin.post(
+        &format!("/_admin/users/{id}"),
+        &[
+            ("email", "bob@example.com"),
+            ("active", "True"),
+            ("password", "reset-pass-2"),
+        ],
+    );
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        Browser::new(&s.base).login("bob", "reset-pass-2").status(),
+        303
+    );
+    assert_eq!(
+        Browser::new(&s.base).login("bob", "bob-pass-1").status(),
+        401
+    );
+
+    for bad in ["/_admin/users/99999/edit", "/_admin/users/abc/edit"] {
+        let (status, page) = admin.get_text(bad);
+        assert_eq!(status, 404, "{bad}");
+        assert!(page.contains("There is no user"), "{page}");
+    }
+}
+
+#[test]
+fn the_last_admin_stays_and_nobody_deletes_themselves() {
+    let s = Server::start();
+    let admin = s.admin();
+    let me = user_id(&admin, ADMIN);
+    let r = admin.post(
+        &format!("/_admin/users/{me}"),
+        &[("email", "admin@example.com"), ("active", "True")],
+    );
+    assert_eq!(r.status(), 400);
+    assert!(
+        r.text()
+            .unwrap()
+            .contains("at least one active site administrator")
+    );
+    let r = admin.post(
+        &format!("/_admin/users/{me}"),
+        &[("email", "admin@example.com"), ("admin", "True")],
+    );
+    assert_eq!(r.status(), 400, "nor deactivate the last admin");
+    let r = admin.post(&format!("/_admin/users/{me}/delete"), &[]);
+    assert_eq!(r.status(), 400);
+    assert!(r.text().unwrap().contains("cannot delete your own account"));
+    assert_eq!(
+        Browser::new(&s.base).login(ADMIN, ADMIN_PW).status(),
+        303,
+        "still an admin"
+    );
+}
+
+#[test]
+fn deleting_a_user_who_owns_repositories_needs_a_choice() {
+    let s = Server::start();
+    let admin = s.admin();
+    s.add_user(&admin, "carol", "carol-pass-1");
+    let carol = Browser::new(&s.base);
+    carol.login("carol", "carol-pass-1");
+    assert_eq!(
+        carol
+            .post("/_admin/repos", &[("repo_name", "carols")])
+            .status(),
+        303
+    );
+    let id = user_id(&admin, "carol");
+    let r = admin.post(&format!("/_admin/users/{id}/delete"), &[]);
+    assert_eq!(r.status(), 400);
+    assert!(r.text().unwrap().contains("carol owns 1 repository"));
+    let r = admin.post(
+        &format!("/_admin/users/{id}/delete"),
+        &[("user_repos", "detach")],
+    );
+    assert_eq!(r.status(), 303);
+    let (_, list) = admin.get_text("/_admin/users");
+    assert!(!list.contains(">carol</a>"));
+    let (_, page) = admin.get_text("/carols");
+    assert!(page.contains("<dt>Owner</dt><dd>admin</dd>"), "{page}");
+    assert!(
+        !carol.get_text("/").1.contains("Sign out"),
+        "her sessions are gone"
+    );
+}
+
+#[test]
+fn a_new_api_key_replaces_the_old_one() {
+    let s = Server::start();
+    let admin = s.admin();
+    s.create_repo(&admin, "keyed", true);
+    let key = |b: &Browser| {
+        let (_, page) = b.get_text("/_admin/my_account/api_keys");
+        page.split("readonly value=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    let old = key(&admin);
+    assert_eq!(admin.post("/_admin/my_account/api_keys", &[]).status(), 303);
+    let new = key(&admin);
+    assert_ne!(old, new);
+    assert!(
+        !git(
+            s.dir.path(),
+            &["ls-remote", &s.git_url(ADMIN, &old, "keyed")]
+        )
+        .status
+        .success()
+    );
+    assert!(
+        git(
+            s.dir.path(),
+            &["ls-remote", &s.git_url(ADMIN, &new, "keyed")]
+        )
+        .status
+        .success()
+    );
+}
