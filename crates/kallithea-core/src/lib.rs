@@ -6,6 +6,7 @@
 
 pub mod browse;
 pub mod cache;
+pub mod defaults;
 pub mod error;
 pub mod git_service;
 pub mod hooks;

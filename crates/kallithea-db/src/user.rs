@@ -259,3 +259,29 @@ pub async fn end_sessions(tx: &mut Tx, id: UserId) -> Result<()> {
         .await?;
     Ok(())
 }
+
+pub async fn remove_global_perm(tx: &mut Tx, id: UserId, permission: &str) -> Result<()> {
+    tx.execute(
+        sqlx::query(&sql!(
+            tx,
+            "DELETE FROM user_to_perm WHERE user_id = ? AND permission = ?"
+        ))
+        .bind(id.0)
+        .bind(permission.to_owned()),
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn add_global_perm(tx: &mut Tx, id: UserId, permission: &str) -> Result<()> {
+    tx.execute(
+        sqlx::query(&sql!(
+            tx,
+            "INSERT INTO user_to_perm (user_id, permission) VALUES (?, ?)"
+        ))
+        .bind(id.0)
+        .bind(permission.to_owned()),
+    )
+    .await?;
+    Ok(())
+}

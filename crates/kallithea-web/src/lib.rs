@@ -107,6 +107,10 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/_admin/users/{id}/edit", get(user_pages::edit))
         .route(
+            "/_admin/permissions",
+            get(user_pages::permissions).post(user_pages::save_permissions),
+        )
+        .route(
             "/_admin/users/{id}",
             axum::routing::post(user_pages::update),
         )

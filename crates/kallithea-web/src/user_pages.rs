@@ -175,3 +175,84 @@ pub async fn delete(
         Err(e) => Err(web_err(&state)(e)),
     }
 }
+
+fn label(field: &str) -> &'static str {
+    match field {
+        "default_repo_perm" => "Default repository permission",
+        "default_group_perm" => "Default repository group permission",
+        "default_user_group_perm" => "Default user group permission",
+        "default_repo_create" => "Creating top-level repositories",
+        "default_user_group_create" => "Creating user groups",
+        "default_fork" => "Forking repositories",
+        "default_register" => "Registration",
+        "default_extern_activate" => "Accounts from external sign-in",
+        _ => "",
+    }
+}
+
+async fn permissions_page(
+    state: &AppState,
+    v: &Visitor,
+    error: Option<String>,
+    notice: Option<String>,
+) -> Result<Response, WebError> {
+    let d = kallithea_core::defaults::load(&state.svc, &v.actor)
+        .await
+        .map_err(web_err(state))?;
+    let page = view::PermissionsPage {
+        layout: layout(state, v),
+        anonymous: d.anonymous,
+        settings: kallithea_core::defaults::SETTINGS
+            .iter()
+            .map(|s| view::DefaultSetting {
+                field: s.field,
+                label: label(s.field),
+                choices: s.choices.iter().map(|c| (*c).to_owned()).collect(),
+                value: d
+                    .values
+                    .iter()
+                    .find(|(f, _)| *f == s.field)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default(),
+            })
+            .collect(),
+        notice,
+        error: error.clone(),
+    };
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, render(&page)).into_response())
+}
+
+/// GET /_admin/permissions
+pub async fn permissions(State(state): State<AppState>, v: Visitor) -> Result<Response, WebError> {
+    signed_in(&state, &v, "/_admin/permissions")?;
+    permissions_page(&state, &v, None, None).await
+}
+
+/// POST /_admin/permissions — Kallithea's field names.
+pub async fn save_permissions(
+    State(state): State<AppState>,
+    v: Visitor,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    signed_in(&state, &v, "/_admin/permissions")?;
+    let get = |k: &str| fields.iter().find(|(f, _)| f == k).map(|(_, v)| v.clone());
+    let change = kallithea_core::defaults::Change {
+        anonymous: checked(&get("anonymous")),
+        overwrite_default_repo: checked(&get("overwrite_default_repo")),
+        values: fields.clone(),
+    };
+    match kallithea_core::defaults::save(&state.svc, &v.actor, &change).await {
+        Ok(()) => {
+            permissions_page(&state, &v, None, Some("Default permissions saved.".into())).await
+        }
+        Err(e) if e.kind == ErrorKind::InvalidInput => {
+            permissions_page(&state, &v, Some(e.message), None).await
+        }
+        Err(e) => Err(web_err(&state)(e)),
+    }
+}

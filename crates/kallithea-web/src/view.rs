@@ -457,3 +457,20 @@ pub struct UserEditPage {
     pub error: Option<String>,
     pub notice: Option<String>,
 }
+
+pub struct DefaultSetting {
+    pub field: &'static str,
+    pub label: &'static str,
+    pub choices: Vec<String>,
+    pub value: String,
+}
+
+#[derive(Template)]
+#[template(path = "permissions.html")]
+pub struct PermissionsPage {
+    pub layout: Layout,
+    pub anonymous: bool,
+    pub settings: Vec<DefaultSetting>,
+    pub error: Option<String>,
+    pub notice: Option<String>,
+}

@@ -171,3 +171,88 @@ fn a_new_api_key_replaces_the_old_one() {
         .success()
     );
 }
+
+fn defaults(overrides: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+    let mut f = vec![
+        ("anonymous", "True"),
+        ("default_repo_perm", "repository.read"),
+        ("default_group_perm", "group.read"),
+        ("default_user_group_perm", "usergroup.read"),
+        ("default_repo_create", "hg.create.repository"),
+        ("default_user_group_create", "hg.usergroup.create.false"),
+        ("default_fork", "hg.fork.repository"),
+        ("default_register", "hg.register.manual_activate"),
+        ("default_extern_activate", "hg.extern_activate.auto"),
+    ];
+    for (k, v) in overrides {
+        f.retain(|(key, _)| key != k);
+        if !v.is_empty() {
+            f.push((k, v));
+        }
+    }
+    f
+}
+
+#[test]
+fn default_permissions_decide_what_everyone_gets() {
+    let s = Server::start();
+    let admin = s.admin();
+    s.add_user(&admin, "dave", "dave-pass-1");
+    s.create_repo(&admin, "old", false);
+    let (status, page) = admin.get_text("/_admin/permissions");
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("<option value=\"repository.read\" selected>"),
+        "{page}"
+    );
+    let dave = Browser::new(&s.base);
+    dave.login("dave", "dave-pass-1");
+    assert_eq!(dave.get("/_admin/permissions").status(), 403);
+
+    // Refused values change nothing.
+    for bad in [
+        defaults(&[("default_repo_perm", "repository.admin")]),
+        defaults(&[("default_fork", "")]),
+    ] {
+        let r = admin.post("/_admin/permissions", &bad);
+        assert_eq!(r.status(), 400);
+    }
+
+    // No repository creation for ordinary users; nothing readable by default.
+    let r = admin.post(
+        "/_admin/permissions",
+        &[
+            defaults(&[
+                ("default_repo_create", "hg.create.none"),
+                ("default_repo_perm", "repository.none"),
+            ]),
+            vec![("overwrite_default_repo", "true")],
+        ]
+        .concat(),
+    );
+    assert_eq!(r.status(), 200);
+    assert!(r.text().unwrap().contains("Default permissions saved."));
+    assert_eq!(
+        dave.post("/_admin/repos", &[("repo_name", "mine")])
+            .status(),
+        403
+    );
+    assert_eq!(
+        dave.get("/old").status(),
+        403,
+        "overwrite applied to the existing repository"
+    );
+    s.create_repo(&admin, "new", false);
+    assert_eq!(
+        dave.get("/new").status(),
+        403,
+        "new repositories get the new default"
+    );
+    assert_eq!(Browser::new(&s.base).get("/new").status(), 303);
+
+    // Anonymous access off.
+    let r = admin.post("/_admin/permissions", &defaults(&[("anonymous", "")]));
+    assert_eq!(r.status(), 200);
+    let r = Browser::new(&s.base).get("/");
+    assert_eq!(r.status(), 303, "everyone must sign in");
+}

@@ -1,0 +1,165 @@
+//! The default permissions (`/_admin/permissions`): what the `default` user holds, which is
+//! what anonymous visitors get and the floor for everyone. Kallithea 0.7's fields and values.
+
+use kallithea_model::PermLevel;
+
+use crate::user::DEFAULT_USER;
+use crate::{Actor, Error, Result, Services};
+
+/// One setting: its form field, the permission-name prefix it sets, and the allowed values.
+pub struct Setting {
+    pub field: &'static str,
+    pub prefix: &'static str,
+    pub choices: &'static [&'static str],
+}
+
+/// Kallithea's default-permission fields, in page order.
+pub const SETTINGS: &[Setting] = &[
+    Setting {
+        field: "default_repo_perm",
+        prefix: "repository.",
+        choices: &["repository.none", "repository.read", "repository.write"],
+    },
+    Setting {
+        field: "default_group_perm",
+        prefix: "group.",
+        choices: &["group.none", "group.read", "group.write", "group.admin"],
+    },
+    Setting {
+        field: "default_user_group_perm",
+        prefix: "usergroup.",
+        choices: &[
+            "usergroup.none",
+            "usergroup.read",
+            "usergroup.write",
+            "usergroup.admin",
+        ],
+    },
+    Setting {
+        field: "default_repo_create",
+        prefix: "hg.create.",
+        choices: &["hg.create.none", "hg.create.repository"],
+    },
+    Setting {
+        field: "default_user_group_create",
+        prefix: "hg.usergroup.create.",
+        choices: &["hg.usergroup.create.false", "hg.usergroup.create.true"],
+    },
+    Setting {
+        field: "default_fork",
+        prefix: "hg.fork.",
+        choices: &["hg.fork.none", "hg.fork.repository"],
+    },
+    Setting {
+        field: "default_register",
+        prefix: "hg.register.",
+        choices: &[
+            "hg.register.none",
+            "hg.register.manual_activate",
+            "hg.register.auto_activate",
+        ],
+    },
+    Setting {
+        field: "default_extern_activate",
+        prefix: "hg.extern_activate.",
+        choices: &["hg.extern_activate.manual", "hg.extern_activate.auto"],
+    },
+];
+
+/// The current defaults: anonymous access and the chosen value of each setting.
+#[derive(Debug, Clone)]
+pub struct Defaults {
+    pub anonymous: bool,
+    pub values: Vec<(&'static str, String)>,
+}
+
+fn value_for(perms: &[String], s: &Setting) -> String {
+    // `hg.usergroup.create.` also starts with `hg.` names of other kinds: match choices exactly.
+    perms
+        .iter()
+        .find(|p| s.choices.contains(&p.as_str()))
+        .cloned()
+        .unwrap_or_else(|| s.choices[0].to_owned())
+}
+
+pub async fn load(svc: &Services, actor: &Actor) -> Result<Defaults> {
+    if !actor.is_admin() {
+        return Err(crate::repo::denied(actor));
+    }
+    let mut tx = svc.db.read().await?;
+    let d = crate::user::default_user(&mut tx).await?;
+    let perms = kallithea_db::user::global_perms(&mut tx, d.id).await?;
+    tx.commit().await?;
+    Ok(Defaults {
+        anonymous: d.active,
+        values: SETTINGS
+            .iter()
+            .map(|s| (s.field, value_for(&perms, s)))
+            .collect(),
+    })
+}
+
+/// What the form sent.
+#[derive(Debug, Clone, Default)]
+pub struct Change {
+    pub anonymous: bool,
+    pub values: Vec<(String, String)>,
+    /// Apply the default repository permission to every existing public repository.
+    pub overwrite_default_repo: bool,
+}
+
+/// Saves the defaults; with `overwrite_default_repo`, every public repository's `default`
+/// grant becomes the new default repository permission.
+pub async fn save(svc: &Services, actor: &Actor, change: &Change) -> Result<()> {
+    if !actor.is_admin() {
+        return Err(crate::repo::denied(actor));
+    }
+    let mut chosen = Vec::new();
+    for s in SETTINGS {
+        let v = change
+            .values
+            .iter()
+            .find(|(k, _)| k == s.field)
+            .map(|(_, v)| v.trim());
+        let Some(v) = v else {
+            return Err(Error::invalid(format!(
+                "The form is missing the field {}.",
+                s.field
+            )));
+        };
+        if !s.choices.contains(&v) {
+            return Err(Error::invalid(format!(
+                "\"{v}\" is not a choice for {}: use one of {}.",
+                s.field,
+                s.choices.join(", ")
+            )));
+        }
+        chosen.push((s, v.to_owned()));
+    }
+    let mut tx = svc.db.write().await?;
+    let d = kallithea_db::user::find_by_name(&mut tx, DEFAULT_USER)
+        .await?
+        .ok_or_else(|| Error::internal("default permissions", "no default user"))?;
+    kallithea_db::user::set_active(&mut tx, d.id, change.anonymous).await?;
+    for (s, v) in &chosen {
+        // Remove only this setting's names (`hg.` prefixes overlap between settings).
+        for c in s.choices {
+            kallithea_db::user::remove_global_perm(&mut tx, d.id, c).await?;
+        }
+        kallithea_db::user::add_global_perm(&mut tx, d.id, v).await?;
+    }
+    if change.overwrite_default_repo {
+        let level = chosen
+            .iter()
+            .find(|(s, _)| s.field == "default_repo_perm")
+            .and_then(|(_, v)| PermLevel::from_repo_perm_name(v))
+            .unwrap_or(PermLevel::Read);
+        for r in kallithea_db::repo::list(&mut tx).await? {
+            if !r.private {
+                kallithea_db::repo::set_grant(&mut tx, r.id, d.id, level).await?;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
