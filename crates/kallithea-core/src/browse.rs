@@ -100,11 +100,12 @@ impl Opened {
     /// A branch or tag name from the cached lists; anything else asks git once (full ids are
     /// remembered for good, other forms for this refs fingerprint).
     async fn resolve(&self, svc: &Services, rev: &str) -> Result<ChangesetId> {
+        // Tags first, as git itself reads a name.
         if let Some(r) = self
             .refs
-            .branches
+            .tags
             .iter()
-            .chain(&self.refs.tags)
+            .chain(&self.refs.branches)
             .find(|r| r.name == rev)
         {
             return Ok(r.target.clone());
@@ -126,7 +127,7 @@ impl Opened {
 
     /// `f` on a blocking thread, remembered under `key` (which must name everything the
     /// result depends on: immutable ids, or the refs fingerprint).
-    async fn cached<T: Send + Sync + 'static>(
+    async fn cached<T: Send + Sync + std::fmt::Debug + 'static>(
         &self,
         svc: &Services,
         key: String,
@@ -482,6 +483,9 @@ pub async fn annotate(
     Ok((id, (*lines).clone()))
 }
 
+/// The most archives kept in `archive_cache_dir`; past it, archives are made each time.
+pub const MAX_CACHED_ARCHIVES: usize = 1000;
+
 /// Where an archive's bytes come from.
 pub enum ArchiveBody {
     /// Made before and kept in the archive cache (`archive_cache_dir`).
@@ -551,7 +555,14 @@ pub async fn archive(
     let base = format!("{}-{}", o.name.replace('/', "_"), id.short());
     let file_name = format!("{base}{}", format.extension());
     let cache = svc.config.archive_cache_dir.as_ref().map(|dir| {
-        let stored = format!("{}-{}{}", access.repo().id.0, id.0, format.extension());
+        // The name is part of the key: the archive's folder carries it, and renames change it.
+        let name_key = &crate::token::sha256_hex(&o.name)[..12];
+        let stored = format!(
+            "{}-{}-{name_key}{}",
+            access.repo().id.0,
+            id.0,
+            format.extension()
+        );
         (
             dir.join(&stored),
             dir.join(format!(".{stored}.{}.tmp", crate::token::random_hex(6))),
@@ -564,7 +575,13 @@ pub async fn archive(
     }
     let Repo::Git(g) = &o.repo;
     let child = g.spawn_archive(&id, format, &base)?;
-    let tee = match cache {
+    let full = match &svc.config.archive_cache_dir {
+        Some(dir) => std::fs::read_dir(dir)
+            .map(|rd| rd.take(MAX_CACHED_ARCHIVES).count() >= MAX_CACHED_ARCHIVES)
+            .unwrap_or(false),
+        None => true,
+    };
+    let tee = match cache.filter(|_| !full) {
         Some((dest, tmp)) => {
             let _ = tokio::fs::create_dir_all(dest.parent().unwrap_or(&dest)).await;
             match tokio::fs::File::create(&tmp).await {

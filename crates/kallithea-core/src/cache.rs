@@ -3,7 +3,9 @@
 //! keyed by a fingerprint of the repository's refs on disk.
 //!
 //! Two generations approximate least-recently-used eviction: entries live in `current`; when
-//! it is full it becomes `previous` (whose entries are dropped unless used again).
+//! it holds half the entries or half the bytes allowed it becomes `previous` (whose entries
+//! are dropped unless used again). An entry's bytes are estimated from its `Debug` text, once,
+//! when it is stored (after the git work that made it, which costs far more).
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -14,13 +16,15 @@ type Value = Arc<dyn Any + Send + Sync>;
 #[derive(Debug)]
 pub struct Cache {
     capacity: usize,
+    max_bytes: usize,
     inner: Mutex<Generations>,
 }
 
 #[derive(Default)]
 struct Generations {
-    current: HashMap<String, Value>,
-    previous: HashMap<String, Value>,
+    current: HashMap<String, (Value, usize)>,
+    current_bytes: usize,
+    previous: HashMap<String, (Value, usize)>,
 }
 
 impl std::fmt::Debug for Generations {
@@ -35,10 +39,11 @@ impl std::fmt::Debug for Generations {
 }
 
 impl Cache {
-    /// A cache holding about `capacity` entries.
-    pub fn new(capacity: usize) -> Self {
+    /// A cache holding about `capacity` entries and `max_bytes` bytes.
+    pub fn new(capacity: usize, max_bytes: usize) -> Self {
         Self {
             capacity: capacity.max(2),
+            max_bytes,
             inner: Mutex::new(Generations::default()),
         }
     }
@@ -46,26 +51,34 @@ impl Cache {
     pub fn get<T: Any + Send + Sync>(&self, key: &str) -> Option<Arc<T>> {
         let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
         let value = match g.current.get(key) {
-            Some(v) => v.clone(),
+            Some((v, _)) => v.clone(),
             None => {
-                let v = g.previous.remove(key)?;
-                self.insert_locked(&mut g, key.to_owned(), v.clone());
+                let (v, bytes) = g.previous.remove(key)?;
+                self.insert_locked(&mut g, key.to_owned(), v.clone(), bytes);
                 v
             }
         };
         value.downcast::<T>().ok()
     }
 
-    pub fn put<T: Any + Send + Sync>(&self, key: String, value: Arc<T>) {
+    pub fn put<T: Any + Send + Sync + std::fmt::Debug>(&self, key: String, value: Arc<T>) {
+        let bytes = format!("{value:?}").len() + key.len() + 64;
+        if bytes > self.max_bytes / 4 {
+            return; // Too big to be worth keeping.
+        }
         let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        self.insert_locked(&mut g, key, value);
+        self.insert_locked(&mut g, key, value, bytes);
     }
 
-    fn insert_locked(&self, g: &mut Generations, key: String, value: Value) {
-        if g.current.len() >= self.capacity / 2 {
+    fn insert_locked(&self, g: &mut Generations, key: String, value: Value, bytes: usize) {
+        if g.current.len() >= self.capacity / 2 || g.current_bytes + bytes > self.max_bytes / 2 {
             g.previous = std::mem::take(&mut g.current);
+            g.current_bytes = 0;
         }
-        g.current.insert(key, value);
+        g.current_bytes += bytes;
+        if let Some((_, old)) = g.current.insert(key, (value, bytes)) {
+            g.current_bytes -= old;
+        }
     }
 }
 
@@ -75,7 +88,7 @@ mod tests {
 
     #[test]
     fn keeps_recent_entries_and_drops_old_ones() {
-        let c = Cache::new(4);
+        let c = Cache::new(4, 1 << 20);
         c.put("a".into(), Arc::new(1u32));
         c.put("b".into(), Arc::new(2u32));
         assert_eq!(c.get::<u32>("a").as_deref(), Some(&1));
@@ -85,5 +98,13 @@ mod tests {
         assert!(c.get::<u32>("e").is_some());
         assert!(c.get::<u32>("b").is_none(), "old and unused: dropped");
         assert!(c.get::<String>("e").is_none(), "wrong type is a miss");
+        let big = Cache::new(1000, 4000);
+        big.put("huge".into(), Arc::new("x".repeat(2000)));
+        assert!(big.get::<String>("huge").is_none(), "too big to keep");
+        for i in 0..10 {
+            big.put(format!("k{i}"), Arc::new("y".repeat(500)));
+        }
+        assert!(big.get::<String>("k0").is_none(), "bytes evict old entries");
+        assert!(big.get::<String>("k9").is_some());
     }
 }

@@ -66,6 +66,11 @@ impl From<kallithea_vcs::Error> for Error {
             kallithea_vcs::Error::OptionLikeArgument(a) => {
                 Self::invalid(format!("{a:?} is not a valid argument."))
             }
+            kallithea_vcs::Error::NotFound(_) => Self::not_found("Not found."),
+            kallithea_vcs::Error::TooLarge(n) => Self::invalid(format!(
+                "This is too large to show (more than {} MiB): clone the repository instead.",
+                n / (1024 * 1024)
+            )),
             other => Self::internal("repository operation", other),
         }
     }

@@ -74,7 +74,7 @@ impl Services {
             config,
             throttle,
             hashing: tokio::sync::Semaphore::new(4),
-            cache: cache::Cache::new(4096),
+            cache: cache::Cache::new(4096, 256 * 1024 * 1024),
         }
     }
 }

@@ -93,6 +93,8 @@ impl GitCommand {
         c.set_env("GIT_CONFIG_GLOBAL", "/dev/null".into());
         c.set_env("GIT_TERMINAL_PROMPT", "0".into());
         c.set_env("LC_ALL", "C".into());
+        // Paths from users are names, never patterns (`*`, `:(exclude)`).
+        c.set_env("GIT_LITERAL_PATHSPECS", "1".into());
         for (k, v) in &self.env {
             c.set_env(k, v.clone());
         }
@@ -160,6 +162,35 @@ impl GitCommand {
                 stderr: String::from_utf8_lossy(&stderr).trim().to_owned(),
             })
         }
+    }
+
+    /// Runs and returns at most `max` bytes of stdout, and whether that was all of it; git is
+    /// stopped once the limit is reached.
+    pub fn run_limited(&self, dir: &Path, max: usize) -> Result<(Vec<u8>, bool)> {
+        use std::io::Read;
+        let mut child = self.spawn_std_stdout(dir)?;
+        let mut out = Vec::new();
+        let mut complete = true;
+        if let Some(stdout) = child.stdout.take() {
+            let _ = stdout.take(max as u64 + 1).read_to_end(&mut out);
+        }
+        if out.len() > max {
+            out.truncate(max);
+            complete = false;
+            let _ = child.kill();
+        }
+        let status = child.wait().map_err(|source| Error::Spawn {
+            command: self.describe(),
+            source,
+        })?;
+        if complete && !status.success() {
+            return Err(Error::CommandFailed {
+                command: self.describe(),
+                status: status.to_string(),
+                stderr: String::new(),
+            });
+        }
+        Ok((out, complete))
     }
 
     /// Runs to completion and returns the whole output, whatever the exit status.

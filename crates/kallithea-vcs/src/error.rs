@@ -23,6 +23,8 @@ pub enum Error {
         command: String,
         source: std::io::Error,
     },
+    #[error("the output is larger than {0} bytes")]
+    TooLarge(usize),
     #[error("{context}: {source}")]
     Io {
         context: String,

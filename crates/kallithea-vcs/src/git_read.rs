@@ -41,7 +41,7 @@ impl GitRepo {
     fn all_refs(&self) -> Result<(Vec<RefInfo>, Vec<RefInfo>)> {
         let out = self.run(
             GitCommand::new("for-each-ref")
-                .arg("--format=%(refname)%00%(objectname)%00%(*objectname)%00%(committerdate:unix)%00%(*committerdate:unix)%00%(contents:subject)")
+                .arg("--format=%(refname)%00%(objectname)%00%(*objectname)%00%(committerdate:unix)%00%(*committerdate:unix)%00%(objecttype)%00%(*objecttype)%00%(contents:subject)")
                 .arg("--sort=-creatordate")
                 .arg("refs/heads/")
                 .arg("refs/tags/"),
@@ -70,7 +70,7 @@ impl GitRepo {
                 kind,
                 target: ChangesetId(target.to_owned()),
                 time: time.parse().unwrap_or(0),
-                summary: f[5].to_owned(),
+                summary: f[7].to_owned(),
             });
         }
         Ok((branches, tags))
@@ -140,8 +140,19 @@ impl VcsRead for GitRepo {
             stamp(&d, &mut h);
             if let Ok(rd) = std::fs::read_dir(&d) {
                 for e in rd.flatten() {
+                    let path = e.path();
                     if e.file_type().is_ok_and(|t| t.is_dir()) {
-                        dirs.push(e.path());
+                        dirs.push(path);
+                    } else {
+                        // Loose refs too: a rewrite within the folder's time resolution still
+                        // gives a new file (new inode), size or time.
+                        path.hash(&mut h);
+                        if let Ok(m) = e.metadata() {
+                            m.modified().ok().hash(&mut h);
+                            m.len().hash(&mut h);
+                            #[cfg(unix)]
+                            std::os::unix::fs::MetadataExt::ino(&m).hash(&mut h);
+                        }
                     }
                 }
             }
@@ -350,14 +361,13 @@ impl VcsRead for GitRepo {
         {
             return Ok(None);
         }
-        let out = self.run(
-            // blame reads `--` after `--end-of-options` as a revision; the id is a checked hex.
-            GitCommand::new("blame")
-                .arg("--porcelain")
-                .value(&id.0)?
-                .arg("--")
-                .value_after_dashdash(path),
-        )?;
+        // blame reads `--` after `--end-of-options` as a revision; the id is a checked hex.
+        let out = GitCommand::new("blame")
+            .arg("--porcelain")
+            .value(&id.0)?
+            .arg("--")
+            .value_after_dashdash(path)
+            .run_with_timeout(&self.path, std::time::Duration::from_secs(120))?;
         Ok(Some(parse_blame(&out)))
     }
 
@@ -370,14 +380,14 @@ impl VcsRead for GitRepo {
             .arg("--no-color")
             .arg("--no-ext-diff")
             .arg("--no-textconv");
-        self.run(match cs.parents.first() {
+        self.run_capped(match cs.parents.first() {
             Some(p) => c.arg("--end-of-options").value(&p.0)?.value(&id.0)?,
             None => c.arg("--root").arg("--end-of-options").value(&id.0)?,
         })
     }
 
     fn patch(&self, id: &ChangesetId) -> Result<Vec<u8>> {
-        self.run(
+        self.run_capped(
             GitCommand::new("format-patch")
                 .arg("--stdout")
                 .arg("--no-color")
@@ -391,6 +401,15 @@ impl VcsRead for GitRepo {
 }
 
 impl GitRepo {
+    /// Runs a command whose whole output is sent as text; refused beyond MAX_TEXT_BYTES.
+    fn run_capped(&self, c: GitCommand) -> Result<Vec<u8>> {
+        let (out, complete) = c.run_limited(&self.path, MAX_TEXT_BYTES)?;
+        if !complete {
+            return Err(Error::TooLarge(MAX_TEXT_BYTES));
+        }
+        Ok(out)
+    }
+
     /// The files changed between two trees (`from` → `to`, both checked ids), with patches.
     fn diff_pair(&self, from: &str, to: &str, opts: DiffOptions) -> Result<Vec<FileChange>> {
         self.diff_with(|c| c.arg("--end-of-options").value(from)?.value(to), opts)
@@ -407,25 +426,29 @@ impl GitRepo {
         opts: DiffOptions,
     ) -> Result<Vec<FileChange>> {
         let common = |c: GitCommand| {
-            c.arg("-r")
+            let c = c
+                .arg("-r")
                 .arg("-M")
                 .arg("--no-color")
                 .arg("--no-ext-diff")
-                .arg("--no-textconv")
+                .arg("--no-textconv");
+            if opts.ignore_whitespace {
+                c.arg("-w")
+            } else {
+                c
+            }
         };
         let stat = self.run(revs(common(
             GitCommand::new("diff-tree").arg("-z").arg("--numstat"),
         ))?)?;
         let mut files = parse_numstat(&stat);
-        let mut patch_cmd = common(
+        let patch_cmd = common(
             GitCommand::new("diff-tree")
                 .arg("-p")
                 .arg_num("-U", opts.context as usize),
         );
-        if opts.ignore_whitespace {
-            patch_cmd = patch_cmd.arg("-w");
-        }
-        let patch = self.run(revs(patch_cmd)?)?;
+        // Never more than MAX_PATCH_BYTES in memory: files past it show as cut.
+        let (patch, _complete) = revs(patch_cmd)?.run_limited(&self.path, MAX_PATCH_BYTES)?;
         attach_patches(&mut files, &String::from_utf8_lossy(&patch));
         Ok(files)
     }
@@ -629,8 +652,38 @@ fn parse_numstat(out: &[u8]) -> Vec<FileChange> {
     files
 }
 
-/// Splits a `diff-tree -p` output by file and attaches each part (from its first `@@`) to the
-/// matching entry; also learns added and deleted files from the headers.
+/// The most text a raw diff or patch download may have.
+pub const MAX_TEXT_BYTES: usize = 64 * 1024 * 1024;
+
+/// The most patch text read for one diff.
+pub const MAX_PATCH_BYTES: usize = 16 * 1024 * 1024;
+
+/// The path a patch section is about, from its header: `rename to`, `+++ b/`, `--- a/` (for a
+/// deletion), or the two equal halves of `diff --git a/P b/P`.
+fn section_path(head: &str) -> Option<String> {
+    for line in head.lines() {
+        if let Some(p) = line
+            .strip_prefix("rename to ")
+            .or_else(|| line.strip_prefix("copy to "))
+        {
+            return Some(p.to_owned());
+        }
+    }
+    if let Some(p) = head.lines().find_map(|l| l.strip_prefix("+++ b/")) {
+        return Some(p.trim_end_matches('\t').to_owned());
+    }
+    if let Some(p) = head.lines().find_map(|l| l.strip_prefix("--- a/")) {
+        return Some(p.trim_end_matches('\t').to_owned());
+    }
+    let rest = head.lines().next()?.strip_prefix("diff --git a/")?;
+    let n = rest.len().checked_sub(3)? / 2;
+    (rest.len() == 2 * n + 3 && rest.get(n..n + 3) == Some(" b/") && rest[..n] == rest[n + 3..])
+        .then(|| rest[..n].to_owned())
+}
+
+/// Splits a `diff-tree -p` output by file and attaches each part (from its first `@@`) to
+/// the file of the same path (a type change has two parts for one file); also learns added
+/// and deleted files from the headers.
 fn attach_patches(files: &mut [FileChange], patch: &str) {
     let mut sections: Vec<(String, String)> = Vec::new();
     for line in patch.split_inclusive('\n') {
@@ -644,16 +697,29 @@ fn attach_patches(files: &mut [FileChange], patch: &str) {
             }
         }
     }
-    for (i, (head, body)) in sections.into_iter().enumerate() {
-        let Some(f) = files.get_mut(i) else { break };
-        if head.contains("\nnew file mode ") {
-            f.kind = ChangeKind::Added;
-        } else if head.contains("\ndeleted file mode ") {
-            f.kind = ChangeKind::Deleted;
-        } else if head.contains("\ncopy from ") {
-            f.kind = ChangeKind::Copied;
+    for (head, body) in sections {
+        let Some(path) = section_path(&head) else {
+            continue;
+        };
+        let Some(f) = files
+            .iter_mut()
+            .find(|f| f.path == path || f.old_path.as_deref() == Some(path.as_str()))
+        else {
+            continue;
+        };
+        let typechange = !f.patch.is_empty();
+        if !typechange {
+            if head.contains("\nnew file mode ") {
+                f.kind = ChangeKind::Added;
+            } else if head.contains("\ndeleted file mode ") {
+                f.kind = ChangeKind::Deleted;
+            } else if head.contains("\ncopy from ") {
+                f.kind = ChangeKind::Copied;
+            }
+        } else {
+            f.kind = ChangeKind::Modified;
         }
-        f.patch = body;
+        f.patch.push_str(&body);
     }
 }
 
@@ -905,5 +971,55 @@ mod tests {
             "only side's own change"
         );
         assert!(r.between(&side, &side, 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn patches_belong_to_their_files_with_ignored_whitespace_and_type_changes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let w = tmp.path().join("w");
+        g(tmp.path(), &["init", "-q", "-b", "main", "w"]);
+        std::fs::write(w.join("a.txt"), "one two\n").unwrap();
+        std::fs::write(w.join("b.txt"), "first\n").unwrap();
+        std::fs::write(w.join("c.txt"), "link me\n").unwrap();
+        g(&w, &["add", "."]);
+        g(&w, &["commit", "-q", "-m", "one"]);
+        std::fs::write(w.join("a.txt"), "one   two\n").unwrap();
+        std::fs::write(w.join("b.txt"), "second\n").unwrap();
+        std::fs::remove_file(w.join("c.txt")).unwrap();
+        std::os::unix::fs::symlink("a.txt", w.join("c.txt")).unwrap();
+        g(&w, &["add", "-A"]);
+        g(&w, &["commit", "-q", "-m", "two"]);
+        let r = Repo::open_git(&w.join(".git")).unwrap();
+        let head = r.resolve("main").unwrap().unwrap();
+        let ws = r
+            .changes(
+                &head,
+                DiffOptions {
+                    context: 3,
+                    ignore_whitespace: true,
+                },
+            )
+            .unwrap();
+        let b = ws.iter().find(|f| f.path == "b.txt").unwrap();
+        assert!(
+            b.patch.contains("+second"),
+            "b.txt keeps its own patch: {ws:?}"
+        );
+        assert!(
+            ws.iter()
+                .find(|f| f.path == "a.txt")
+                .is_none_or(|a| !a.patch.contains("second"))
+        );
+        let all = r.changes(&head, DiffOptions::default()).unwrap();
+        let c = all.iter().find(|f| f.path == "c.txt").unwrap();
+        assert!(
+            c.patch.contains("-link me") && c.patch.contains("+a.txt"),
+            "both halves of the type change: {c:?}"
+        );
+        let b = all.iter().find(|f| f.path == "b.txt").unwrap();
+        assert!(
+            b.patch.contains("+second") && !b.patch.contains("a.txt"),
+            "{b:?}"
+        );
     }
 }

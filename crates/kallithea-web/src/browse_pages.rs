@@ -188,6 +188,11 @@ pub async fn changelog(
     let q = query_pairs(query);
     let page = num(&q, "page", 1, 1_000_000);
     let size = num(&q, "size", 100, browse::MAX_PAGE_SIZE);
+    if page.saturating_mul(size) > MAX_CHANGELOG_DEPTH {
+        return Err(web_err(state)(kallithea_core::Error::invalid(format!(
+            "Pages go back at most {MAX_CHANGELOG_DEPTH} changesets: open an older changeset and follow its history from there."
+        ))));
+    }
     let (rev, path) = match &rev_path {
         Some((r, p)) => (Some(r.clone()), (!p.is_empty()).then(|| p.clone())),
         None => (
@@ -283,7 +288,7 @@ pub async fn changeset(
     let context = param(&q, "context")
         .and_then(|c| c.parse::<u32>().ok())
         .unwrap_or(3)
-        .min(1000);
+        .min(100);
     let side = param(&q, "diff") == Some("sidebyside");
     let full = param(&q, "fulldiff").is_some_and(|v| v == "1");
     let opts = DiffOptions {
@@ -543,6 +548,35 @@ pub async fn changeset_text(
     Ok(resp)
 }
 
+/// How far back changelog pages go (page × size).
+const MAX_CHANGELOG_DEPTH: usize = 1_000_000;
+
+/// Keeps a git slot for as long as a response body streams.
+fn hold<S: futures_util::Stream>(
+    stream: S,
+    slot: tokio::sync::OwnedSemaphorePermit,
+) -> impl futures_util::Stream<Item = S::Item> {
+    futures_util::StreamExt::map(stream, move |item| {
+        let _ = &slot;
+        item
+    })
+}
+
+async fn git_slot(state: &AppState) -> Result<tokio::sync::OwnedSemaphorePermit, WebError> {
+    match tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        state.git_slots.clone().acquire_owned(),
+    )
+    .await
+    {
+        Ok(Ok(p)) => Ok(p),
+        _ => Err(web_err(state)(kallithea_core::Error::new(
+            kallithea_core::ErrorKind::Throttled,
+            "The server is busy: too many downloads are running. Try again in a moment.",
+        ))),
+    }
+}
+
 /// Largest file shown on a page.
 const SHOW_LIMIT: usize = 512 * 1024;
 
@@ -759,6 +793,7 @@ pub async fn raw(
             ))));
         }
     };
+    let slot = git_slot(state).await?;
     let (_, size, mut child) = browse::file_stream(&state.svc, &access, &nv.id.0, path)
         .await
         .map_err(web_err(state))?;
@@ -771,7 +806,7 @@ pub async fn raw(
     tokio::spawn(async move {
         let _ = child.wait().await;
     });
-    let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(stdout));
+    let body = axum::body::Body::from_stream(hold(tokio_util::io::ReaderStream::new(stdout), slot));
     let mut resp = Response::new(body);
     let h = resp.headers_mut();
     let image = image_type(path);
@@ -919,6 +954,7 @@ pub async fn archive(
             "\"{file}\" is not an archive this server makes: use .zip, .tar.gz or .tar."
         ))));
     };
+    let slot = git_slot(state).await?;
     let (name, source) = browse::archive(&state.svc, &access, rev, format)
         .await
         .map_err(web_err(state))?;
@@ -933,7 +969,7 @@ pub async fn archive(
                     "no output",
                 )));
             };
-            axum::body::Body::from_stream(archive_stream(stdout, *child, tee))
+            axum::body::Body::from_stream(hold(archive_stream(stdout, *child, tee), slot))
         }
     };
     let mut resp = Response::new(body);
@@ -967,17 +1003,23 @@ pub async fn feed(
     let base = base_url(state, headers);
     let link = format!("{base}/{}", r.name);
     let stamp = |t: i64| chrono::DateTime::from_timestamp(t, 0).unwrap_or_default();
+    // XML cannot carry most control characters, even escaped.
+    let clean = |s: &str| -> String {
+        s.chars()
+            .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
+            .collect()
+    };
     let entries: Vec<view::FeedEntry> = log
         .changesets
         .iter()
         .map(|c| view::FeedEntry {
-            title: format!("{}: {}", c.author.name, c.summary()),
+            title: clean(&format!("{}: {}", c.author.name, c.summary())),
             link: format!("{link}/changeset/{}", c.id.0),
-            author: c.author.name.clone(),
-            email: c.author.email.clone(),
+            author: clean(&c.author.name),
+            email: clean(&c.author.email),
             rfc2822: stamp(c.commit_time).to_rfc2822(),
             rfc3339: stamp(c.commit_time).to_rfc3339(),
-            message: c.message.clone(),
+            message: clean(&c.message),
         })
         .collect();
     let title = format!("{} changes", r.name);

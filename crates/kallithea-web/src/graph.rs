@@ -3,6 +3,9 @@
 
 use std::fmt::Write;
 
+/// Most parents of one changeset drawn (octopus merges can have hundreds).
+const MAX_PARENTS: usize = 16;
+
 /// Pixel height of one changelog row; the table's CSS uses the same.
 pub const ROW: u32 = 32;
 const COL: u32 = 14;
@@ -21,7 +24,9 @@ pub fn layout(rows: &[(&str, Vec<&str>)]) -> Layout {
     let mut nodes = Vec::with_capacity(rows.len());
     let mut edges = Vec::new();
     let mut width = 1;
-    for (r, (id, parents)) in rows.iter().enumerate() {
+    for (r, (id, all_parents)) in rows.iter().enumerate() {
+        // An octopus merge draws at most MAX_PARENTS lines.
+        let parents = &all_parents[..all_parents.len().min(MAX_PARENTS)];
         let waiting: Vec<usize> = lanes
             .iter()
             .enumerate()
@@ -44,6 +49,7 @@ pub fn layout(rows: &[(&str, Vec<&str>)]) -> Layout {
         }
         nodes.push(col);
         lanes[col] = None;
+        let row_start = edges.len();
         for (i, p) in parents.iter().enumerate() {
             let target = if let Some(existing) = lanes.iter().position(|l| *l == Some(*p)) {
                 if i == 0 && existing > col {
@@ -68,10 +74,14 @@ pub fn layout(rows: &[(&str, Vec<&str>)]) -> Layout {
             };
             edges.push((col, r, target, r + 1));
         }
-        // Lanes passing by continue straight down.
+        // Lanes passing by continue straight down (only this row's edges need checking).
+        let this_row: Vec<usize> = edges[row_start..]
+            .iter()
+            .filter(|e| e.1 == r && e.0 == col)
+            .map(|e| e.2)
+            .collect();
         for (c, l) in lanes.iter().enumerate() {
-            if l.is_some() && c != col && !edges.iter().any(|e| e.1 == r && e.2 == c && e.0 == col)
-            {
+            if l.is_some() && c != col && !this_row.contains(&c) {
                 edges.push((c, r, c, r + 1));
             }
         }

@@ -19,24 +19,39 @@ fn escape(s: &str, out: &mut String) {
 pub fn render(message: &str, repo: &str, issue_link: Option<&str>) -> String {
     let mut out = String::with_capacity(message.len() + 64);
     out.push_str("<pre class=\"message-text\">");
-    let mut rest = message;
-    while !rest.is_empty() {
-        let url_at = ["https://", "http://"]
+    // Only the first part is linkified; a giant message is shown as text after it.
+    let cut = floor_boundary(message, MAX_LINKIFIED);
+    let (head, tail) = message.split_at(cut);
+    // Next match of each kind, found once and looked for again only when passed: linear.
+    let find_url = |from: usize| {
+        ["https://", "http://"]
             .iter()
-            .filter_map(|p| rest.find(p))
-            .min();
-        let issue_at = issue_link.and_then(|_| find_issue(rest));
-        let next = match (url_at, issue_at) {
-            (Some(u), Some((i, _))) => Some(u.min(i)),
-            (a, b) => a.or(b.map(|(i, _)| i)),
+            .filter_map(|p| head[from..].find(p).map(|i| i + from))
+            .min()
+    };
+    let find_iss = |from: usize| {
+        issue_link.and_then(|_| find_issue(&head[from..]).map(|(i, l)| (i + from, l)))
+    };
+    let mut pos = 0;
+    let mut next_url = find_url(0);
+    let mut next_issue = find_iss(0);
+    loop {
+        if next_url.is_some_and(|u| u < pos) {
+            next_url = find_url(pos);
+        }
+        if next_issue.is_some_and(|(i, _)| i < pos) {
+            next_issue = find_iss(pos);
+        }
+        let at = match (next_url, next_issue) {
+            (Some(u), Some((i, _))) => u.min(i),
+            (a, b) => match a.or(b.map(|(i, _)| i)) {
+                Some(x) => x,
+                None => break,
+            },
         };
-        let Some(at) = next else {
-            escape(rest, &mut out);
-            break;
-        };
-        escape(&rest[..at], &mut out);
-        rest = &rest[at..];
-        if url_at == Some(at) {
+        escape(&head[pos..at], &mut out);
+        let rest = &head[at..];
+        if next_url == Some(at) {
             let end = rest
                 .find(|c: char| c.is_whitespace() || "<>\"'".contains(c))
                 .unwrap_or(rest.len());
@@ -46,8 +61,11 @@ pub fn render(message: &str, repo: &str, issue_link: Option<&str>) -> String {
             out.push_str("\" rel=\"noopener noreferrer nofollow\">");
             escape(url, &mut out);
             out.push_str("</a>");
-            rest = &rest[url.len()..];
-        } else if let (Some(template), Some((_, len))) = (issue_link, issue_at) {
+            pos = at + url.len().max(1);
+            if url.is_empty() {
+                escape(&rest[..1], &mut out);
+            }
+        } else if let (Some(template), Some((_, len))) = (issue_link, next_issue) {
             let id = &rest[1..len];
             let href = template
                 .replace("{id}", id)
@@ -58,11 +76,27 @@ pub fn render(message: &str, repo: &str, issue_link: Option<&str>) -> String {
             out.push_str("\">");
             escape(&rest[..len], &mut out);
             out.push_str("</a>");
-            rest = &rest[len..];
+            pos = at + len;
         }
     }
+    escape(&head[pos..], &mut out);
+    escape(tail, &mut out);
     out.push_str("</pre>");
     out
+}
+
+/// Bytes of a message that get links.
+const MAX_LINKIFIED: usize = 64 * 1024;
+
+fn floor_boundary(s: &str, max: usize) -> usize {
+    if s.len() <= max {
+        return s.len();
+    }
+    let mut i = max;
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
 }
 
 /// The first `#<digits>` not glued to a word: its position and length.

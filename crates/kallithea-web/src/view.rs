@@ -216,7 +216,7 @@ pub struct ChangelogPage {
     pub empty: bool,
 }
 
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct FileDiffView {
     pub anchor: String,
     pub path: String,

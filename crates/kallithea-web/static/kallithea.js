@@ -9,7 +9,8 @@
     var m = /^#L(\d+)(?:-L(\d+))?$/.exec(hash);
     if (!m) { return null; }
     var a = parseInt(m[1], 10), b = m[2] ? parseInt(m[2], 10) : a;
-    return [Math.min(a, b), Math.max(a, b)];
+    var last = table.rows.length;
+    return [Math.min(Math.min(a, b), last), Math.min(Math.max(a, b), last)];
   }
   function mark(range) {
     table.querySelectorAll("tr.selected").forEach(function (tr) { tr.classList.remove("selected"); });
