@@ -180,16 +180,7 @@ pub async fn set_global_perm(
         .bind(format!("{prefix}%")),
     )
     .await?;
-    tx.execute(
-        sqlx::query(&sql!(
-            tx,
-            "INSERT INTO user_to_perm (user_id, permission) VALUES (?, ?)"
-        ))
-        .bind(id.0)
-        .bind(permission.to_owned()),
-    )
-    .await?;
-    Ok(())
+    add_global_perm(tx, id, permission).await
 }
 
 /// The fields an admin edits.
