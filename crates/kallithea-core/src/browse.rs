@@ -201,11 +201,14 @@ pub async fn summary(svc: &Services, access: &RepoAccess) -> Result<Summary> {
                     let best = entries
                         .iter()
                         .filter(|e| e.kind == EntryKind::File)
-                        .filter_map(|e| readme_rank(&e.name).map(|r| (r, e.name.clone())))
+                        .filter_map(|e| {
+                            readme_rank(&e.name).map(|r| (r, e.name.clone(), e.object.clone()))
+                        })
                         .min();
+                    // The listing names the blob: read it by id (one git call less).
                     Ok(match best {
-                        Some((_, name)) => match repo.node(&t, &name, 512 * 1024)? {
-                            Some(Node::File(f)) if !f.binary => Some((name, f)),
+                        Some((_, name, object)) => match repo.blob(&object, 512 * 1024)? {
+                            Some(f) if !f.binary => Some((name, f)),
                             _ => None,
                         },
                         None => None,

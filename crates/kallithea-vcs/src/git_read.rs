@@ -287,23 +287,14 @@ impl VcsRead for GitRepo {
         match meta.kind {
             EntryKind::Dir => Ok(Some(Node::Dir(self.list_tree(&object)?))),
             EntryKind::Submodule => Ok(Some(Node::Submodule)),
-            EntryKind::File | EntryKind::Symlink => {
-                let size = meta.size.unwrap_or(0);
-                let mut bytes = if size as usize <= max_bytes {
-                    self.run(GitCommand::new("cat-file").arg("blob").value(&object)?)?
-                } else {
-                    self.blob_prefix(&object, max_bytes)?
-                };
-                bytes.truncate(max_bytes);
-                let binary = looks_binary(&bytes);
-                Ok(Some(Node::File(FileContent {
-                    size,
-                    truncated: (bytes.len() as u64) < size,
-                    bytes,
-                    binary,
-                    symlink: meta.kind == EntryKind::Symlink,
-                })))
-            }
+            EntryKind::File | EntryKind::Symlink => Ok(self
+                .read_blob(&object, meta.size.unwrap_or(0), max_bytes)?
+                .map(|f| {
+                    Node::File(FileContent {
+                        symlink: meta.kind == EntryKind::Symlink,
+                        ..f
+                    })
+                })),
         }
     }
 
@@ -344,6 +335,36 @@ impl VcsRead for GitRepo {
             base.0.clone()
         };
         self.diff_pair(&from, &head.0, opts)
+    }
+
+    fn blob(&self, object: &str, max_bytes: usize) -> Result<Option<FileContent>> {
+        // One call when the blob fits; its size is asked for only when it does not.
+        let (bytes, complete) = match GitCommand::new("cat-file")
+            .arg("blob")
+            .value(object)?
+            .run_limited(&self.path, max_bytes)
+        {
+            Ok(r) => r,
+            Err(Error::CommandFailed { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let size = if complete {
+            bytes.len() as u64
+        } else {
+            let out = self.run(GitCommand::new("cat-file").arg("-s").value(object)?)?;
+            String::from_utf8_lossy(&out)
+                .trim()
+                .parse()
+                .unwrap_or(bytes.len() as u64)
+        };
+        let binary = looks_binary(&bytes);
+        Ok(Some(FileContent {
+            size,
+            truncated: !complete,
+            bytes,
+            binary,
+            symlink: false,
+        }))
     }
 
     fn changes(&self, id: &ChangesetId, opts: DiffOptions) -> Result<Vec<FileChange>> {
@@ -401,6 +422,24 @@ impl VcsRead for GitRepo {
 }
 
 impl GitRepo {
+    /// A blob of known size, at most `max_bytes` of it.
+    fn read_blob(&self, object: &str, size: u64, max_bytes: usize) -> Result<Option<FileContent>> {
+        let mut bytes = if size as usize <= max_bytes {
+            self.run(GitCommand::new("cat-file").arg("blob").value(object)?)?
+        } else {
+            self.blob_prefix(object, max_bytes)?
+        };
+        bytes.truncate(max_bytes);
+        let binary = looks_binary(&bytes);
+        Ok(Some(FileContent {
+            size,
+            truncated: (bytes.len() as u64) < size,
+            bytes,
+            binary,
+            symlink: false,
+        }))
+    }
+
     /// Runs a command whose whole output is sent as text; refused beyond MAX_TEXT_BYTES.
     fn run_capped(&self, c: GitCommand) -> Result<Vec<u8>> {
         let (out, complete) = c.run_limited(&self.path, MAX_TEXT_BYTES)?;
@@ -591,14 +630,15 @@ fn parse_blame(out: &[u8]) -> Vec<AnnotatedLine> {
 
 /// An `ls-tree --long` record and its object id.
 fn parse_ls_tree_with_object(rec: &str) -> Option<(TreeEntry, String)> {
-    let object = rec.split_whitespace().nth(2)?.to_owned();
-    Some((parse_ls_tree(rec)?, object))
+    let e = parse_ls_tree(rec)?;
+    let object = e.object.clone();
+    Some((e, object))
 }
 
 fn parse_ls_tree(rec: &str) -> Option<TreeEntry> {
     let (meta, name) = rec.split_once('\t')?;
     let mut it = meta.split_whitespace();
-    let (mode, kind, _obj, size) = (it.next()?, it.next()?, it.next()?, it.next()?);
+    let (mode, kind, object, size) = (it.next()?, it.next()?, it.next()?, it.next()?);
     let kind = match (kind, mode) {
         ("tree", _) => EntryKind::Dir,
         ("commit", _) => EntryKind::Submodule,
@@ -607,6 +647,7 @@ fn parse_ls_tree(rec: &str) -> Option<TreeEntry> {
     };
     Some(TreeEntry {
         name: name.to_owned(),
+        object: object.to_owned(),
         kind,
         size: size.parse().ok(),
         executable: mode == "100755",
@@ -861,6 +902,20 @@ mod tests {
             panic!("file")
         };
         assert!(big.truncated && big.bytes.len() == 100 && big.size == 10_000);
+        let readme = root.iter().find(|e| e.name == "README.md").unwrap();
+        assert_eq!(
+            r.blob(&readme.object, 100).unwrap().unwrap().bytes,
+            b"# Title\n"
+        );
+        let big_entry = root.iter().find(|e| e.name == "big.txt").unwrap();
+        let cut = r.blob(&big_entry.object, 10).unwrap().unwrap();
+        assert!(cut.truncated && cut.size == 10_000 && cut.bytes.len() == 10);
+        assert_eq!(
+            r.blob("0123456789012345678901234567890123456789", 10)
+                .unwrap(),
+            None
+        );
+        assert_eq!(r.blob("--output=x", 10).unwrap(), None);
         assert_eq!(r.node(&main, "missing", 10).unwrap(), None);
         assert_eq!(r.node(&main, "../x", 10).unwrap(), None);
         assert_eq!(r.node(&main, "-h", 10).unwrap(), None);

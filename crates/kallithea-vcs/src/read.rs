@@ -81,6 +81,8 @@ pub enum EntryKind {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TreeEntry {
     pub name: String,
+    /// The object the entry names (a blob, tree or, for submodules, a commit).
+    pub object: String,
     pub kind: EntryKind,
     /// Size in bytes, for files and symlinks.
     pub size: Option<u64>,
@@ -221,6 +223,8 @@ pub trait VcsRead {
     ) -> Result<Vec<Changeset>>;
     /// Children of a changeset among the branch tips (bounded work).
     fn children(&self, id: &ChangesetId, limit: usize) -> Result<Vec<ChangesetId>>;
+    /// A file's content by its object id (from a [`TreeEntry`]); `None` when there is none.
+    fn blob(&self, object: &str, max_bytes: usize) -> Result<Option<FileContent>>;
     /// What `path` ("" = root) names at a changeset; `None` when nothing.
     fn node(&self, id: &ChangesetId, path: &str, max_bytes: usize) -> Result<Option<Node>>;
     /// Files changed by a changeset against its first parent.
@@ -319,6 +323,12 @@ impl VcsRead for Repo {
     }
     fn changes(&self, id: &ChangesetId, opts: DiffOptions) -> Result<Vec<FileChange>> {
         self.inner().changes(id, opts)
+    }
+    fn blob(&self, object: &str, max_bytes: usize) -> Result<Option<FileContent>> {
+        if !crate::git::is_object_id(object) {
+            return Ok(None);
+        }
+        self.inner().blob(object, max_bytes)
     }
     fn patch(&self, id: &ChangesetId) -> Result<Vec<u8>> {
         self.inner().patch(id)
