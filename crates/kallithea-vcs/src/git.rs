@@ -103,12 +103,12 @@ pub fn set_head_branch(repo: &Path, branch: &str) -> Result<()> {
 pub fn head_branch(repo: &Path) -> Result<Option<String>> {
     // HEAD of a bare repository is a small file `ref: refs/heads/<name>`: read it directly
     // (a process less on every page); anything unusual is left to git.
-    if let Ok(text) = std::fs::read_to_string(repo.join("HEAD")) {
-        if let Some(name) = text.trim_end().strip_prefix("ref: refs/heads/") {
-            if !name.is_empty() && !name.contains(char::is_control) {
-                return Ok(Some(name.to_owned()));
-            }
-        }
+    if let Ok(text) = std::fs::read_to_string(repo.join("HEAD"))
+        && let Some(name) = text.trim_end().strip_prefix("ref: refs/heads/")
+        && !name.is_empty()
+        && !name.contains(char::is_control)
+    {
+        return Ok(Some(name.to_owned()));
     }
     let out = GitCommand::new("symbolic-ref")
         .arg("--quiet")
