@@ -358,26 +358,54 @@ async fn file_views(
     views
 }
 
+/// Highlights a diff as two texts, the new side (context and added lines) and the old side
+/// (context and removed lines), so constructs spanning lines colour right; rows keep plain
+/// text where highlighting does not apply.
+fn highlight_rows(path: &str, rows: &mut [diff::DiffRow]) {
+    use diff::RowKind::{Added, Context, Removed};
+    let side = |keep: &[diff::RowKind]| {
+        rows.iter()
+            .filter(|r| keep.contains(&r.kind))
+            .map(|r| r.text.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let new_text = side(&[Context, Added]);
+    let old_text = side(&[Context, Removed]);
+    let (Some(new_html), old_html) = (
+        crate::highlight::lines(path, &new_text),
+        crate::highlight::lines(path, &old_text),
+    ) else {
+        return;
+    };
+    let (mut n, mut o) = (0, 0);
+    for r in rows.iter_mut() {
+        match r.kind {
+            Added => {
+                r.html = new_html.get(n).cloned();
+                n += 1;
+            }
+            Context => {
+                r.html = new_html.get(n).cloned();
+                n += 1;
+                o += 1;
+            }
+            Removed => {
+                r.html = old_html.as_ref().and_then(|h| h.get(o).cloned());
+                o += 1;
+            }
+            _ => {}
+        }
+    }
+}
+
 fn build_file_views(changes: &[browse::FileChange], side: bool) -> Vec<FileDiffView> {
     changes
         .iter()
         .enumerate()
         .map(|(i, f)| {
             let mut rows = diff::unified(&f.patch);
-            let texts = rows
-                .iter()
-                .filter(|r| r.kind != diff::RowKind::Hunk && r.kind != diff::RowKind::Note);
-            if let Some(html) =
-                crate::highlight::diff_lines(&f.path, texts.map(|r| r.text.as_str()))
-            {
-                let mut html = html.into_iter();
-                for r in rows
-                    .iter_mut()
-                    .filter(|r| r.kind != diff::RowKind::Hunk && r.kind != diff::RowKind::Note)
-                {
-                    r.html = html.next();
-                }
-            }
+            highlight_rows(&f.path, &mut rows);
             let side_rows = if side {
                 diff::side_by_side(&rows)
             } else {

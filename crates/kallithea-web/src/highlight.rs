@@ -51,39 +51,6 @@ pub fn lines(path: &str, text: &str) -> Option<Vec<String>> {
     Some(lines)
 }
 
-/// Highlights diff lines of a file one by one (each line on its own, so a line's colours do
-/// not depend on lines the diff leaves out). `None` when no syntax fits or a line fails.
-pub fn diff_lines<'a>(path: &str, lines: impl Iterator<Item = &'a str>) -> Option<Vec<String>> {
-    let set = syntaxes();
-    let name = path.rsplit('/').next().unwrap_or(path);
-    let ext = name.rsplit_once('.').map_or(name, |(_, e)| e);
-    let syntax = set
-        .find_syntax_by_extension(ext)
-        .or_else(|| set.find_syntax_by_extension(name))?;
-    if syntax.name == "Plain Text" {
-        return None;
-    }
-    let mut out = Vec::new();
-    let mut total = 0usize;
-    for line in lines {
-        total += line.len();
-        if total > MAX_BYTES {
-            return None;
-        }
-        let mut generator = ClassedHTMLGenerator::new_with_class_style(syntax, set, STYLE);
-        generator
-            .parse_html_for_line_which_includes_newline(&format!("{line}\n"))
-            .ok()?;
-        out.push(
-            balance_lines(&generator.finalize())
-                .into_iter()
-                .next()
-                .unwrap_or_default(),
-        );
-    }
-    Some(out)
-}
-
 /// Splits span-only HTML at newlines so each line closes the spans it opened and reopens
 /// the ones still open from earlier lines.
 fn balance_lines(html: &str) -> Vec<String> {
