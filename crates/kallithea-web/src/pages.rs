@@ -216,7 +216,7 @@ pub async fn csrf_token(
     ))
 }
 
-fn require_user(state: &AppState, v: &Visitor, path: &str) -> Result<(), WebError> {
+pub(crate) fn require_user(state: &AppState, v: &Visitor, path: &str) -> Result<(), WebError> {
     if v.user.is_none() {
         return Err(
             WebError::new(Error::new(ErrorKind::LoginRequired, ""), &state.web.prefix)

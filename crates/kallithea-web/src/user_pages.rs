@@ -10,7 +10,7 @@ use kallithea_model::UserId;
 use serde::Deserialize;
 
 use crate::form::Form;
-use crate::pages::{checked, layout, web_err};
+use crate::pages::{checked, layout, require_user, web_err};
 use crate::view::{self, UserEditPage, UserRow, UsersPage, render};
 use crate::visitor::Visitor;
 use crate::{AppState, WebError};
@@ -23,19 +23,9 @@ fn parse_id(state: &AppState, raw: &str) -> Result<UserId, WebError> {
     })
 }
 
-fn signed_in(state: &AppState, v: &Visitor, path: &str) -> Result<(), WebError> {
-    if v.user.is_none() {
-        return Err(
-            WebError::new(Error::new(ErrorKind::LoginRequired, ""), &state.web.prefix)
-                .came_from(&format!("{}{path}", state.web.prefix)),
-        );
-    }
-    Ok(())
-}
-
 /// GET /_admin/users
 pub async fn index(State(state): State<AppState>, v: Visitor) -> Result<Response, WebError> {
-    signed_in(&state, &v, "/_admin/users")?;
+    require_user(&state, &v, "/_admin/users")?;
     let users = user::list_accounts(&state.svc, &v.actor)
         .await
         .map_err(web_err(&state))?;
@@ -87,7 +77,7 @@ pub async fn edit(
     v: Visitor,
     Path(raw): Path<String>,
 ) -> Result<Response, WebError> {
-    signed_in(&state, &v, "/_admin/users")?;
+    require_user(&state, &v, "/_admin/users")?;
     let id = parse_id(&state, &raw)?;
     let u = user::account(&state.svc, &v.actor, id)
         .await
@@ -118,7 +108,7 @@ pub async fn update(
     Path(raw): Path<String>,
     Form(f): Form<EditFields>,
 ) -> Result<Response, WebError> {
-    signed_in(&state, &v, "/_admin/users")?;
+    require_user(&state, &v, "/_admin/users")?;
     let id = parse_id(&state, &raw)?;
     let edit = AccountEdit {
         email: f.email.trim(),
@@ -158,7 +148,7 @@ pub async fn delete(
     Path(raw): Path<String>,
     Form(f): Form<DeleteFields>,
 ) -> Result<Response, WebError> {
-    signed_in(&state, &v, "/_admin/users")?;
+    require_user(&state, &v, "/_admin/users")?;
     let id = parse_id(&state, &raw)?;
     match user::admin_delete(&state.svc, &v.actor, id, f.user_repos == "detach").await {
         Ok(()) => Ok(Redirect::to(&format!("{}/_admin/users", state.web.prefix)).into_response()),
@@ -229,7 +219,7 @@ async fn permissions_page(
 
 /// GET /_admin/permissions
 pub async fn permissions(State(state): State<AppState>, v: Visitor) -> Result<Response, WebError> {
-    signed_in(&state, &v, "/_admin/permissions")?;
+    require_user(&state, &v, "/_admin/permissions")?;
     permissions_page(&state, &v, None, None).await
 }
 
@@ -239,7 +229,7 @@ pub async fn save_permissions(
     v: Visitor,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
-    signed_in(&state, &v, "/_admin/permissions")?;
+    require_user(&state, &v, "/_admin/permissions")?;
     let get = |k: &str| fields.iter().find(|(f, _)| f == k).map(|(_, v)| v.clone());
     let change = kallithea_core::defaults::Change {
         anonymous: checked(&get("anonymous")),
