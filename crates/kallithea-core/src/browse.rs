@@ -288,6 +288,20 @@ pub async fn changelog(
     })
 }
 
+/// Drops the patches past `cut_off` bytes in total; true when any were dropped.
+fn cut_patches(changes: &mut [FileChange], cut_off: usize) -> bool {
+    let mut total = 0usize;
+    let mut cut = false;
+    for c in changes {
+        total += c.patch.len();
+        if total > cut_off {
+            c.patch.clear();
+            cut = true;
+        }
+    }
+    cut
+}
+
 /// Everything the changeset page shows.
 #[derive(Debug)]
 pub struct ChangesetView {
@@ -329,17 +343,7 @@ pub async fn changeset(
     let labels = labels(&o.refs.branches, &o.refs.tags)
         .remove(&id)
         .unwrap_or_default();
-    let mut total = 0usize;
-    let mut cut = false;
-    if !full {
-        for c in &mut changes {
-            total += c.patch.len();
-            if total > cut_off {
-                c.patch.clear();
-                cut = true;
-            }
-        }
-    }
+    let cut = !full && cut_patches(&mut changes, cut_off);
     Ok(ChangesetView {
         changeset,
         children: (*children).clone(),
@@ -655,15 +659,7 @@ pub async fn compare(
     let (mut changesets, mut changes) = (*data).clone();
     let more = changesets.len() > MAX_COMPARE;
     changesets.truncate(MAX_COMPARE);
-    let mut total = 0usize;
-    let mut cut = false;
-    for c in &mut changes {
-        total += c.patch.len();
-        if total > cut_off {
-            c.patch.clear();
-            cut = true;
-        }
-    }
+    let cut = cut_patches(&mut changes, cut_off);
     Ok(Comparison {
         org: org_id,
         other: other_id,

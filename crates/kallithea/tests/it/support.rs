@@ -60,13 +60,9 @@ impl TestDb {
                     "creating {name}: {}",
                     String::from_utf8_lossy(&out.stderr)
                 );
-                let base = server
-                    .rsplit_once('/')
-                    .map_or(server.as_str(), |(b, _)| b)
-                    .to_owned();
                 Self {
                     kind,
-                    url: format!("{base}/{name}"),
+                    url: sibling_db(&server, &name),
                     name,
                 }
             }
@@ -76,18 +72,20 @@ impl TestDb {
                     &server,
                     &format!("CREATE DATABASE {name} CHARACTER SET utf8mb4"),
                 );
-                let base = server
-                    .rsplit_once('/')
-                    .map_or(server.as_str(), |(b, _)| b)
-                    .to_owned();
                 Self {
                     kind,
-                    url: format!("{base}/{name}"),
+                    url: sibling_db(&server, &name),
                     name,
                 }
             }
         }
     }
+}
+
+/// The URL of database `name` on the same server as `server`.
+fn sibling_db(server: &str, name: &str) -> String {
+    let base = server.rsplit_once('/').map_or(server, |(b, _)| b);
+    format!("{base}/{name}")
 }
 
 fn mysql(server: &str, sql: &str) {
