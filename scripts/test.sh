@@ -37,6 +37,8 @@ have mysql || apt_install mariadb-client
 python3 -c 'import docutils' 2>/dev/null || python3 -m pip install -q docutils 2>/dev/null || apt_install python3-docutils
 # Headless browser tests use Debian's Chromium and its matching chromedriver.
 { have chromium && have chromedriver; } || apt_install chromium chromium-driver
+# Proxy tests put a real nginx in front of the server.
+have nginx || [ -x /usr/sbin/nginx ] || apt_install nginx-light
 
 # PostgreSQL on 127.0.0.1:5432 with the `test` database.
 if ! wait_port 127.0.0.1 5432 1; then

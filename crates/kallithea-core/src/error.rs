@@ -24,6 +24,9 @@ pub enum ErrorKind {
 pub struct Error {
     pub kind: ErrorKind,
     pub message: String,
+    /// For `Internal` errors: what went wrong underneath, for logs and for `debug` pages shown
+    /// to the server's own machine; never shown to other clients.
+    pub detail: Option<Box<str>>,
 }
 
 impl Error {
@@ -31,6 +34,7 @@ impl Error {
         Self {
             kind,
             message: message.into(),
+            detail: None,
         }
     }
     pub fn not_found(m: impl Into<String>) -> Self {
@@ -43,8 +47,15 @@ impl Error {
         Self::new(ErrorKind::InvalidInput, m)
     }
     pub fn internal(context: &str, e: impl std::fmt::Display) -> Self {
-        tracing::error!("{context}: {e}");
-        Self::new(ErrorKind::Internal, format!("{context} failed"))
+        tracing::error!(
+            "{context}: {e}\n{}",
+            std::backtrace::Backtrace::force_capture()
+        );
+        Self {
+            kind: ErrorKind::Internal,
+            message: format!("{context} failed"),
+            detail: Some(format!("{context}: {e}").into()),
+        }
     }
 }
 

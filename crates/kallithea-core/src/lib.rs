@@ -4,6 +4,7 @@
 //! Every use case is a function taking the [`Services`] context first and the acting user
 //! (`actor`) second. Transactions start here; `kallithea-db` only runs queries.
 
+pub mod auth;
 pub mod browse;
 pub mod cache;
 pub mod defaults;
@@ -62,6 +63,8 @@ pub struct Services {
     pub hashing: tokio::sync::Semaphore,
     /// Results derived from immutable changesets, and ref lists by refs fingerprint.
     pub cache: cache::Cache,
+    /// The authentication plugins in use and their settings (`auth::reload` fills it).
+    pub auth: std::sync::RwLock<std::sync::Arc<auth::AuthConfig>>,
 }
 
 impl Services {
@@ -75,6 +78,7 @@ impl Services {
             throttle,
             hashing: tokio::sync::Semaphore::new(4),
             cache: cache::Cache::new(4096, 256 * 1024 * 1024),
+            auth: std::sync::RwLock::default(),
         }
     }
 }

@@ -95,6 +95,13 @@ pub async fn create(svc: &Services, admin: &NewAccount<'_>, public_access: bool)
     .await?;
     kallithea_db::setting::set(&mut tx, "title", "Kallithea").await?;
     kallithea_db::setting::set(&mut tx, "realm", "Kallithea").await?;
+    kallithea_db::setting::set(
+        &mut tx,
+        "auth_plugins",
+        "kallithea.lib.auth_modules.auth_internal",
+    )
+    .await?;
+    kallithea_db::setting::set(&mut tx, "auth_internal_enabled", "True").await?;
     tx.commit().await?;
     Ok(admin_id)
 }

@@ -150,7 +150,9 @@ pub async fn authenticate_password(
             "Too many failed sign-in attempts. Wait a few minutes and try again.",
         ));
     }
-    let found = if valid_name {
+    // Passwords are checked only while the internal plugin is active.
+    let internal = crate::auth::current(svc).is_active("internal");
+    let found = if valid_name && internal {
         let mut tx = svc.db.read().await?;
         let found = kallithea_db::user::find_by_name(&mut tx, username).await?;
         tx.commit().await?;
@@ -452,4 +454,12 @@ pub async fn reset_api_key(svc: &Services, user: UserId) -> Result<String> {
     kallithea_db::user::set_api_key(&mut tx, user, &key).await?;
     tx.commit().await?;
     Ok(key)
+}
+
+/// Whether anonymous visitors may browse at all (the `default` user is active).
+pub async fn anonymous_access(svc: &Services) -> Result<bool> {
+    let mut tx = svc.db.read().await?;
+    let d = default_user(&mut tx).await?;
+    tx.commit().await?;
+    Ok(d.active)
 }

@@ -39,3 +39,25 @@ pub async fn set(tx: &mut Tx, name: &str, value: &str) -> Result<()> {
     .await?;
     Ok(())
 }
+
+/// Every setting whose name starts with `prefix` (`auth_`).
+pub async fn with_prefix(tx: &mut Tx, prefix: &str) -> Result<Vec<(String, String)>> {
+    let rows = tx
+        .fetch_all(
+            sqlx::query(&sql!(
+                tx,
+                "SELECT app_settings_name, app_settings_value FROM settings WHERE app_settings_name LIKE ?"
+            ))
+            .bind(format!("{prefix}%")),
+        )
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let name = crate::conn::text_column(r, 0)?.unwrap_or_default();
+        // LIKE treats `_` as a wildcard: keep exact prefixes only.
+        if name.starts_with(prefix) {
+            out.push((name, crate::conn::text_column(r, 1)?.unwrap_or_default()));
+        }
+    }
+    Ok(out)
+}

@@ -3,7 +3,7 @@
 //! read access and renders one view.
 
 use askama::Template;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use kallithea_core::browse::{
     self, ChangeKind, Changeset, DiffOptions, EntryKind, Node, RefInfo, RefLabels,
@@ -13,7 +13,7 @@ use kallithea_model::PermLevel;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::pages::{layout, web_err};
-use crate::repo_pages::{base_url, clone_url, open, summarize_action};
+use crate::repo_pages::{Head, base_url, clone_url, open, summarize_action};
 use crate::view::{
     self, ChangelogPage, ChangesetPage, ChangesetRow, Crumb, DirRow, FileDiffView, FilesPage,
     JournalItem, LineRow, RefRow, RefsPage, RepoHeader, SummaryPage, SwitchItem, Switcher, render,
@@ -95,7 +95,7 @@ fn switcher(
 /// GET /{repo} — summary: clone URL, counts, latest changesets, README, activity.
 pub async fn summary(
     state: &AppState,
-    headers: &HeaderMap,
+    headers: &Head,
     row_: RepoRow,
 ) -> Result<Response, WebError> {
     let (v, access) = open(state, headers, row_, PermLevel::Read, "").await?;
@@ -179,7 +179,7 @@ pub async fn summary(
 /// GET /{repo}/changelog[?branch=&page=&size=] and /{repo}/changelog/{rev}/{path}.
 pub async fn changelog(
     state: &AppState,
-    headers: &HeaderMap,
+    headers: &Head,
     row_: RepoRow,
     query: Option<&str>,
     rev_path: Option<(String, String)>,
@@ -277,7 +277,7 @@ fn kind_name(k: ChangeKind) -> &'static str {
 /// GET /{repo}/changeset/{rev}[?diff=sidebyside&ignorews=1&context=N&fulldiff=1]
 pub async fn changeset(
     state: &AppState,
-    headers: &HeaderMap,
+    headers: &Head,
     row_: RepoRow,
     rev: &str,
     query: Option<&str>,
@@ -442,7 +442,7 @@ fn compare_side(s: &str) -> &str {
 /// `other` has and `org` lacks, and the diff from their common ancestor.
 pub async fn compare(
     state: &AppState,
-    headers: &HeaderMap,
+    headers: &Head,
     row_: RepoRow,
     spec: Option<&str>,
     query: Option<&str>,
@@ -543,7 +543,7 @@ pub enum ChangesetText {
 
 pub async fn changeset_text(
     state: &AppState,
-    headers: &HeaderMap,
+    headers: &Head,
     row_: RepoRow,
     rev: &str,
     kind: ChangesetText,
@@ -625,7 +625,7 @@ fn image_type(path: &str) -> Option<&'static str> {
 /// GET /{repo}/files, /{repo}/files/{rev}, /{repo}/files/{rev}/{path}
 pub async fn files(
     state: &AppState,
-    headers: &HeaderMap,
+    headers: &Head,
     row_: RepoRow,
     rev: Option<&str>,
     path: &str,
@@ -797,7 +797,7 @@ fn disposition(kind: &str, path: &str) -> String {
 /// inline (SVG under a sandboxing CSP), everything else is a download; always `nosniff`.
 pub async fn raw(
     state: &AppState,
-    headers: &HeaderMap,
+    headers: &Head,
     row_: RepoRow,
     rev: &str,
     path: &str,
@@ -875,7 +875,7 @@ pub async fn raw(
 /// GET /{repo}/branches and /{repo}/tags
 pub async fn refs(
     state: &AppState,
-    headers: &HeaderMap,
+    headers: &Head,
     row_: RepoRow,
     tags: bool,
 ) -> Result<Response, WebError> {
@@ -911,7 +911,7 @@ pub async fn refs(
 /// shaded by age.
 pub async fn annotate(
     state: &AppState,
-    headers: &HeaderMap,
+    headers: &Head,
     row_: RepoRow,
     rev: &str,
     path: &str,
@@ -972,7 +972,7 @@ pub async fn annotate(
 /// GET /{repo}/archive/{rev}.zip|.tar.gz|.tgz|.tar: the tree as an archive, streamed.
 pub async fn archive(
     state: &AppState,
-    headers: &HeaderMap,
+    headers: &Head,
     row_: RepoRow,
     file: &str,
 ) -> Result<Response, WebError> {
@@ -1019,7 +1019,7 @@ pub async fn archive(
 /// GET /{repo}/feed/rss and /{repo}/feed/atom: the latest changesets of the default branch.
 pub async fn feed(
     state: &AppState,
-    headers: &HeaderMap,
+    headers: &Head,
     row_: RepoRow,
     atom: bool,
 ) -> Result<Response, WebError> {

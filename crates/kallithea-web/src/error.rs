@@ -13,6 +13,8 @@ pub struct WebError {
     pub error: Error,
     pub prefix: String,
     pub came_from: Option<String>,
+    /// Shown on the page (only with `debug = true`, to clients on this machine).
+    pub shown_detail: Option<Box<str>>,
 }
 
 impl WebError {
@@ -21,7 +23,15 @@ impl WebError {
             error,
             prefix: prefix.to_owned(),
             came_from: None,
+            shown_detail: None,
         }
+    }
+    /// Shows `detail` on the page when `show` (debug mode and a loopback client).
+    pub fn with_detail(mut self, show: bool, detail: &str) -> Self {
+        if show {
+            self.shown_detail = Some(detail.into());
+        }
+        self
     }
     pub fn came_from(mut self, path: &str) -> Self {
         self.came_from = Some(path.to_owned());
@@ -53,11 +63,25 @@ impl IntoResponse for WebError {
                 .into_response();
         }
         let status = status_of(self.error.kind);
+        let internal = self.error.kind == ErrorKind::Internal;
+        // Internal errors name the request, so an admin can find it in the log.
+        let request_id = if internal {
+            crate::client::request_id()
+        } else {
+            None
+        };
+        let shown_detail = self.shown_detail.or_else(|| {
+            crate::client::show_details()
+                .then_some(self.error.detail)
+                .flatten()
+        });
         let page = ErrorPage {
             prefix: self.prefix,
             status: status.as_u16(),
             reason: status.canonical_reason().unwrap_or("Error").to_owned(),
             message: self.error.message,
+            request_id,
+            detail: shown_detail,
         };
         (status, [(header::CACHE_CONTROL, "no-store")], render(&page)).into_response()
     }

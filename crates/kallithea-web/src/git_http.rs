@@ -4,8 +4,6 @@
 //! here, before any process starts; then the request body is streamed into
 //! `git <service> --stateless-rpc` and its output streamed back, never buffered whole.
 
-use std::net::SocketAddr;
-
 use async_compression::tokio::bufread::GzipDecoder;
 use axum::body::Body;
 use axum::extract::Request;
@@ -15,6 +13,9 @@ use base64::Engine;
 use futures_util::TryStreamExt;
 use kallithea_core::git_service::Service;
 use kallithea_core::hooks::{ENV_IP, ENV_USER};
+
+use crate::client::Client;
+use crate::proxy_auth::ProxyUser;
 use kallithea_core::permission::Permissions;
 use kallithea_core::repo::{self, RepoRow};
 use kallithea_core::{Actor, ErrorKind, user};
@@ -49,8 +50,14 @@ fn ask_for_credentials(msg: &str) -> Response {
 async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
-    peer: SocketAddr,
+    proxy_user: Option<&ProxyUser>,
+    client: &Client,
 ) -> Result<Actor, Response> {
+    // A user the trusted proxy signed in (`proxy_auth`) comes first: the proxy may also have
+    // passed on the Authorization header it checked.
+    if let Some(ProxyUser(u)) = proxy_user {
+        return Ok(user::actor_of(u));
+    }
     let Some(auth) = headers.get(header::AUTHORIZATION) else {
         return Ok(Actor::Anonymous);
     };
@@ -78,7 +85,8 @@ async fn authenticate(
     {
         return Ok(user::actor_of(&u));
     }
-    match user::authenticate_password(&state.svc, username, secret, &peer.ip().to_string()).await {
+    match user::authenticate_password(&state.svc, username, secret, &client.addr.to_string()).await
+    {
         Ok(u) => Ok(user::actor_of(&u)),
         Err(e) if e.kind == ErrorKind::Throttled => {
             Err(text(StatusCode::TOO_MANY_REQUESTS, &e.message))
@@ -96,13 +104,7 @@ async fn authenticate(
 
 /// Handles one smart-HTTP request for a resolved repository. `op` is `refs`,
 /// `git-upload-pack` or `git-receive-pack`.
-pub async fn serve(
-    state: &AppState,
-    peer: SocketAddr,
-    row: RepoRow,
-    op: &str,
-    req: Request,
-) -> Response {
+pub async fn serve(state: &AppState, row: RepoRow, op: &str, req: Request) -> Response {
     let query = req.uri().query().unwrap_or("").to_owned();
     let (service, advertise) = match (req.method(), op) {
         (&Method::GET, "refs") => {
@@ -133,7 +135,9 @@ pub async fn serve(
     if row.repo_type != "git" {
         return text(StatusCode::NOT_FOUND, "This is not a Git repository.");
     }
-    let actor = match authenticate(state, req.headers(), peer).await {
+    let client = Client::from_request(state, &req);
+    let proxy_user = req.extensions().get::<ProxyUser>().cloned();
+    let actor = match authenticate(state, req.headers(), proxy_user.as_ref(), &client).await {
         Ok(a) => a,
         Err(resp) => return resp,
     };
@@ -179,7 +183,7 @@ pub async fn serve(
         .map(str::to_owned);
     let env = vec![
         (ENV_USER, actor.username().to_owned()),
-        (ENV_IP, peer.ip().to_string()),
+        (ENV_IP, client.addr.to_string()),
     ];
     if !advertise {
         let want = format!("application/x-{}-request", service.name());

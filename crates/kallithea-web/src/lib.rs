@@ -4,7 +4,9 @@
 //!
 //! Compatibility with Kallithea's URLs and form field names is decided here and nowhere else.
 
+mod auth_pages;
 mod browse_pages;
+pub mod client;
 mod csrf;
 mod diff;
 mod error;
@@ -15,6 +17,7 @@ mod highlight;
 mod markup;
 mod message;
 mod pages;
+mod proxy_auth;
 mod repo_pages;
 mod user_pages;
 mod view;
@@ -42,6 +45,8 @@ pub struct WebConfig {
     /// Link for `#123` in messages, with `{id}` (or Kallithea's `\1`) and `{repo}`
     /// (`issue_server_link`).
     pub issue_server_link: Option<String>,
+    /// Reverse proxies, forwarded headers and HTTPS.
+    pub proxy: client::ProxyConfig,
 }
 
 impl Default for WebConfig {
@@ -52,6 +57,7 @@ impl Default for WebConfig {
             debug: false,
             cut_off_limit: 256_000,
             issue_server_link: None,
+            proxy: client::ProxyConfig::default(),
         }
     }
 }
@@ -118,6 +124,10 @@ pub fn app(state: AppState) -> Router {
             "/_admin/users/{id}/delete",
             axum::routing::post(user_pages::delete),
         )
+        .route(
+            "/_admin/auth",
+            get(auth_pages::index).post(auth_pages::save),
+        )
         .route("/_admin/static/style.css", get(pages::stylesheet))
         .route("/_admin/static/highlight.css", get(pages::highlight_css))
         .route("/_admin/static/kallithea.js", get(pages::script))
@@ -127,16 +137,18 @@ pub fn app(state: AppState) -> Router {
             csrf::guard,
         ))
         .with_state(state.clone());
-    if state.web.prefix.is_empty() {
-        return routes;
-    }
-    let prefix: Arc<str> = Arc::from(state.web.prefix.as_str());
-    Router::new()
-        .fallback_service(routes)
-        .layer(axum::middleware::map_request_with_state(
-            prefix,
-            strip_prefix,
-        ))
+    let routes = if state.web.prefix.is_empty() {
+        routes
+    } else {
+        let prefix: Arc<str> = Arc::from(state.web.prefix.as_str());
+        Router::new()
+            .fallback_service(routes)
+            .layer(axum::middleware::map_request_with_state(
+                prefix,
+                strip_prefix,
+            ))
+    };
+    routes.layer(axum::middleware::from_fn_with_state(state, client::layer))
 }
 
 /// Removes the configured prefix from the request path, or answers 404 for paths outside it

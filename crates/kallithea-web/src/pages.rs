@@ -2,14 +2,13 @@
 //! creating a repository and the API key page.
 
 use crate::form::Form;
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use kallithea_core::permission::Permissions;
 use kallithea_core::repo::{self, CreateForm};
 use kallithea_core::{Error, ErrorKind, session, user};
 use serde::Deserialize;
-use std::net::SocketAddr;
 
 use crate::view::{
     self, ApiKeysPage, CreateRepoPage, HomePage, Layout, LoginPage, RepoItem, render,
@@ -42,7 +41,7 @@ pub(crate) async fn ensure_session(
     let s = session::start(&state.svc, None)
         .await
         .map_err(web_err(state))?;
-    let cookie = session_cookie(state, &s.cookie, None);
+    let cookie = session_cookie(state, v.client.https, &s.cookie, None);
     v.session = Some(s);
     Ok(Some(cookie))
 }
@@ -139,7 +138,6 @@ pub struct LoginForm {
 /// POST /_admin/login — checks the password, then starts a new session for the user.
 pub async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     v: Visitor,
     Query(q): Query<CameFrom>,
     Form(f): Form<LoginForm>,
@@ -149,7 +147,7 @@ pub async fn login(
         &state.svc,
         f.username.trim(),
         &f.password,
-        &peer.ip().to_string(),
+        &v.client.addr.to_string(),
     )
     .await
     {
@@ -161,7 +159,7 @@ pub async fn login(
             user::record_login(&state.svc, u.id)
                 .await
                 .map_err(web_err(&state))?;
-            let cookie = session_cookie(&state, &s.cookie, None);
+            let cookie = session_cookie(&state, v.client.https, &s.cookie, None);
             Ok(with_cookie(Some(cookie), Redirect::to(&came_from)))
         }
         Err(e) if matches!(e.kind, ErrorKind::AuthFailed | ErrorKind::Throttled) => {
@@ -194,7 +192,7 @@ pub async fn logout(State(state): State<AppState>, v: Visitor) -> Result<Respons
             .await
             .map_err(web_err(&state))?;
     }
-    let cookie = session_cookie(&state, "", Some(0));
+    let cookie = session_cookie(&state, v.client.https, "", Some(0));
     Ok(with_cookie(
         Some(cookie),
         Redirect::to(&format!("{}/", state.web.prefix)),
@@ -497,7 +495,6 @@ pub struct PasswordFields {
 /// POST /_admin/my_account/password — Kallithea's field names; other sessions end.
 pub async fn change_password(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     v: Visitor,
     Form(f): Form<PasswordFields>,
 ) -> Result<Response, WebError> {
@@ -512,7 +509,7 @@ pub async fn change_password(
         &f.new_password,
         &f.new_password_confirmation,
         &session.cookie,
-        &peer.ip().to_string(),
+        &v.client.addr.to_string(),
     )
     .await;
     let (status, error, notice) = match result {

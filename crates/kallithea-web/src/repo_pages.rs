@@ -2,16 +2,16 @@
 //! resolved against the database (longest match, any case), then the rest of the path picks
 //! the page: summary, settings, or Git's smart HTTP.
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use kallithea_core::Error;
 use kallithea_core::permission::Permissions;
 use kallithea_core::repo::{self, RepoAccess, RepoRef, RepoRow, SettingsForm};
 use kallithea_model::{PermLevel, RepoId};
-use std::net::SocketAddr;
 
 use crate::browse_pages::{self, ChangesetText};
+use crate::client::Client;
 use crate::csrf::serde_urlencoded_pairs;
 use crate::pages::{checked, layout, web_err};
 use crate::view::{GrantItem, RepoHeader, SettingsPage, render};
@@ -63,22 +63,22 @@ async fn resolve(state: &AppState, segs: &[String]) -> Result<Option<(RepoRow, u
 }
 
 /// Every request no fixed route took.
-pub async fn dispatch(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    req: Request,
-) -> Response {
-    match dispatch_inner(&state, peer, req).await {
+pub async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
+    match dispatch_inner(&state, req).await {
         Ok(r) => r,
         Err(e) => e.into_response(),
     }
 }
 
-async fn dispatch_inner(
-    state: &AppState,
-    peer: SocketAddr,
-    req: Request,
-) -> Result<Response, WebError> {
+/// What page handlers need of the request besides its path: headers, the client and, when
+/// `proxy_auth::apply` has computed it, the visitor.
+pub(crate) struct Head {
+    pub headers: HeaderMap,
+    pub client: Client,
+    pub visitor: Option<Visitor>,
+}
+
+async fn dispatch_inner(state: &AppState, req: Request) -> Result<Response, WebError> {
     // Any path prefix has already been removed (`crate::strip_prefix`).
     let raw_path = req.uri().path().to_owned();
     let path = raw_path.as_str();
@@ -110,11 +110,15 @@ async fn dispatch_inner(
     let q = query.as_deref();
     let get = matches!(method, Method::GET | Method::HEAD);
     let rest_path = |from: usize| rest.get(from..).map(|p| p.join("/")).unwrap_or_default();
-    let headers = req.headers().clone();
-    let h = &headers;
+    let head = Head {
+        headers: req.headers().clone(),
+        client: Client::from_request(state, &req),
+        visitor: req.extensions().get::<Visitor>().cloned(),
+    };
+    let h = &head;
     match (&method, rest.as_slice()) {
         (_, ["info", "refs"]) | (_, ["git-upload-pack"]) | (_, ["git-receive-pack"]) => {
-            Ok(git_http::serve(state, peer, repo_row, rest[rest.len() - 1], req).await)
+            Ok(git_http::serve(state, repo_row, rest[rest.len() - 1], req).await)
         }
         (_, [] | ["summary"]) if get => browse_pages::summary(state, h, repo_row).await,
         (_, ["changelog"]) if get => browse_pages::changelog(state, h, repo_row, q, None).await,
@@ -161,21 +165,26 @@ async fn dispatch_inner(
         (_, ["branches"]) if get => browse_pages::refs(state, h, repo_row, false).await,
         (_, ["tags"]) if get => browse_pages::refs(state, h, repo_row, true).await,
         (_, ["settings"]) if get => settings_page(state, h, repo_row, None, None).await,
-        (&Method::POST, ["settings"]) => settings_update(state, repo_row, req).await,
-        (&Method::POST, ["settings", "delete"]) => settings_delete(state, repo_row, req).await,
-        (&Method::POST, ["settings", "permissions"]) => settings_grant(state, repo_row, req).await,
+        (&Method::POST, ["settings"]) => settings_update(state, h, repo_row, req).await,
+        (&Method::POST, ["settings", "delete"]) => settings_delete(state, h, repo_row, req).await,
+        (&Method::POST, ["settings", "permissions"]) => {
+            settings_grant(state, h, repo_row, req).await
+        }
         _ => Err(not_found(state, &decoded)),
     }
 }
 
 pub(crate) async fn open(
     state: &AppState,
-    headers: &HeaderMap,
+    head: &Head,
     row: RepoRow,
     need: PermLevel,
     path: &str,
 ) -> Result<(Visitor, RepoAccess), WebError> {
-    let v = Visitor::from_headers(state, headers).await?;
+    let v = match &head.visitor {
+        Some(v) => v.clone(),
+        None => Visitor::from_headers(state, &head.headers, head.client.clone()).await?,
+    };
     let perms = Permissions::load(&state.svc, &v.actor)
         .await
         .map_err(web_err(state))?;
@@ -184,8 +193,9 @@ pub(crate) async fn open(
     Ok((v, access))
 }
 
-pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> String {
-    let host = headers
+pub(crate) fn base_url(state: &AppState, head: &Head) -> String {
+    let host = head
+        .headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("localhost");
@@ -193,7 +203,7 @@ pub(crate) fn base_url(state: &AppState, headers: &HeaderMap) -> String {
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(*c))
         .collect();
-    let scheme = if state.web.secure_cookies {
+    let scheme = if state.web.secure_cookies || head.client.https {
         "https"
     } else {
         "http"
@@ -239,7 +249,7 @@ pub(crate) fn summarize_action(action: &str) -> String {
 
 async fn settings_page(
     state: &AppState,
-    headers: &HeaderMap,
+    headers: &Head,
     row: RepoRow,
     error: Option<String>,
     notice: Option<String>,
@@ -249,7 +259,7 @@ async fn settings_page(
 
 async fn settings_page_with(
     state: &AppState,
-    headers: &HeaderMap,
+    headers: &Head,
     row: RepoRow,
     error: Option<String>,
     notice: Option<String>,
@@ -294,12 +304,11 @@ async fn settings_page_with(
     Ok((status, render(&page)).into_response())
 }
 
-async fn form_of(req: Request) -> (HeaderMap, Vec<(String, String)>) {
-    let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, 1024 * 1024)
+async fn form_of(req: Request) -> Vec<(String, String)> {
+    let bytes = axum::body::to_bytes(req.into_body(), 1024 * 1024)
         .await
         .unwrap_or_default();
-    (parts.headers, serde_urlencoded_pairs(&bytes))
+    serde_urlencoded_pairs(&bytes)
 }
 
 fn field(form: &[(String, String)], name: &str) -> Option<String> {
@@ -310,11 +319,12 @@ fn field(form: &[(String, String)], name: &str) -> Option<String> {
 /// form changes nothing and is shown again with what was typed.
 async fn settings_update(
     state: &AppState,
+    headers: &Head,
     row: RepoRow,
     req: Request,
 ) -> Result<Response, WebError> {
-    let (headers, form) = form_of(req).await;
-    let (_, access) = open(state, &headers, row.clone(), PermLevel::Admin, "/settings").await?;
+    let form = form_of(req).await;
+    let (_, access) = open(state, headers, row.clone(), PermLevel::Admin, "/settings").await?;
     let update = SettingsForm {
         repo_name: field(&form, "repo_name"),
         repo_description: field(&form, "repo_description").unwrap_or_default(),
@@ -328,7 +338,7 @@ async fn settings_update(
         }
         Err(e) if e.kind == kallithea_core::ErrorKind::Internal => Err(web_err(state)(e)),
         Err(e) => {
-            settings_page_with(state, &headers, row, Some(e.message), None, Some(&update)).await
+            settings_page_with(state, headers, row, Some(e.message), None, Some(&update)).await
         }
     }
 }
@@ -336,11 +346,12 @@ async fn settings_update(
 /// POST /{repo}/settings/delete
 async fn settings_delete(
     state: &AppState,
+    headers: &Head,
     row: RepoRow,
     req: Request,
 ) -> Result<Response, WebError> {
-    let (headers, _) = form_of(req).await;
-    let (_, access) = open(state, &headers, row, PermLevel::Admin, "/settings").await?;
+    let _ = form_of(req).await;
+    let (_, access) = open(state, headers, row, PermLevel::Admin, "/settings").await?;
     repo::delete(&state.svc, &access)
         .await
         .map_err(web_err(state))?;
@@ -350,17 +361,18 @@ async fn settings_delete(
 /// POST /{repo}/settings/permissions — grants a level to a user.
 async fn settings_grant(
     state: &AppState,
+    headers: &Head,
     row: RepoRow,
     req: Request,
 ) -> Result<Response, WebError> {
-    let (headers, form) = form_of(req).await;
-    let (_, access) = open(state, &headers, row.clone(), PermLevel::Admin, "/settings").await?;
+    let form = form_of(req).await;
+    let (_, access) = open(state, headers, row.clone(), PermLevel::Admin, "/settings").await?;
     let user = field(&form, "username").unwrap_or_default();
     let level = field(&form, "permission").unwrap_or_default();
     match repo::set_grant(&state.svc, &access, &user, &level).await {
         Ok(()) => Ok(
             Redirect::to(&format!("{}/{}/settings", state.web.prefix, row.name)).into_response(),
         ),
-        Err(e) => settings_page(state, &headers, row, Some(e.message), None).await,
+        Err(e) => settings_page(state, headers, row, Some(e.message), None).await,
     }
 }

@@ -32,6 +32,8 @@ pub struct ErrorPage {
     pub status: u16,
     pub reason: String,
     pub message: String,
+    pub request_id: Option<String>,
+    pub detail: Option<Box<str>>,
 }
 
 pub struct RepoItem {
@@ -471,6 +473,37 @@ pub struct PermissionsPage {
     pub layout: Layout,
     pub anonymous: bool,
     pub settings: Vec<DefaultSetting>,
+    pub error: Option<String>,
+    pub notice: Option<String>,
+}
+
+pub struct AuthPluginItem {
+    pub module: String,
+    pub listed: bool,
+}
+
+pub struct AuthField {
+    pub key: String,
+    pub label: &'static str,
+    pub description: &'static str,
+    pub is_bool: bool,
+    pub value: String,
+    pub checked: bool,
+}
+
+pub struct AuthSection {
+    pub name: &'static str,
+    pub fields: Vec<AuthField>,
+}
+
+#[derive(Template)]
+#[template(path = "auth_settings.html")]
+pub struct AuthSettingsPage {
+    pub layout: Layout,
+    pub plugins_value: String,
+    pub available: Vec<AuthPluginItem>,
+    pub not_yet: Vec<&'static str>,
+    pub sections: Vec<AuthSection>,
     pub error: Option<String>,
     pub notice: Option<String>,
 }

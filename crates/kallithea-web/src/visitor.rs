@@ -8,15 +8,18 @@ use kallithea_core::session::Session;
 use kallithea_core::user::UserRow;
 use kallithea_core::{Actor, user};
 
+use crate::client::Client;
 use crate::{AppState, WebError};
 
 pub const COOKIE: &str = "kallithea";
 
 /// The visitor of a page.
+#[derive(Clone, Debug)]
 pub struct Visitor {
     pub session: Option<Session>,
     pub user: Option<UserRow>,
     pub actor: Actor,
+    pub client: Client,
 }
 
 pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -31,7 +34,11 @@ pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
 }
 
 impl Visitor {
-    pub async fn from_headers(state: &AppState, headers: &HeaderMap) -> Result<Self, WebError> {
+    pub async fn from_headers(
+        state: &AppState,
+        headers: &HeaderMap,
+        client: Client,
+    ) -> Result<Self, WebError> {
         let err = |e| WebError::new(e, &state.web.prefix);
         let session = match cookie_value(headers, COOKIE) {
             Some(c) => kallithea_core::session::load(&state.svc, &c)
@@ -51,6 +58,7 @@ impl Visitor {
             session,
             user,
             actor,
+            client,
         })
     }
 
@@ -69,12 +77,22 @@ impl FromRequestParts<AppState> for Visitor {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        Visitor::from_headers(state, &parts.headers).await
+        // Usually computed already by `proxy_auth::apply`.
+        if let Some(v) = parts.extensions.get::<Visitor>() {
+            return Ok(v.clone());
+        }
+        let client = match parts.extensions.get::<Client>() {
+            Some(c) => c.clone(),
+            None => Client::from_request_parts(parts, state)
+                .await
+                .unwrap_or_else(|never| match never {}),
+        };
+        Visitor::from_headers(state, &parts.headers, client).await
     }
 }
 
 /// A `Set-Cookie` value for the session cookie.
-pub fn session_cookie(state: &AppState, value: &str, max_age: Option<i64>) -> String {
+pub fn session_cookie(state: &AppState, https: bool, value: &str, max_age: Option<i64>) -> String {
     let path = if state.web.prefix.is_empty() {
         "/"
     } else {
@@ -84,7 +102,7 @@ pub fn session_cookie(state: &AppState, value: &str, max_age: Option<i64>) -> St
     if let Some(age) = max_age {
         c.push_str(&format!("; Max-Age={age}"));
     }
-    if state.web.secure_cookies {
+    if state.web.secure_cookies || https {
         c.push_str("; Secure");
     }
     c

@@ -22,6 +22,15 @@ pub struct Config {
     pub cut_off_limit: usize,
     pub issue_server_link: Option<String>,
     pub archive_cache_dir: Option<PathBuf>,
+    /// Reverse proxies whose forwarded and identity headers are believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Header name (lower case) and value a trusted proxy must also send.
+    pub proxy_secret: Option<(String, String)>,
+    /// Lower-case header names from `remote_addr_variable` and `url_scheme_variable`.
+    pub remote_addr_header: Option<String>,
+    pub scheme_header: Option<String>,
+    pub force_https: bool,
+    pub use_htsts: bool,
 }
 
 /// Keys of `[app:main]` Kallithea users have in their files that we read or knowingly ignore.
@@ -100,6 +109,9 @@ const KNOWN_APP_KEYS: &[&str] = &[
     "kallithea_cli_path",
     "ssh_locale",
     "trace_errors.smtp_server",
+    "trusted_proxies",
+    "proxy_secret",
+    "proxy_secret_header",
 ];
 
 fn bad(key: &str, value: &str, expected: &str) -> anyhow::Error {
@@ -221,7 +233,52 @@ impl Config {
                     Path::new(&here).join(p)
                 }
             });
+        let trusted_proxies = match get("app:main", "trusted_proxies") {
+            Some(v) => parse_nets(&v).map_err(|e| bad("trusted_proxies", &v, &e))?,
+            None => parse_nets("127.0.0.0/8, ::1").expect("valid default"),
+        };
+        let proxy_secret = match get("app:main", "proxy_secret").map(|v| v.trim().to_owned()) {
+            Some(v) if !v.is_empty() => {
+                if v.len() < 16 || v.chars().any(|c| c.is_control() || c == ' ') {
+                    bail!(bad(
+                        "proxy_secret",
+                        "(hidden)",
+                        "at least 16 characters without spaces, the same value the proxy sends"
+                    ));
+                }
+                let h = get("app:main", "proxy_secret_header")
+                    .map(|h| h.trim().to_owned())
+                    .filter(|h| !h.is_empty())
+                    .unwrap_or_else(|| "X-Kallithea-Proxy-Secret".to_owned());
+                Some((header_setting("proxy_secret_header", &h)?, v))
+            }
+            _ => None,
+        };
+        let remote_addr_header = match get("app:main", "remote_addr_variable") {
+            Some(v) if !v.trim().is_empty() && v.trim() != "REMOTE_ADDR" => {
+                Some(header_setting("remote_addr_variable", &v)?)
+            }
+            _ => None,
+        };
+        let scheme_header = match get("app:main", "url_scheme_variable") {
+            Some(v) if !v.trim().is_empty() => Some(header_setting("url_scheme_variable", &v)?),
+            _ => None,
+        };
+        let force_https = parse_bool(
+            "force_https",
+            &get("app:main", "force_https").unwrap_or_default(),
+        )?;
+        let use_htsts = parse_bool(
+            "use_htsts",
+            &get("app:main", "use_htsts").unwrap_or_default(),
+        )?;
         Ok(Self {
+            trusted_proxies,
+            proxy_secret,
+            remote_addr_header,
+            scheme_header,
+            force_https,
+            use_htsts,
             archive_cache_dir,
             path,
             host,
@@ -236,6 +293,38 @@ impl Config {
             issue_server_link,
         })
     }
+}
+
+/// `127.0.0.1, 10.0.0.0/8 ::1` → networks (an address alone is that one address).
+fn parse_nets(v: &str) -> std::result::Result<Vec<ipnet::IpNet>, String> {
+    v.split([',', ' ', '\t'])
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    format!("addresses or ranges such as 127.0.0.1, 10.0.0.0/8 or ::1 (\"{s}\" is neither)")
+                })
+        })
+        .collect()
+}
+
+/// A WSGI variable (`HTTP_X_FORWARDED_PROTO`) or header name → the lower-case header name.
+fn header_setting(key: &str, v: &str) -> Result<String> {
+    let t = v.trim();
+    if t.is_empty()
+        || t.len() > 100
+        || !t
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        bail!(bad(
+            key,
+            v,
+            "a header as a WSGI name such as HTTP_X_FORWARDED_PROTO, or a header name"
+        ));
+    }
+    Ok(kallithea_core::auth::header_name(t))
 }
 
 /// Turns SQLAlchemy's URL forms into sqlx's: `sqlite:///rel.db`, `sqlite:////abs.db`,

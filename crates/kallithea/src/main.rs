@@ -208,7 +208,9 @@ async fn open_services(cfg: &Config) -> Result<Services> {
     let root = setup::repos_root(&db)
         .await?
         .context("the database has no repository folder: run db-create")?;
-    Ok(services(cfg, db, PathBuf::from(root)))
+    let svc = services(cfg, db, PathBuf::from(root));
+    kallithea_core::auth::reload(&svc).await?;
+    Ok(svc)
 }
 
 async fn first_admin(svc: &Services) -> Result<kallithea_core::Actor> {
@@ -378,6 +380,15 @@ async fn serve(config: Option<PathBuf>, host: Option<String>, port: Option<u16>)
             debug: cfg.debug,
             cut_off_limit: cfg.cut_off_limit,
             issue_server_link: cfg.issue_server_link.clone(),
+            proxy: kallithea_web::client::ProxyConfig {
+                trusted: cfg.trusted_proxies.clone(),
+                secret: cfg.proxy_secret.clone(),
+                remote_addr_header: cfg.remote_addr_header.clone(),
+                scheme_header: cfg.scheme_header.clone(),
+                force_https: cfg.force_https,
+                use_hsts: cfg.use_htsts,
+                native_tls: false,
+            },
         },
     );
     tokio::select! {
