@@ -397,7 +397,7 @@ pub async fn sign_in_external(
 ) -> Result<User> {
     let name = UserName::parse(&ext.username).map_err(|e| {
         Error::new(
-            ErrorKind::AuthFailed,
+            ErrorKind::Forbidden,
             format!(
                 "The proxy signed you in as \"{}\", which is not a valid user name here: {e}",
                 ext.username
@@ -406,7 +406,7 @@ pub async fn sign_in_external(
     })?;
     if name.as_str().eq_ignore_ascii_case(DEFAULT_USER) {
         return Err(Error::new(
-            ErrorKind::AuthFailed,
+            ErrorKind::Forbidden,
             "The proxy signed you in as \"default\", a name reserved for anonymous visitors.",
         ));
     }

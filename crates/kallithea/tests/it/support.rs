@@ -405,6 +405,30 @@ impl Browser {
         }
     }
 
+    /// A client that connects from `local` (such as 127.0.0.2) and sends `headers` with
+    /// every request.
+    pub fn with(base: &str, local: Option<std::net::IpAddr>, headers: &[(&str, &str)]) -> Self {
+        let mut h = reqwest::header::HeaderMap::new();
+        for (k, v) in headers {
+            h.append(
+                reqwest::header::HeaderName::from_bytes(k.as_bytes()).expect("header name"),
+                v.parse().expect("header value"),
+            );
+        }
+        let http = reqwest::blocking::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(Duration::from_secs(60))
+            .local_address(local)
+            .default_headers(h)
+            .build()
+            .expect("client");
+        Self {
+            http,
+            base: base.to_owned(),
+        }
+    }
+
     pub fn get(&self, path: &str) -> reqwest::blocking::Response {
         self.http
             .get(format!("{}{path}", self.base))
@@ -558,4 +582,37 @@ pub fn listing(dir: &Path) -> Vec<String> {
         .unwrap_or_default();
     v.sort();
     v
+}
+
+/// The id of a user, from the admin's user list.
+pub fn user_id(admin: &Browser, name: &str) -> String {
+    let (_, list) = admin.get_text("/_admin/users");
+    let marker = format!("/edit\">{name}</a>");
+    let end = list
+        .find(&marker)
+        .unwrap_or_else(|| panic!("{name} listed: {list}"));
+    let start = list[..end].rfind("/_admin/users/").unwrap() + "/_admin/users/".len();
+    list[start..end].to_owned()
+}
+
+/// Every field of the default-permissions form, with `overrides` (an empty value drops the field).
+pub fn defaults(overrides: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+    let mut f = vec![
+        ("anonymous", "True"),
+        ("default_repo_perm", "repository.read"),
+        ("default_group_perm", "group.read"),
+        ("default_user_group_perm", "usergroup.read"),
+        ("default_repo_create", "hg.create.repository"),
+        ("default_user_group_create", "hg.usergroup.create.false"),
+        ("default_fork", "hg.fork.repository"),
+        ("default_register", "hg.register.manual_activate"),
+        ("default_extern_activate", "hg.extern_activate.auto"),
+    ];
+    for (k, v) in overrides {
+        f.retain(|(key, _)| key != k);
+        if !v.is_empty() {
+            f.push((k, v));
+        }
+    }
+    f
 }

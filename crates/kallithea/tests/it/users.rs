@@ -2,16 +2,6 @@
 
 use crate::support::*;
 
-fn user_id(admin: &Browser, name: &str) -> String {
-    let (_, list) = admin.get_text("/_admin/users");
-    let marker = format!("/edit\">{name}</a>");
-    let end = list
-        .find(&marker)
-        .unwrap_or_else(|| panic!("{name} listed: {list}"));
-    let start = list[..end].rfind("/_admin/users/").unwrap() + "/_admin/users/".len();
-    list[start..end].to_owned()
-}
-
 #[test]
 fn admins_list_edit_deactivate_and_reset_accounts() {
     let s = Server::start();
@@ -170,27 +160,6 @@ fn a_new_api_key_replaces_the_old_one() {
         .status
         .success()
     );
-}
-
-fn defaults(overrides: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
-    let mut f = vec![
-        ("anonymous", "True"),
-        ("default_repo_perm", "repository.read"),
-        ("default_group_perm", "group.read"),
-        ("default_user_group_perm", "usergroup.read"),
-        ("default_repo_create", "hg.create.repository"),
-        ("default_user_group_create", "hg.usergroup.create.false"),
-        ("default_fork", "hg.fork.repository"),
-        ("default_register", "hg.register.manual_activate"),
-        ("default_extern_activate", "hg.extern_activate.auto"),
-    ];
-    for (k, v) in overrides {
-        f.retain(|(key, _)| key != k);
-        if !v.is_empty() {
-            f.push((k, v));
-        }
-    }
-    f
 }
 
 #[test]
