@@ -24,8 +24,11 @@ fn open(svc: &Services, access: &RepoAccess) -> Result<Repo> {
     Ok(Repo::open_git(&svc.store.path(&access.name()?))?)
 }
 
+/// Runs VCS work on a blocking thread, inside the request's log span (so failures logged there
+/// carry the request id).
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f)
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || span.in_scope(f))
         .await
         .map_err(|e| Error::internal("reading a repository", e))?
 }

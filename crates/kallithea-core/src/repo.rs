@@ -172,7 +172,9 @@ pub async fn create(svc: &Services, perms: &Permissions, form: &CreateForm) -> R
     let hooks = svc.hooks.clone();
     let n = name.clone();
     let remote = clone_uri.to_owned();
+    let span = tracing::Span::current();
     tokio::task::spawn_blocking(move || -> Result<()> {
+        let _in_request = span.enter();
         let path = store.create_git(&n, &hooks).map_err(|e| match e {
             kallithea_vcs::Error::AlreadyExists(_) => taken_sentence(&n),
             other => other.into(),

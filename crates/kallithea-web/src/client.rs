@@ -200,6 +200,7 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         method = %req.method(),
         path = %req.uri().path(),
         client = %client.addr,
+        user = tracing::field::Empty,
     );
     let tag = RequestTag {
         id: client.request_id.clone(),

@@ -141,6 +141,7 @@ pub async fn serve(state: &AppState, row: RepoRow, op: &str, req: Request) -> Re
         Ok(a) => a,
         Err(resp) => return resp,
     };
+    tracing::Span::current().record("user", actor.username());
     let perms = match Permissions::load(&state.svc, &actor).await {
         Ok(p) => p,
         Err(e) => return text(StatusCode::INTERNAL_SERVER_ERROR, &e.message),

@@ -193,6 +193,9 @@ pub async fn apply(
             .into_response());
         }
     }
+    if let Some(u) = &visitor.user {
+        tracing::Span::current().record("user", u.username.as_str());
+    }
     req.extensions_mut().insert(visitor);
     Ok(set_cookie)
 }

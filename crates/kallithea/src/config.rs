@@ -31,6 +31,8 @@ pub struct Config {
     pub scheme_header: Option<String>,
     pub force_https: bool,
     pub use_htsts: bool,
+    /// Also write the log here (`log_file`).
+    pub log_file: Option<PathBuf>,
 }
 
 /// Keys of `[app:main]` Kallithea users have in their files that we read or knowingly ignore.
@@ -112,6 +114,7 @@ const KNOWN_APP_KEYS: &[&str] = &[
     "trusted_proxies",
     "proxy_secret",
     "proxy_secret_header",
+    "log_file",
 ];
 
 fn bad(key: &str, value: &str, expected: &str) -> anyhow::Error {
@@ -272,7 +275,19 @@ impl Config {
             "use_htsts",
             &get("app:main", "use_htsts").unwrap_or_default(),
         )?;
+        let log_file = get("app:main", "log_file")
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+            .map(|v| {
+                let p = PathBuf::from(&v);
+                if p.is_absolute() {
+                    p
+                } else {
+                    Path::new(&here).join(p)
+                }
+            });
         Ok(Self {
+            log_file,
             trusted_proxies,
             proxy_secret,
             remote_addr_header,

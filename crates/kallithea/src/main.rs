@@ -2,6 +2,8 @@
 //! mirror `kallithea-cli`; no command waits for input when standard input is not a terminal.
 
 mod config;
+mod iis;
+mod logging;
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -79,6 +81,23 @@ enum Command {
         #[arg(short = 'c', long = "config")]
         config: PathBuf,
     },
+    /// Write web.config into the current folder to host Kallithea under IIS
+    /// (HttpPlatformHandler and URL Rewrite).
+    #[command(alias = "iis-install")]
+    InstallIis {
+        #[arg(short = 'c', long = "config")]
+        config: PathBuf,
+        /// The IIS application path: / or a sub-folder such as /kallithea (must match the
+        /// prefix in my.ini).
+        #[arg(long, alias = "virtualdir", default_value = "/")]
+        root: String,
+        /// The header the container plugin reads (its "header" setting).
+        #[arg(long, default_value = "REMOTE_USER")]
+        user_header: String,
+        /// Overwrite a web.config that install-iis did not write.
+        #[arg(long)]
+        force: bool,
+    },
     /// Run by the hooks installed in each repository.
     #[command(hide = true)]
     Hook {
@@ -89,14 +108,7 @@ enum Command {
 }
 
 fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("KALLITHEA_LOG")
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    logging::init();
     let cli = Cli::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -168,8 +180,43 @@ async fn run(cli: Cli) -> Result<()> {
             print_scan(&report);
             Ok(())
         }
+        Command::InstallIis {
+            config,
+            root,
+            user_header,
+            force,
+        } => install_iis(&config, &root, &user_header, force),
         Command::Hook { kind, config } => hook(&kind, &config).await,
     }
+}
+
+fn install_iis(config: &Path, root: &str, user_header: &str, force: bool) -> Result<()> {
+    let cfg = Config::load(config)?;
+    let exe = std::env::current_exe().context("cannot find the kallithea executable")?;
+    let text = iis::web_config(&iis::IisSetup {
+        executable: &exe,
+        config: &cfg,
+        user_header,
+        root,
+    })?;
+    let target = std::env::current_dir()?.join("web.config");
+    if let Ok(old) = std::fs::read_to_string(&target)
+        && !old.contains("Written by `kallithea install-iis`")
+        && !force
+    {
+        bail!(
+            "{} exists and was not written by install-iis; move it away or pass --force",
+            target.display()
+        );
+    }
+    std::fs::write(&target, text).with_context(|| format!("cannot write {}", target.display()))?;
+    // HttpPlatformHandler writes its stdout log here but does not make the folder.
+    std::fs::create_dir_all(target.with_file_name("logs"))?;
+    println!("{}", target.display());
+    for a in iis::advice(&cfg) {
+        eprintln!("note: add to [app:main] of {}: {a}", cfg.path.display());
+    }
+    Ok(())
 }
 
 async fn connect(cfg: &Config) -> Result<Db> {
@@ -345,6 +392,9 @@ async fn serve(config: Option<PathBuf>, host: Option<String>, port: Option<u16>)
         None => first_run().await?,
     };
     let cfg = Config::load(&config_path)?;
+    if let Some(f) = &cfg.log_file {
+        logging::to_file(f)?;
+    }
     let svc = Arc::new(open_services(&cfg).await?);
     let iis_port = match std::env::var("HTTP_PLATFORM_PORT") {
         Ok(p) if !p.trim().is_empty() => Some(p.trim().parse::<u16>().map_err(|_| {

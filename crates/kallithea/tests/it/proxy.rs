@@ -617,3 +617,68 @@ fn with_anonymous_access_off_every_page_needs_a_user() {
     let admin = s.admin();
     assert_eq!(admin.get("/").status(), 200);
 }
+
+#[test]
+fn an_unexpected_failure_shows_a_request_id_that_names_the_log_lines() {
+    let s = Server::start_with(Options {
+        extra_config: vec![
+            "log_file=%(here)s/logs/kallithea.log".into(),
+            "debug=true".into(),
+            "remote_addr_variable=HTTP_X_FORWARDED_FOR".into(),
+        ],
+        ..Options::default()
+    });
+    let admin = s.admin();
+    s.create_repo(&admin, "broken", false);
+    let work = tempfile::tempdir().unwrap();
+    let src = source_repo(work.path());
+    git_ok(
+        &src,
+        &["push", "-q", &s.git_url(ADMIN, ADMIN_PW, "broken"), "main"],
+    );
+    // Damage the repository on disk behind the server's back.
+    let objects = s.repos.join("broken").join("objects");
+    for dir in std::fs::read_dir(&objects).unwrap() {
+        let dir = dir.unwrap().path();
+        if dir.is_dir() {
+            for f in std::fs::read_dir(&dir).unwrap() {
+                let f = f.unwrap().path();
+                std::fs::write(&f, b"garbage").ok();
+            }
+        }
+    }
+    // With debug on, a client on this machine sees what went wrong underneath...
+    let (status, page) = Browser::new(&s.base).get_text("/broken/changelog");
+    assert_eq!(status, 500, "{page}");
+    assert!(
+        page.contains("for-each-ref"),
+        "details for loopback: {page}"
+    );
+    // ...a client elsewhere (as the trusted proxy reports) does not, but gets the request id.
+    let remote = Browser::with(&s.base, None, &[("x-forwarded-for", "192.0.2.10")]);
+    assert!(remote.login(ADMIN, ADMIN_PW).status().is_redirection());
+    let (status, page) = remote.get_text("/broken/changelog");
+    assert_eq!(status, 500, "{page}");
+    assert!(
+        !page.contains("for-each-ref") && !page.contains("inflate"),
+        "no details: {page}"
+    );
+    let marker = "Request id: <code>";
+    let at = page.find(marker).expect("request id shown") + marker.len();
+    let id = &page[at..at + 12];
+    let log = std::fs::read_to_string(s.dir.path().join("logs/kallithea.log")).unwrap();
+    let line = log
+        .lines()
+        .find(|l| l.contains(id) && l.contains("ERROR"))
+        .unwrap_or_else(|| panic!("{id} in the log file: {log}"));
+    assert!(
+        line.contains("GET") && line.contains("/broken/changelog"),
+        "{line}"
+    );
+    assert!(line.contains("client=192.0.2.10"), "{line}");
+    assert!(
+        line.contains("user=\"admin\"") && !line.contains("user=\"admin\" user"),
+        "{line}"
+    );
+    assert!(!log.contains("\x1b["), "no colour codes in the file");
+}
