@@ -39,6 +39,8 @@ python3 -c 'import docutils' 2>/dev/null || python3 -m pip install -q docutils 2
 { have chromium && have chromedriver; } || apt_install chromium chromium-driver
 # Proxy tests put a real nginx in front of the server.
 have nginx || [ -x /usr/sbin/nginx ] || apt_install nginx-light
+# TLS tests make a certificate with openssl and fetch with curl.
+{ have openssl && have curl; } || apt_install openssl curl
 
 # PostgreSQL on 127.0.0.1:5432 with the `test` database.
 if ! wait_port 127.0.0.1 5432 1; then

@@ -19,6 +19,7 @@ mod message;
 mod pages;
 mod proxy_auth;
 mod repo_pages;
+pub mod tls;
 mod user_pages;
 mod view;
 mod visitor;
@@ -183,9 +184,17 @@ async fn strip_prefix(
 /// How long a client may take to send a request's headers (slow clients hold a connection).
 const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// Serves the application on a bound listener until the process stops. Each connection gets
-/// the peer address (for throttling and logs) and a limit on how long its headers may take.
-pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+/// How long a client may take for the TLS handshake.
+const TLS_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Serves the application on a bound listener until the process stops, over TLS when `tls`
+/// is given. Each connection gets the peer address (for throttling and logs) and a limit on
+/// how long its headers may take.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+) -> std::io::Result<()> {
     use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
     use hyper_util::server::conn::auto::Builder;
     use hyper_util::service::TowerToHyperService;
@@ -201,6 +210,7 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::i
         .header_read_timeout(HEADER_READ_TIMEOUT);
     builder.http2().timer(TokioTimer::new());
     let builder = std::sync::Arc::new(builder);
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(c) => c,
@@ -219,12 +229,41 @@ pub async fn serve(listener: tokio::net::TcpListener, state: AppState) -> std::i
                     req
                 });
         let builder = builder.clone();
+        let acceptor = acceptor.clone();
         tokio::spawn(async move {
-            let io = TokioIo::new(stream);
-            if let Err(e) = builder
-                .serve_connection_with_upgrades(io, TowerToHyperService::new(svc))
-                .await
-            {
+            let result = match acceptor {
+                None => {
+                    builder
+                        .serve_connection_with_upgrades(
+                            TokioIo::new(stream),
+                            TowerToHyperService::new(svc),
+                        )
+                        .await
+                }
+                Some(acceptor) => {
+                    let tls =
+                        match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream))
+                            .await
+                        {
+                            Ok(Ok(s)) => s,
+                            Ok(Err(e)) => {
+                                tracing::debug!(%peer, "TLS handshake failed: {e}");
+                                return;
+                            }
+                            Err(_) => {
+                                tracing::debug!(%peer, "TLS handshake timed out");
+                                return;
+                            }
+                        };
+                    builder
+                        .serve_connection_with_upgrades(
+                            TokioIo::new(tls),
+                            TowerToHyperService::new(svc),
+                        )
+                        .await
+                }
+            };
+            if let Err(e) = result {
                 tracing::debug!(%peer, "connection ended: {e}");
             }
         });

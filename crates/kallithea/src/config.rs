@@ -33,6 +33,8 @@ pub struct Config {
     pub use_htsts: bool,
     /// Also write the log here (`log_file`).
     pub log_file: Option<PathBuf>,
+    /// Serve HTTPS with this certificate chain and key (`tls_certificate`, `tls_key`).
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 /// Keys of `[app:main]` Kallithea users have in their files that we read or knowingly ignore.
@@ -115,6 +117,8 @@ const KNOWN_APP_KEYS: &[&str] = &[
     "proxy_secret",
     "proxy_secret_header",
     "log_file",
+    "tls_certificate",
+    "tls_key",
 ];
 
 fn bad(key: &str, value: &str, expected: &str) -> anyhow::Error {
@@ -225,17 +229,21 @@ impl Config {
                 "an http:// or https:// URL with {id} where the issue number goes"
             ));
         }
-        let archive_cache_dir = get("app:main", "archive_cache_dir")
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-            .map(|v| {
-                let p = PathBuf::from(&v);
-                if p.is_absolute() {
-                    p
-                } else {
-                    Path::new(&here).join(p)
-                }
-            });
+        // Paths relative to the folder of my.ini.
+        let path_key = |key: &str| {
+            get("app:main", key)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+                .map(|v| {
+                    let p = PathBuf::from(&v);
+                    if p.is_absolute() {
+                        p
+                    } else {
+                        Path::new(&here).join(p)
+                    }
+                })
+        };
+        let archive_cache_dir = path_key("archive_cache_dir");
         let trusted_proxies = match get("app:main", "trusted_proxies") {
             Some(v) => parse_nets(&v).map_err(|e| bad("trusted_proxies", &v, &e))?,
             None => parse_nets("127.0.0.0/8, ::1").expect("valid default"),
@@ -275,19 +283,20 @@ impl Config {
             "use_htsts",
             &get("app:main", "use_htsts").unwrap_or_default(),
         )?;
-        let log_file = get("app:main", "log_file")
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-            .map(|v| {
-                let p = PathBuf::from(&v);
-                if p.is_absolute() {
-                    p
-                } else {
-                    Path::new(&here).join(p)
-                }
-            });
+        let log_file = path_key("log_file");
+        let tls = match (path_key("tls_certificate"), path_key("tls_key")) {
+            (Some(c), Some(k)) => Some((c, k)),
+            (None, None) => None,
+            (Some(_), None) => {
+                bail!("tls_certificate is set but tls_key is not: give both (PEM files) or neither")
+            }
+            (None, Some(_)) => {
+                bail!("tls_key is set but tls_certificate is not: give both (PEM files) or neither")
+            }
+        };
         Ok(Self {
             log_file,
+            tls,
             trusted_proxies,
             proxy_secret,
             remote_addr_header,

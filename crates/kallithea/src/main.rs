@@ -395,6 +395,14 @@ async fn serve(config: Option<PathBuf>, host: Option<String>, port: Option<u16>)
     if let Some(f) = &cfg.log_file {
         logging::to_file(f)?;
     }
+    // Read the certificate before anything else, so a bad path stops start-up at once.
+    let tls = match &cfg.tls {
+        Some((cert, key)) => Some(
+            kallithea_web::tls::server_config(cert, key)
+                .map_err(|e| anyhow::anyhow!("{e} (tls_certificate / tls_key in my.ini)"))?,
+        ),
+        None => None,
+    };
     let svc = Arc::new(open_services(&cfg).await?);
     let iis_port = match std::env::var("HTTP_PLATFORM_PORT") {
         Ok(p) if !p.trim().is_empty() => Some(p.trim().parse::<u16>().map_err(|_| {
@@ -420,7 +428,8 @@ async fn serve(config: Option<PathBuf>, host: Option<String>, port: Option<u16>)
             tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
         }
     });
-    println!("Serving on http://{addr}{}/", cfg.prefix);
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    println!("Serving on {scheme}://{addr}{}/", cfg.prefix);
     std::io::stdout().flush()?;
     let state = kallithea_web::AppState::new(
         svc,
@@ -437,12 +446,12 @@ async fn serve(config: Option<PathBuf>, host: Option<String>, port: Option<u16>)
                 scheme_header: cfg.scheme_header.clone(),
                 force_https: cfg.force_https,
                 use_hsts: cfg.use_htsts,
-                native_tls: false,
+                native_tls: tls.is_some(),
             },
         },
     );
     tokio::select! {
-        r = kallithea_web::serve(listener, state) => r.context("server stopped")?,
+        r = kallithea_web::serve(listener, state, tls) => r.context("server stopped")?,
         _ = tokio::signal::ctrl_c() => tracing::info!("stopping"),
     }
     Ok(())

@@ -317,6 +317,29 @@ fn identity_headers_count_only_from_trusted_proxies_with_the_secret() {
         &[("remote-user", "CORP\\carol"), secret_header],
     );
     assert_eq!((status, user.as_deref()), (200, Some("carol")));
+    // Profile headers, when configured, fill the account at each sign-in.
+    enable_container(
+        &admin,
+        &[
+            ("auth_container_email_header", "HTTP_X_EMAIL"),
+            ("auth_container_firstname_header", "HTTP_X_FIRST"),
+        ],
+    );
+    let (_, user, _) = who(
+        "127.0.0.1",
+        &[
+            ("remote-user", "dora@EXAMPLE.COM"),
+            ("x-email", "dora@example.com"),
+            ("x-first", "Dora"),
+            secret_header,
+        ],
+    );
+    assert_eq!(user.as_deref(), Some("dora"));
+    let (_, users) = admin.get_text("/_admin/users");
+    assert!(
+        users.contains("dora@example.com") && users.contains("Dora"),
+        "{users}"
+    );
     // The name must be a valid user name.
     let (status, user, page) = who("127.0.0.1", &[("remote-user", "../etc"), secret_header]);
     assert_eq!((status, user), (403, None), "{page}");
@@ -681,4 +704,141 @@ fn an_unexpected_failure_shows_a_request_id_that_names_the_log_lines() {
         "{line}"
     );
     assert!(!log.contains("\x1b["), "no colour codes in the file");
+}
+
+/// A self-signed certificate for localhost and 127.0.0.1, made with the openssl command.
+fn self_signed(dir: &Path) -> (PathBuf, PathBuf) {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let out = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=localhost",
+        ])
+        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl runs (Debian package openssl)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (cert, key)
+}
+
+fn curl(args: &[&str]) -> std::process::Output {
+    Command::new("curl")
+        .args(["-sS", "-D", "-", "-o", "/dev/null"])
+        .args(args)
+        .output()
+        .expect("curl runs")
+}
+
+#[test]
+fn native_tls_serves_https_with_secure_cookies_and_git() {
+    let certs = tempfile::tempdir().unwrap();
+    let (cert, key) = self_signed(certs.path());
+    let s = Server::start_with(Options {
+        extra_config: vec![
+            format!("tls_certificate={}", cert.display()),
+            format!("tls_key={}", key.display()),
+            "use_htsts=true".into(),
+        ],
+        ..Options::default()
+    });
+    assert!(s.base.starts_with("https://"), "{}", s.base);
+    let cacert = cert.display().to_string();
+    let out = curl(&["--cacert", &cacert, &s.url("/_admin/login")]);
+    let head = String::from_utf8_lossy(&out.stdout).to_ascii_lowercase();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        head.starts_with("http/2 200") || head.starts_with("http/1.1 200"),
+        "{head}"
+    );
+    assert!(
+        head.contains("strict-transport-security: max-age=8640000"),
+        "{head}"
+    );
+    assert!(
+        head.contains("set-cookie: kallithea=") && head.contains("; secure"),
+        "{head}"
+    );
+    // Plain HTTP on the TLS port gets nowhere.
+    let plain = s.url("/").replacen("https://", "http://", 1);
+    let out = curl(&["--max-time", "5", &plain]);
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(" 200"));
+
+    // Git over HTTPS, trusting our certificate.
+    let bare = s.repos.join("secure");
+    let work = tempfile::tempdir().unwrap();
+    let src = source_repo(work.path());
+    git_ok(
+        work.path(),
+        &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()],
+    );
+    git_ok(&src, &["push", "-q", bare.to_str().unwrap(), "main"]);
+    let out = run_bin(s.dir.path(), &["repo-scan", "-c", "my.ini"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let clone = work.path().join("clone");
+    let out = Command::new("git")
+        .args(["clone", "-q", &s.url("/secure"), clone.to_str().unwrap()])
+        .env("GIT_SSL_CAINFO", &cert)
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(clone.join("README.md").exists());
+}
+
+#[test]
+fn a_bad_certificate_stops_start_up_with_a_sentence() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("not-a-cert.pem"), "hello").unwrap();
+    let out = run_bin(
+        dir.path(),
+        &[
+            "config-create",
+            "my.ini",
+            "tls_certificate=not-a-cert.pem",
+            "tls_key=not-a-cert.pem",
+        ],
+    );
+    assert!(out.status.success());
+    let out = run_bin(dir.path(), &["serve", "-c", "my.ini", "--port", "0"]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("not-a-cert.pem") && err.contains("tls_certificate"),
+        "{err}"
+    );
+    let out = run_bin(
+        dir.path(),
+        &["config-create", "my.ini", "tls_key=k.pem", "--force"],
+    );
+    assert!(!out.status.success(), "key without certificate refused");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("tls_key is set but tls_certificate is not")
+    );
 }
