@@ -64,6 +64,14 @@ pub fn init() {
                 .with_filter(filter()),
         )
         .init();
+    // A panic is logged like any error, inside the request's span (so with its id), with a
+    // backtrace; the request still gets an error page (`kallithea_web::client`).
+    std::panic::set_hook(Box::new(|info| {
+        tracing::error!(
+            "panic: {info}\n{}",
+            std::backtrace::Backtrace::force_capture()
+        );
+    }));
 }
 
 /// Starts appending log lines to `path` as well.

@@ -555,6 +555,21 @@ fn in_a_sub_folder_no_link_leaves_the_prefix() {
             r.text().unwrap_or_default()
         );
     }
+    // Feeds link into the prefix with the proxy's address.
+    for feed in ["/sub/feed/rss", "/sub/feed/atom"] {
+        let (status, xml) = anon.get_text(feed);
+        assert_eq!(status, 200);
+        let own = format!("http://127.0.0.1:{}/kallithea/sub/changeset/", ng.port);
+        assert!(xml.contains(&own), "{feed}: {xml}");
+        assert!(
+            !xml.contains(&format!("127.0.0.1:{}/sub", ng.port)),
+            "{feed}: {xml}"
+        );
+    }
+    // The session cookie is scoped to the prefix.
+    let r = Browser::new(&base).get("/_admin/login");
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.contains("Path=/kallithea;"), "{cookie}");
     // The clone URL on the summary is the proxy's.
     let (_, summary) = anon.get_text("/sub");
     assert!(
@@ -841,4 +856,29 @@ fn a_bad_certificate_stops_start_up_with_a_sentence() {
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("tls_key is set but tls_certificate is not")
     );
+}
+
+#[test]
+fn sign_in_throttling_counts_the_client_the_proxy_reports() {
+    let s = Server::start_with(Options {
+        extra_config: vec![
+            "login_attempts=1".into(),
+            "remote_addr_variable=HTTP_X_FORWARDED_FOR".into(),
+        ],
+        ..Options::default()
+    });
+    // Both "clients" come through the same proxy address (127.0.0.1).
+    let a = Browser::with(&s.base, None, &[("x-forwarded-for", "192.0.2.1")]);
+    let b = Browser::with(&s.base, None, &[("x-forwarded-for", "10.9.8.7, 192.0.2.2")]);
+    let mut statuses = Vec::new();
+    for i in 0..6 {
+        statuses.push(a.login(&format!("ghost{i}"), "wrong").status().as_u16());
+    }
+    assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
+    assert_eq!(
+        b.login("ghost9", "wrong").status(),
+        401,
+        "another client is not blocked"
+    );
+    assert_eq!(b.login(ADMIN, ADMIN_PW).status(), 303);
 }
