@@ -10,6 +10,7 @@ pub mod cache;
 pub mod defaults;
 pub mod error;
 pub mod git_service;
+pub mod group;
 pub mod hooks;
 pub mod password;
 pub mod permission;
@@ -19,6 +20,7 @@ pub mod setup;
 pub mod throttle;
 pub mod token;
 pub mod user;
+pub mod user_group;
 
 use std::path::PathBuf;
 

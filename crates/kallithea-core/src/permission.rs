@@ -7,7 +7,8 @@
 use std::collections::HashMap;
 
 use kallithea_db::repo::Repo;
-use kallithea_model::{PermLevel, RepoId, UserId};
+use kallithea_db::repo_group::RepoGroup;
+use kallithea_model::{GroupId, PermLevel, RepoId, UserGroupId, UserId};
 
 use crate::{Result, Services};
 
@@ -94,6 +95,46 @@ pub fn repo_level(actor: &Actor, anonymous_enabled: bool, repo: &RepoFacts) -> P
     }
 }
 
+/// The facts about one repository group that decide an actor's level on it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GroupFacts {
+    pub owner: Option<UserId>,
+    /// The `default` user's grant on this group.
+    pub default_grant: Option<PermLevel>,
+    /// The actor's own explicit grant.
+    pub user_grant: Option<PermLevel>,
+    /// The highest grant among the actor's active user groups.
+    pub user_group_grant: Option<PermLevel>,
+}
+
+/// An actor's level on a repository group (Kallithea: the default user's grant, then user
+/// group grants, then the user's own, highest wins; admins and the owner get admin).
+/// Anonymous visitors get at most read: nobody administers or fills a group without signing
+/// in. Levels on groups do not flow to the repositories inside; "apply to children" copies
+/// grants when they are set.
+pub fn group_level(actor: &Actor, anonymous_enabled: bool, g: &GroupFacts) -> PermLevel {
+    let default = g.default_grant.unwrap_or(PermLevel::None);
+    match actor {
+        Actor::Anonymous => {
+            if anonymous_enabled {
+                default.min(PermLevel::Read)
+            } else {
+                PermLevel::None
+            }
+        }
+        Actor::User { id, admin, .. } => {
+            if *admin || g.owner == Some(*id) {
+                return PermLevel::Admin;
+            }
+            [Some(default), g.user_group_grant, g.user_grant]
+                .into_iter()
+                .flatten()
+                .max()
+                .unwrap_or(PermLevel::None)
+        }
+    }
+}
+
 /// The facts for one actor, loaded once per request.
 #[derive(Debug)]
 pub struct Permissions {
@@ -101,8 +142,22 @@ pub struct Permissions {
     anonymous_enabled: bool,
     default_grants: HashMap<RepoId, PermLevel>,
     user_grants: HashMap<RepoId, PermLevel>,
+    /// The highest grant of the actor's active user groups, per repository.
+    user_group_grants: HashMap<RepoId, PermLevel>,
+    group_default: HashMap<GroupId, PermLevel>,
+    group_user: HashMap<GroupId, PermLevel>,
+    group_user_group: HashMap<GroupId, PermLevel>,
+    /// The actor's active user groups.
+    user_groups: Vec<UserGroupId>,
     /// Global permission names of the `default` user and of the actor, together.
     global: Vec<String>,
+}
+
+fn bump<K: std::hash::Hash + Eq>(m: &mut HashMap<K, PermLevel>, k: K, l: PermLevel) {
+    let e = m.entry(k).or_insert(l);
+    if l > *e {
+        *e = l;
+    }
 }
 
 impl Permissions {
@@ -119,7 +174,27 @@ impl Permissions {
         if let Some(u) = actor.user_id() {
             global.extend(kallithea_db::user::global_perms(&mut tx, u).await?);
         }
+        let user_groups = match actor.user_id() {
+            Some(u) => kallithea_db::user_group::active_groups_of(&mut tx, u).await?,
+            None => Vec::new(),
+        };
+        let ug_repo = kallithea_db::user_group::repo_grants_for(&mut tx, &user_groups).await?;
+        let group_grants =
+            kallithea_db::repo_group::grants_for(&mut tx, &ids, &user_groups).await?;
         tx.commit().await?;
+        let mut user_group_grants = HashMap::new();
+        for g in ug_repo {
+            bump(&mut user_group_grants, g.repo_id, g.level);
+        }
+        let (mut group_default, mut group_user, mut group_user_group) =
+            (HashMap::new(), HashMap::new(), HashMap::new());
+        for g in group_grants {
+            match g.user_id {
+                Some(u) if u == default.id => bump(&mut group_default, g.group_id, g.level),
+                Some(_) => bump(&mut group_user, g.group_id, g.level),
+                None => bump(&mut group_user_group, g.group_id, g.level),
+            }
+        }
         let mut default_grants = HashMap::new();
         let mut user_grants = HashMap::new();
         for (repo, g) in grants {
@@ -134,8 +209,39 @@ impl Permissions {
             anonymous_enabled: default.active,
             default_grants,
             user_grants,
+            user_group_grants,
+            group_default,
+            group_user,
+            group_user_group,
+            user_groups,
             global,
         })
+    }
+
+    /// The actor's level on a repository group.
+    pub fn group(&self, g: &RepoGroup) -> PermLevel {
+        let facts = GroupFacts {
+            owner: Some(g.owner_id),
+            default_grant: self.group_default.get(&g.id).copied(),
+            user_grant: self.group_user.get(&g.id).copied(),
+            user_group_grant: self.group_user_group.get(&g.id).copied(),
+        };
+        group_level(&self.actor, self.anonymous_enabled, &facts)
+    }
+
+    /// The actor's active user groups.
+    pub fn user_groups(&self) -> &[UserGroupId] {
+        &self.user_groups
+    }
+
+    /// Whether the actor may create user groups: site admins, and signed-in users holding
+    /// `hg.usergroup.create.true` (themselves or through the `default` user).
+    pub fn can_create_user_group(&self) -> bool {
+        match &self.actor {
+            Actor::Anonymous => false,
+            Actor::User { admin: true, .. } => true,
+            Actor::User { .. } => self.global.iter().any(|p| p == "hg.usergroup.create.true"),
+        }
     }
 
     pub fn actor(&self) -> &Actor {
@@ -153,7 +259,7 @@ impl Permissions {
             private: repo.private,
             default_grant: self.default_grants.get(&repo.id).copied(),
             user_grant: self.user_grants.get(&repo.id).copied(),
-            user_group_grant: None,
+            user_group_grant: self.user_group_grants.get(&repo.id).copied(),
         };
         repo_level(&self.actor, self.anonymous_enabled, &facts)
     }

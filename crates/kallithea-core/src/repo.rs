@@ -108,10 +108,21 @@ pub async fn create(svc: &Services, perms: &Permissions, form: &CreateForm) -> R
     let Some(owner) = actor.user_id() else {
         return Err(denied(actor));
     };
-    if !perms.can_create_repo() {
-        return Err(Error::forbidden(
-            "You do not have permission to create repositories.",
-        ));
+    // Kallithea's rule: write on the group, or `hg.create.repository` for the top level.
+    let group = crate::group::resolve(svc, &form.repo_group).await?;
+    match &group {
+        None if !perms.can_create_repo() => {
+            return Err(Error::forbidden(
+                "You do not have permission to create repositories at the top level.",
+            ));
+        }
+        Some(g) if !perms.group(g).can_write() => {
+            return Err(Error::forbidden(format!(
+                "You do not have permission to create repositories in the group \"{}\".",
+                g.name
+            )));
+        }
+        _ => {}
     }
     match RepoKind::parse(form.repo_type.trim()).unwrap_or(RepoKind::Git) {
         RepoKind::Git => {}
@@ -127,19 +138,18 @@ pub async fn create(svc: &Services, perms: &Permissions, form: &CreateForm) -> R
             form.repo_type
         )));
     }
-    let group = form.repo_group.trim();
-    if !(group.is_empty() || group == "-1") {
-        return Err(Error::invalid(
-            "Repository groups are not available yet: leave the group empty.",
-        ));
-    }
     let clone_uri = form.clone_uri.trim();
     if !clone_uri.is_empty() && !kallithea_vcs::git::valid_remote_url(clone_uri) {
         return Err(Error::invalid(
             "The clone URL must start with http:// or https://.",
         ));
     }
-    let name = RepoName::from_user_input(None, &form.repo_name)?;
+    let group_path = group
+        .as_ref()
+        .map(|g| RepoName::parse(&g.name))
+        .transpose()?;
+    let base = form.repo_name.trim().rsplit('/').next().unwrap_or("");
+    let name = RepoName::from_user_input(group_path.as_ref(), base)?;
     let landing_rev = validate_landing_rev(&form.repo_landing_rev)?;
     let description = validate_description(&form.repo_description)?;
 
@@ -195,6 +205,9 @@ pub async fn create(svc: &Services, perms: &Permissions, form: &CreateForm) -> R
         if kallithea_db::repo::find_by_name(&mut tx, name.as_str())
             .await?
             .is_some()
+            || kallithea_db::repo_group::find_by_name(&mut tx, name.as_str())
+                .await?
+                .is_some()
         {
             return Err(taken());
         }
@@ -209,6 +222,7 @@ pub async fn create(svc: &Services, perms: &Permissions, form: &CreateForm) -> R
                 landing_rev: &landing_rev,
                 enable_downloads: false,
                 clone_uri: (!clone_uri.is_empty()).then_some(clone_uri),
+                group_id: group.as_ref().map(|g| g.id),
                 now: now(),
             },
         )
@@ -372,28 +386,66 @@ pub struct SettingsForm {
     pub repo_private: bool,
     pub repo_landing_rev: String,
     pub repo_enable_downloads: bool,
+    /// Move to this group (id; `-1`: the top level); `None` keeps the group.
+    pub repo_group: Option<String>,
 }
 
 /// Saves the settings, renaming on disk too when the name changed: all of it or nothing.
 /// A landing revision `branch:<name>` also makes that branch the repository's default
 /// (Git's HEAD), so clones check it out. Returns the (possibly new) name.
-pub async fn update(svc: &Services, access: &RepoAccess, form: &SettingsForm) -> Result<RepoName> {
+pub async fn update(
+    svc: &Services,
+    perms: &Permissions,
+    access: &RepoAccess,
+    form: &SettingsForm,
+) -> Result<RepoName> {
     access.require(PermLevel::Admin)?;
     let landing_rev = validate_landing_rev(&form.repo_landing_rev)?;
     let description = validate_description(&form.repo_description)?;
     let repo = access.repo();
     let old = access.name()?;
-    // A plain new name stays in the repository's group.
-    let new = match form
+    // Moving to another group needs what creating there needs.
+    let (group_id, group_path) = match form.repo_group.as_deref() {
+        Some(g) => {
+            let target = crate::group::resolve(svc, g).await?;
+            if target.as_ref().map(|t| t.id) != repo.group_id {
+                match &target {
+                    None if !perms.can_create_repo() => {
+                        return Err(Error::forbidden(
+                            "You do not have permission to put repositories at the top level.",
+                        ));
+                    }
+                    Some(t) if !perms.group(t).can_write() => {
+                        return Err(Error::forbidden(format!(
+                            "You do not have permission to put repositories in the group \"{}\".",
+                            t.name
+                        )));
+                    }
+                    _ => {}
+                }
+            }
+            let path = target
+                .as_ref()
+                .map(|t| RepoName::parse(&t.name))
+                .transpose()?;
+            (target.map(|t| t.id), path)
+        }
+        None => (repo.group_id, old.parent()),
+    };
+    // The name typed is the last path part; the group decides the rest.
+    let base = match form
         .repo_name
         .as_deref()
         .map(str::trim)
         .filter(|n| !n.is_empty())
     {
-        Some(raw) if raw != old.as_str() => {
-            RepoName::from_user_input(old.parent().as_ref(), raw.rsplit('/').next().unwrap_or(raw))?
-        }
-        _ => old.clone(),
+        Some(raw) => raw.rsplit('/').next().unwrap_or(raw).to_owned(),
+        None => old.base_name().to_owned(),
+    };
+    let new = if base == old.base_name() && group_path == old.parent() {
+        old.clone()
+    } else {
+        RepoName::from_user_input(group_path.as_ref(), &base)?
     };
     let head_branch = landing_rev.strip_prefix("branch:").map(str::to_owned);
     if let Some(b) = &head_branch {
@@ -418,6 +470,12 @@ pub async fn update(svc: &Services, access: &RepoAccess, form: &SettingsForm) ->
         {
             return Err(taken_sentence(&new));
         }
+        if kallithea_db::repo_group::find_by_name(&mut tx, new.as_str())
+            .await?
+            .is_some()
+        {
+            return Err(taken_sentence(&new));
+        }
         if svc.store.exists(&new) && new.folded() != old.folded() {
             return Err(Error::new(
                 ErrorKind::NameTaken,
@@ -425,6 +483,9 @@ pub async fn update(svc: &Services, access: &RepoAccess, form: &SettingsForm) ->
             ));
         }
         kallithea_db::repo::rename(&mut tx, repo.id, new.as_str(), now()).await?;
+    }
+    if group_id != repo.group_id {
+        kallithea_db::repo_group::set_repo_group(&mut tx, repo.id, group_id).await?;
     }
     kallithea_db::repo::update(
         &mut tx,
@@ -580,6 +641,7 @@ pub async fn scan(svc: &Services, owner: &Actor) -> Result<ScanReport> {
     let mut tx = svc.db.write().await?;
     let default = crate::user::default_user(&mut tx).await?;
     let default_level = default_repo_perm(&mut tx, &default).await?;
+    let group_level = crate::group::default_group_level(&mut tx, &default).await?;
     for r in found {
         if r.kind != RepoKind::Git {
             skipped.push((
@@ -598,6 +660,13 @@ pub async fn scan(svc: &Services, owner: &Actor) -> Result<ScanReport> {
             continue;
         }
         let t = now();
+        // Folders above a repository become repository groups, as in Kallithea.
+        let group_id = match r.name.parent() {
+            Some(p) => {
+                Some(crate::group::ensure_path(&mut tx, &p, owner, group_level, default.id).await?)
+            }
+            None => None,
+        };
         let id = kallithea_db::repo::insert(
             &mut tx,
             &NewRepo {
@@ -609,6 +678,7 @@ pub async fn scan(svc: &Services, owner: &Actor) -> Result<ScanReport> {
                 landing_rev: "rev:tip",
                 enable_downloads: false,
                 clone_uri: None,
+                group_id,
                 now: t,
             },
         )
@@ -620,4 +690,53 @@ pub async fn scan(svc: &Services, owner: &Actor) -> Result<ScanReport> {
     }
     tx.commit().await?;
     Ok(ScanReport { added, skipped })
+}
+
+/// The user groups' grants on the repository.
+pub async fn user_group_grants(
+    svc: &Services,
+    access: &RepoAccess,
+) -> Result<Vec<kallithea_db::user_group::RepoGrant>> {
+    access.require(PermLevel::Admin)?;
+    let mut tx = svc.db.read().await?;
+    let g = kallithea_db::user_group::repo_grants_for_repo(&mut tx, access.repo().id).await?;
+    tx.commit().await?;
+    Ok(g)
+}
+
+/// Grants `level` on the repository to a user group (by name); `None` revokes its grant.
+pub async fn set_user_group_grant(
+    svc: &Services,
+    access: &RepoAccess,
+    group: &str,
+    level: Option<&str>,
+) -> Result<()> {
+    access.require(PermLevel::Admin)?;
+    let level = match level {
+        Some(l) => Some(PermLevel::from_repo_perm_name(l.trim()).ok_or_else(|| {
+            Error::invalid(format!(
+                "\"{l}\" is not a permission level: use none, read, write or admin."
+            ))
+        })?),
+        None => None,
+    };
+    let mut tx = svc.db.write().await?;
+    let ug = kallithea_db::user_group::find_by_name(&mut tx, group.trim())
+        .await?
+        .ok_or_else(|| {
+            Error::invalid(format!(
+                "There is no user group named \"{}\".",
+                group.trim()
+            ))
+        })?;
+    match level {
+        Some(l) => {
+            kallithea_db::user_group::set_repo_grant(&mut tx, access.repo().id, ug.id, l).await?
+        }
+        None => {
+            kallithea_db::user_group::remove_repo_grant(&mut tx, access.repo().id, ug.id).await?
+        }
+    }
+    tx.commit().await?;
+    Ok(())
 }

@@ -442,6 +442,9 @@ pub async fn admin_delete(
         }
         kallithea_db::repo::transfer_owned(&mut tx, id, me).await?;
     }
+    // Repository groups and user groups they own pass to the admin deleting them.
+    kallithea_db::repo_group::transfer_owned(&mut tx, id, me).await?;
+    kallithea_db::user_group::transfer_owned(&mut tx, id, me).await?;
     kallithea_db::user::delete(&mut tx, id).await?;
     tx.commit().await?;
     Ok(())

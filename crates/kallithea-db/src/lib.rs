@@ -11,9 +11,11 @@ pub mod error;
 pub mod journal;
 pub mod migrate;
 pub mod repo;
+pub mod repo_group;
 pub mod session;
 pub mod setting;
 pub mod user;
+pub mod user_group;
 
 pub use conn::{Backend, Db, Tx};
 pub use error::{Error, Result};

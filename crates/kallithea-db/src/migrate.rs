@@ -83,6 +83,70 @@ const MIGRATIONS: &[&[&str]] = &[
             app_settings_value {text} NOT NULL
         ){opts}",
     ],
+    // 2: repository groups (Kallithea's `groups`; renamed, GROUPS is reserved in MySQL 8),
+    // user groups and their grants.
+    &[
+        "CREATE TABLE repo_groups (
+            group_id {pk},
+            group_name VARCHAR(255) NOT NULL,
+            group_name_lower VARCHAR(255) NOT NULL,
+            group_parent_id BIGINT NULL,
+            group_description {text} NOT NULL,
+            owner_id BIGINT NOT NULL,
+            created_on BIGINT NOT NULL,
+            CONSTRAINT uq_repo_groups_name UNIQUE (group_name_lower),
+            CONSTRAINT fk_repo_groups_parent FOREIGN KEY (group_parent_id) REFERENCES repo_groups (group_id),
+            CONSTRAINT fk_repo_groups_owner FOREIGN KEY (owner_id) REFERENCES users (user_id)
+        ){opts}",
+        "ALTER TABLE repositories ADD COLUMN group_id BIGINT NULL",
+        "CREATE INDEX ix_repositories_group ON repositories (group_id)",
+        "CREATE TABLE user_repo_group_to_perm (
+            id {pk},
+            user_id BIGINT NOT NULL,
+            group_id BIGINT NOT NULL,
+            permission VARCHAR(64) NOT NULL,
+            CONSTRAINT uq_user_repo_group_to_perm UNIQUE (user_id, group_id),
+            CONSTRAINT fk_urgp_user FOREIGN KEY (user_id) REFERENCES users (user_id) ON DELETE CASCADE,
+            CONSTRAINT fk_urgp_group FOREIGN KEY (group_id) REFERENCES repo_groups (group_id) ON DELETE CASCADE
+        ){opts}",
+        "CREATE TABLE users_groups (
+            users_group_id {pk},
+            users_group_name VARCHAR(255) NOT NULL,
+            users_group_name_lower VARCHAR(255) NOT NULL,
+            user_group_description {text} NOT NULL,
+            users_group_active BIGINT NOT NULL,
+            owner_id BIGINT NOT NULL,
+            created_on BIGINT NOT NULL,
+            CONSTRAINT uq_users_groups_name UNIQUE (users_group_name_lower),
+            CONSTRAINT fk_users_groups_owner FOREIGN KEY (owner_id) REFERENCES users (user_id)
+        ){opts}",
+        "CREATE TABLE users_groups_members (
+            users_group_member_id {pk},
+            users_group_id BIGINT NOT NULL,
+            user_id BIGINT NOT NULL,
+            CONSTRAINT uq_users_groups_members UNIQUE (users_group_id, user_id),
+            CONSTRAINT fk_ugm_group FOREIGN KEY (users_group_id) REFERENCES users_groups (users_group_id) ON DELETE CASCADE,
+            CONSTRAINT fk_ugm_user FOREIGN KEY (user_id) REFERENCES users (user_id) ON DELETE CASCADE
+        ){opts}",
+        "CREATE TABLE users_group_repo_to_perm (
+            id {pk},
+            users_group_id BIGINT NOT NULL,
+            repo_id BIGINT NOT NULL,
+            permission VARCHAR(64) NOT NULL,
+            CONSTRAINT uq_users_group_repo_to_perm UNIQUE (users_group_id, repo_id),
+            CONSTRAINT fk_ugrp_group FOREIGN KEY (users_group_id) REFERENCES users_groups (users_group_id) ON DELETE CASCADE,
+            CONSTRAINT fk_ugrp_repo FOREIGN KEY (repo_id) REFERENCES repositories (repo_id) ON DELETE CASCADE
+        ){opts}",
+        "CREATE TABLE users_group_repo_group_to_perm (
+            id {pk},
+            users_group_id BIGINT NOT NULL,
+            group_id BIGINT NOT NULL,
+            permission VARCHAR(64) NOT NULL,
+            CONSTRAINT uq_users_group_repo_group_to_perm UNIQUE (users_group_id, group_id),
+            CONSTRAINT fk_ugrgp_ugroup FOREIGN KEY (users_group_id) REFERENCES users_groups (users_group_id) ON DELETE CASCADE,
+            CONSTRAINT fk_ugrgp_group FOREIGN KEY (group_id) REFERENCES repo_groups (group_id) ON DELETE CASCADE
+        ){opts}",
+    ],
 ];
 
 /// The schema version this build expects.
@@ -146,9 +210,15 @@ pub fn describe(b: Backend) -> &'static str {
 pub async fn drop_all(db: &Db) -> Result<()> {
     let mut tx = db.write().await?;
     for t in [
+        "users_group_repo_group_to_perm",
+        "users_group_repo_to_perm",
+        "users_groups_members",
+        "users_groups",
+        "user_repo_group_to_perm",
         "user_logs",
         "repo_to_perm",
         "repositories",
+        "repo_groups",
         "user_sessions",
         "user_to_perm",
         "settings",

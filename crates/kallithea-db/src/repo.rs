@@ -1,6 +1,6 @@
 //! The `repositories` and `repo_to_perm` tables.
 
-use kallithea_model::{PermLevel, RepoId, UserId};
+use kallithea_model::{GroupId, PermLevel, RepoId, UserId};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -23,6 +23,8 @@ pub struct Repo {
     pub created_on: i64,
     pub updated_on: i64,
     pub last_change: i64,
+    /// The repository group it is in (its name's parent path), if any.
+    pub group_id: Option<GroupId>,
 }
 
 /// What inserting a repository needs.
@@ -36,6 +38,7 @@ pub struct NewRepo<'a> {
     pub landing_rev: &'a str,
     pub enable_downloads: bool,
     pub clone_uri: Option<&'a str>,
+    pub group_id: Option<GroupId>,
     pub now: i64,
 }
 
@@ -49,7 +52,7 @@ pub struct RepoUpdate<'a> {
     pub now: i64,
 }
 
-const SELECT: &str = "SELECT r.repo_id, r.repo_name, r.repo_type, r.owner_id, u.username, r.description, r.private, r.landing_rev, r.enable_downloads, r.clone_uri, r.created_on, r.updated_on, r.last_change FROM repositories r JOIN users u ON u.user_id = r.owner_id";
+const SELECT: &str = "SELECT r.repo_id, r.repo_name, r.repo_type, r.owner_id, u.username, r.description, r.private, r.landing_rev, r.enable_downloads, r.clone_uri, r.created_on, r.updated_on, r.last_change, r.group_id FROM repositories r JOIN users u ON u.user_id = r.owner_id";
 
 fn from_row(r: &AnyRow) -> Result<Repo> {
     Ok(Repo {
@@ -66,13 +69,14 @@ fn from_row(r: &AnyRow) -> Result<Repo> {
         created_on: r.try_get(10)?,
         updated_on: r.try_get(11)?,
         last_change: r.try_get(12)?,
+        group_id: r.try_get::<Option<i64>, _>(13)?.map(GroupId),
     })
 }
 
 pub async fn insert(tx: &mut Tx, r: &NewRepo<'_>) -> Result<RepoId> {
     let id = tx
         .insert_returning_id(
-            &sql!(tx, "INSERT INTO repositories (repo_name, repo_name_lower, repo_type, owner_id, description, private, landing_rev, enable_downloads, clone_uri, created_on, updated_on, last_change) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+            &sql!(tx, "INSERT INTO repositories (repo_name, repo_name_lower, repo_type, owner_id, description, private, landing_rev, enable_downloads, clone_uri, created_on, updated_on, last_change, group_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
             "repo_id",
             |q| {
                 q.bind(r.name.to_owned())
@@ -87,6 +91,7 @@ pub async fn insert(tx: &mut Tx, r: &NewRepo<'_>) -> Result<RepoId> {
                     .bind(r.now)
                     .bind(r.now)
                     .bind(r.now)
+                    .bind(r.group_id.map(|g| g.0))
             },
         )
         .await?;
@@ -158,8 +163,10 @@ pub async fn set_last_change(tx: &mut Tx, id: RepoId, at: i64) -> Result<()> {
 }
 
 pub async fn delete(tx: &mut Tx, id: RepoId) -> Result<()> {
-    tx.execute(sqlx::query(&sql!(tx, "DELETE FROM repo_to_perm WHERE repo_id = ?")).bind(id.0))
-        .await?;
+    for t in ["repo_to_perm", "users_group_repo_to_perm"] {
+        let q = format!("DELETE FROM {t} WHERE repo_id = ?");
+        tx.execute(sqlx::query(&sql!(tx, &q)).bind(id.0)).await?;
+    }
     tx.execute(sqlx::query(&sql!(tx, "DELETE FROM repositories WHERE repo_id = ?")).bind(id.0))
         .await?;
     Ok(())

@@ -24,3 +24,11 @@ id_type!(
     /// A row of `repositories`.
     RepoId
 );
+id_type!(
+    /// A row of `repo_groups` (Kallithea's `groups`).
+    GroupId
+);
+id_type!(
+    /// A row of `users_groups`.
+    UserGroupId
+);

@@ -7,6 +7,6 @@ pub mod id;
 pub mod name;
 pub mod perm;
 
-pub use id::{RepoId, UserId};
+pub use id::{GroupId, RepoId, UserGroupId, UserId};
 pub use name::{NameError, RepoName, UserName};
 pub use perm::{GlobalPerms, PermLevel, RepoKind};

@@ -54,6 +54,22 @@ impl PermLevel {
         Self::ALL.into_iter().find(|l| l.as_str() == short)
     }
 
+    /// The repository-group permission name, e.g. `group.write`.
+    pub fn group_perm_name(self) -> &'static str {
+        match self {
+            Self::None => "group.none",
+            Self::Read => "group.read",
+            Self::Write => "group.write",
+            Self::Admin => "group.admin",
+        }
+    }
+
+    /// Parses `group.read` (and the bare `read`).
+    pub fn from_group_perm_name(s: &str) -> Option<Self> {
+        let short = s.strip_prefix("group.").unwrap_or(s);
+        Self::ALL.into_iter().find(|l| l.as_str() == short)
+    }
+
     pub fn can_read(self) -> bool {
         self >= Self::Read
     }

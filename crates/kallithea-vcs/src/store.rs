@@ -149,6 +149,25 @@ impl RepoStore {
         fs::rename(&src, &dst).map_err(|e| Error::io(format!("renaming {}", src.display()), e))
     }
 
+    /// Makes the folder of a repository group (and its parents).
+    pub fn create_group_dir(&self, name: &RepoName) -> Result<()> {
+        let path = self.path(name);
+        fs::create_dir_all(&path).map_err(|e| Error::io(format!("creating {}", path.display()), e))
+    }
+
+    /// Removes the folder of a deleted group when it is empty; anything left in it (such as
+    /// moved-aside repositories) is kept by moving the folder aside instead.
+    pub fn remove_group_dir(&self, name: &RepoName) -> Result<()> {
+        let path = self.path(name);
+        if !path.exists() {
+            return Ok(());
+        }
+        match fs::remove_dir(&path) {
+            Ok(()) => Ok(()),
+            Err(_) => self.move_aside(name).map(|_| ()),
+        }
+    }
+
     /// Moves a deleted repository aside, as Kallithea does: the folder becomes
     /// `rm__<YYYYmmdd_HHMMSS_micro>__<name>` beside where it was. Returns the new path.
     pub fn move_aside(&self, name: &RepoName) -> Result<PathBuf> {

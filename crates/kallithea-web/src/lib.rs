@@ -13,6 +13,7 @@ mod error;
 mod form;
 mod git_http;
 mod graph;
+mod group_pages;
 mod highlight;
 mod markup;
 mod message;
@@ -128,6 +129,35 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/_admin/auth",
             get(auth_pages::index).post(auth_pages::save),
+        )
+        .route(
+            "/_admin/repo_groups",
+            get(group_pages::index).post(group_pages::create),
+        )
+        .route("/_admin/repo_groups/new", get(group_pages::new_form))
+        .route(
+            "/_admin/repo_groups/{*rest}",
+            get(group_pages::dispatch).post(group_pages::dispatch),
+        )
+        .route(
+            "/_admin/user_groups",
+            get(group_pages::user_groups).post(group_pages::create_user_group),
+        )
+        .route(
+            "/_admin/user_groups/{id}/edit",
+            get(group_pages::edit_user_group),
+        )
+        .route(
+            "/_admin/user_groups/{id}",
+            axum::routing::post(group_pages::update_user_group),
+        )
+        .route(
+            "/_admin/user_groups/{id}/delete",
+            axum::routing::post(group_pages::delete_user_group),
+        )
+        .route(
+            "/_admin/user_groups/{id}/edit/members",
+            axum::routing::post(group_pages::members),
         )
         .route("/_admin/static/style.css", get(pages::stylesheet))
         .route("/_admin/static/highlight.css", get(pages::highlight_css))

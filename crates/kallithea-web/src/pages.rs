@@ -70,8 +70,20 @@ pub async fn home(State(state): State<AppState>, v: Visitor) -> Result<Response,
     let repos = repo::list_visible(&state.svc, &perms)
         .await
         .map_err(web_err(&state))?;
+    let groups = kallithea_core::group::list_visible(&state.svc, &perms)
+        .await
+        .map_err(web_err(&state))?;
     let page = HomePage {
         layout: layout(&state, &v),
+        groups: groups
+            .into_iter()
+            .filter(|(g, _)| g.parent_id.is_none())
+            .map(|(g, _)| crate::view::GroupItem {
+                name: g.name,
+                description: g.description,
+                owner: g.owner_name,
+            })
+            .collect(),
         can_create: perms.can_create_repo(),
         repos: repos
             .into_iter()
@@ -225,21 +237,62 @@ pub(crate) fn require_user(state: &AppState, v: &Visitor, path: &str) -> Result<
 }
 
 /// GET /_admin/create_repository
+/// Where the actor may create a repository: the top level with `hg.create.repository`, and
+/// groups where they hold write.
+pub(crate) async fn repo_places(
+    state: &AppState,
+    perms: &Permissions,
+) -> Result<Vec<crate::view::ParentChoice>, WebError> {
+    let mut out = Vec::new();
+    if perms.can_create_repo() {
+        out.push(crate::view::ParentChoice {
+            id: -1,
+            name: "(top level)".into(),
+        });
+    }
+    for (g, l) in kallithea_core::group::list_visible(&state.svc, perms)
+        .await
+        .map_err(web_err(state))?
+    {
+        if l.can_write() {
+            out.push(crate::view::ParentChoice {
+                id: g.id.0,
+                name: g.name,
+            });
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Deserialize, Default)]
+pub struct CreateQuery {
+    #[serde(default)]
+    parent_group: Option<String>,
+}
+
 pub async fn create_repo_form(
     State(state): State<AppState>,
     v: Visitor,
+    Query(q): Query<CreateQuery>,
 ) -> Result<Response, WebError> {
     require_user(&state, &v, "/_admin/create_repository")?;
     let perms = Permissions::load(&state.svc, &v.actor)
         .await
         .map_err(web_err(&state))?;
-    if !perms.can_create_repo() {
+    let groups = repo_places(&state, &perms).await?;
+    if groups.is_empty() {
         return Err(web_err(&state)(Error::forbidden(
             "You do not have permission to create repositories.",
         )));
     }
     let page = CreateRepoPage {
         layout: layout(&state, &v),
+        repo_group: q
+            .parent_group
+            .as_deref()
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or(groups[0].id),
+        groups,
         repo_name: String::new(),
         repo_description: String::new(),
         repo_private: false,
@@ -305,8 +358,13 @@ pub async fn create_repo(
     match created {
         Ok(r) => Ok(Redirect::to(&format!("{}/{}", state.web.prefix, r.name)).into_response()),
         Err(e) if matches!(e.kind, ErrorKind::InvalidInput | ErrorKind::NameTaken) => {
+            let perms = Permissions::load(&state.svc, &v.actor)
+                .await
+                .map_err(web_err(&state))?;
             let page = CreateRepoPage {
                 layout: layout(&state, &v),
+                groups: repo_places(&state, &perms).await?,
+                repo_group: form.repo_group.trim().parse().unwrap_or(-1),
                 repo_name: f.repo_name,
                 repo_description: f.repo_description,
                 repo_private: form.repo_private,

@@ -102,6 +102,19 @@ async fn dispatch_inner(state: &AppState, req: Request) -> Result<Response, WebE
         if crate::csrf::is_git_path(path) {
             return Ok(git_http::not_found());
         }
+        // A repository group's page lives at its path too.
+        if matches!(*req.method(), Method::GET | Method::HEAD)
+            && let Some(g) = kallithea_core::group::find(&state.svc, &segs.join("/"))
+                .await
+                .map_err(web_err(state))?
+        {
+            let client = Client::from_request(state, &req);
+            let v = match req.extensions().get::<Visitor>() {
+                Some(v) => v.clone(),
+                None => Visitor::from_headers(state, req.headers(), client).await?,
+            };
+            return crate::group_pages::show(state, &v, g).await;
+        }
         return Err(not_found(state, &decoded));
     };
     let rest: Vec<&str> = segs[used..].iter().map(String::as_str).collect();
@@ -269,6 +282,22 @@ async fn settings_page_with(
     let grants = repo::grants(&state.svc, &access)
         .await
         .map_err(web_err(state))?;
+    let group_grants = repo::user_group_grants(&state.svc, &access)
+        .await
+        .map_err(web_err(state))?;
+    let perms = kallithea_core::permission::Permissions::load(&state.svc, &v.actor)
+        .await
+        .map_err(web_err(state))?;
+    let mut groups = crate::pages::repo_places(state, &perms).await?;
+    let current = access.repo().group_id.map_or(-1, |g| g.0);
+    if !groups.iter().any(|g| g.id == current) {
+        let name = access
+            .repo()
+            .name
+            .rsplit_once('/')
+            .map_or("(top level)".to_owned(), |(p, _)| p.to_owned());
+        groups.insert(0, crate::view::ParentChoice { id: current, name });
+    }
     let r = access.repo();
     let status = if error.is_some() {
         axum::http::StatusCode::BAD_REQUEST
@@ -295,6 +324,15 @@ async fn settings_page_with(
             .into_iter()
             .map(|g| GrantItem {
                 username: g.username,
+                level: g.level.to_string(),
+            })
+            .collect(),
+        groups,
+        repo_group: current,
+        group_grants: group_grants
+            .into_iter()
+            .map(|g| GrantItem {
+                username: g.name,
                 level: g.level.to_string(),
             })
             .collect(),
@@ -331,8 +369,12 @@ async fn settings_update(
         repo_private: checked(&field(&form, "repo_private")),
         repo_landing_rev: field(&form, "repo_landing_rev").unwrap_or_default(),
         repo_enable_downloads: checked(&field(&form, "repo_enable_downloads")),
+        repo_group: field(&form, "repo_group"),
     };
-    match repo::update(&state.svc, &access, &update).await {
+    let perms = kallithea_core::permission::Permissions::load(&state.svc, access.actor())
+        .await
+        .map_err(web_err(state))?;
+    match repo::update(&state.svc, &perms, &access, &update).await {
         Ok(name) => {
             Ok(Redirect::to(&format!("{}/{}/settings", state.web.prefix, name)).into_response())
         }
@@ -368,8 +410,15 @@ async fn settings_grant(
     let form = form_of(req).await;
     let (_, access) = open(state, headers, row.clone(), PermLevel::Admin, "/settings").await?;
     let user = field(&form, "username").unwrap_or_default();
+    let user_group = field(&form, "user_group").unwrap_or_default();
     let level = field(&form, "permission").unwrap_or_default();
-    match repo::set_grant(&state.svc, &access, &user, &level).await {
+    let result = if !user_group.trim().is_empty() {
+        let level = (level != "revoke").then_some(level.as_str());
+        repo::set_user_group_grant(&state.svc, &access, &user_group, level).await
+    } else {
+        repo::set_grant(&state.svc, &access, &user, &level).await
+    };
+    match result {
         Ok(()) => Ok(
             Redirect::to(&format!("{}/{}/settings", state.web.prefix, row.name)).into_response(),
         ),

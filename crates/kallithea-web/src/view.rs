@@ -48,6 +48,8 @@ pub struct RepoItem {
 #[template(path = "home.html")]
 pub struct HomePage {
     pub layout: Layout,
+    /// Top-level repository groups the visitor may see.
+    pub groups: Vec<GroupItem>,
     pub repos: Vec<RepoItem>,
     pub can_create: bool,
 }
@@ -65,6 +67,9 @@ pub struct LoginPage {
 #[template(path = "create_repo.html")]
 pub struct CreateRepoPage {
     pub layout: Layout,
+    /// Where the repository may go (`-1`: the top level).
+    pub groups: Vec<ParentChoice>,
+    pub repo_group: i64,
     pub repo_name: String,
     pub repo_description: String,
     pub repo_private: bool,
@@ -127,6 +132,10 @@ pub struct SettingsPage {
     pub landing_rev: String,
     pub enable_downloads: bool,
     pub grants: Vec<GrantItem>,
+    pub group_grants: Vec<GrantItem>,
+    /// Groups the repository may move to (`-1`: top level), and its current one.
+    pub groups: Vec<ParentChoice>,
+    pub repo_group: i64,
     pub error: Option<String>,
     pub notice: Option<String>,
 }
@@ -504,6 +513,101 @@ pub struct AuthSettingsPage {
     pub available: Vec<AuthPluginItem>,
     pub not_yet: Vec<&'static str>,
     pub sections: Vec<AuthSection>,
+    pub error: Option<String>,
+    pub notice: Option<String>,
+}
+
+/// A group in a list: path, description, the actor's level.
+pub struct GroupItem {
+    pub name: String,
+    pub description: String,
+    pub owner: String,
+}
+
+#[derive(Template)]
+#[template(path = "groups.html")]
+pub struct GroupsPage {
+    pub layout: Layout,
+    pub groups: Vec<GroupItem>,
+    pub can_create: bool,
+}
+
+#[derive(Template)]
+#[template(path = "group.html")]
+pub struct GroupPage {
+    pub layout: Layout,
+    pub name: String,
+    pub description: String,
+    /// `(path, last part)` of each ancestor, outermost first.
+    pub parents: Vec<(String, String)>,
+    pub groups: Vec<GroupItem>,
+    pub repos: Vec<RepoItem>,
+    pub is_admin: bool,
+    pub can_write: bool,
+    pub id: i64,
+}
+
+/// A choice of parent group in a form: id (`-1` for the top level) and path.
+pub struct ParentChoice {
+    pub id: i64,
+    pub name: String,
+}
+
+#[derive(Template)]
+#[template(path = "group_new.html")]
+pub struct GroupNewPage {
+    pub layout: Layout,
+    pub parents: Vec<ParentChoice>,
+    pub group_name: String,
+    pub group_description: String,
+    pub parent_group_id: i64,
+    pub error: Option<String>,
+}
+
+pub struct GrantRow {
+    pub kind: &'static str,
+    pub name: String,
+    pub level: String,
+}
+
+#[derive(Template)]
+#[template(path = "group_edit.html")]
+pub struct GroupEditPage {
+    pub layout: Layout,
+    pub name: String,
+    pub base_name: String,
+    pub description: String,
+    pub parents: Vec<ParentChoice>,
+    pub parent_group_id: i64,
+    pub grants: Vec<GrantRow>,
+    pub error: Option<String>,
+    pub notice: Option<String>,
+}
+
+pub struct UserGroupItem {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub active: bool,
+    pub owner: String,
+}
+
+#[derive(Template)]
+#[template(path = "user_groups.html")]
+pub struct UserGroupsPage {
+    pub layout: Layout,
+    pub groups: Vec<UserGroupItem>,
+    pub can_create: bool,
+    pub error: Option<String>,
+    pub name_input: String,
+}
+
+#[derive(Template)]
+#[template(path = "user_group_edit.html")]
+pub struct UserGroupEditPage {
+    pub layout: Layout,
+    pub group: UserGroupItem,
+    pub members: Vec<String>,
     pub error: Option<String>,
     pub notice: Option<String>,
 }

@@ -10,6 +10,7 @@ mod browse;
 mod browser;
 mod databases;
 mod git_http;
+mod groups;
 mod iis;
 mod proxy;
 mod repos;

@@ -73,7 +73,7 @@ fn unsupported_choices_are_refused_with_a_sentence() {
         ),
         (
             vec![("repo_name", "h"), ("repo_group", "7")],
-            "Repository groups are not available yet",
+            "There is no repository group",
         ),
         (
             vec![("repo_name", "h"), ("clone_uri", "file:///etc")],
