@@ -4,6 +4,7 @@
 //! Every use case is a function taking the [`Services`] context first and the acting user
 //! (`actor`) second. Transactions start here; `kallithea-db` only runs queries.
 
+pub mod account;
 pub mod auth;
 pub mod browse;
 pub mod cache;

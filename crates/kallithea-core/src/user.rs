@@ -214,9 +214,17 @@ pub async fn authenticate_api_key(svc: &Services, key: &str) -> Result<Option<Us
         return Ok(None);
     }
     let mut tx = svc.db.read().await?;
-    let found = kallithea_db::user::find_by_api_key(&mut tx, key).await?;
+    let mut found = kallithea_db::user::find_by_api_key(&mut tx, key)
+        .await?
+        .filter(|u| secrets_equal(&u.api_key, key));
+    // Or one of the extra keys that has not expired.
+    if found.is_none()
+        && let Some(id) = kallithea_db::account::user_of_api_key(&mut tx, key, now()).await?
+    {
+        found = kallithea_db::user::get(&mut tx, id).await?;
+    }
     tx.commit().await?;
-    Ok(found.filter(|u| u.active && u.username != DEFAULT_USER && secrets_equal(&u.api_key, key)))
+    Ok(found.filter(|u| u.active && u.username != DEFAULT_USER))
 }
 
 pub async fn get(svc: &Services, id: UserId) -> Result<Option<User>> {

@@ -6,6 +6,7 @@
 //! [`conn`]. No business rules here: functions take a [`Tx`] and return rows; `kallithea-core`
 //! decides what a transaction spans.
 
+pub mod account;
 pub mod conn;
 pub mod error;
 pub mod journal;

@@ -147,6 +147,55 @@ const MIGRATIONS: &[&[&str]] = &[
             CONSTRAINT fk_ugrgp_group FOREIGN KEY (group_id) REFERENCES repo_groups (group_id) ON DELETE CASCADE
         ){opts}",
     ],
+    // 3: more API keys, extra email addresses, IP allow-lists, SSH keys, watched repositories.
+    &[
+        "CREATE TABLE user_api_keys (
+            user_api_key_id {pk},
+            user_id BIGINT NOT NULL,
+            api_key VARCHAR(255) NOT NULL,
+            description {text} NOT NULL,
+            expires BIGINT NOT NULL,
+            created_on BIGINT NOT NULL,
+            CONSTRAINT uq_user_api_keys_key UNIQUE (api_key),
+            CONSTRAINT fk_user_api_keys_user FOREIGN KEY (user_id) REFERENCES users (user_id) ON DELETE CASCADE
+        ){opts}",
+        "CREATE TABLE user_email_map (
+            email_id {pk},
+            user_id BIGINT NOT NULL,
+            email VARCHAR(255) NOT NULL,
+            email_lower VARCHAR(255) NOT NULL,
+            CONSTRAINT uq_user_email_map_email UNIQUE (email_lower),
+            CONSTRAINT fk_user_email_map_user FOREIGN KEY (user_id) REFERENCES users (user_id) ON DELETE CASCADE
+        ){opts}",
+        "CREATE TABLE user_ip_map (
+            ip_id {pk},
+            user_id BIGINT NOT NULL,
+            ip_addr VARCHAR(64) NOT NULL,
+            active BIGINT NOT NULL,
+            CONSTRAINT uq_user_ip_map UNIQUE (user_id, ip_addr),
+            CONSTRAINT fk_user_ip_map_user FOREIGN KEY (user_id) REFERENCES users (user_id) ON DELETE CASCADE
+        ){opts}",
+        "CREATE TABLE user_ssh_keys (
+            user_ssh_key_id {pk},
+            user_id BIGINT NOT NULL,
+            public_key {text} NOT NULL,
+            description {text} NOT NULL,
+            fingerprint VARCHAR(255) NOT NULL,
+            created_on BIGINT NOT NULL,
+            last_seen BIGINT NULL,
+            CONSTRAINT uq_user_ssh_keys_fingerprint UNIQUE (fingerprint),
+            CONSTRAINT fk_user_ssh_keys_user FOREIGN KEY (user_id) REFERENCES users (user_id) ON DELETE CASCADE
+        ){opts}",
+        "CREATE TABLE user_followings (
+            user_following_id {pk},
+            user_id BIGINT NOT NULL,
+            follows_repository_id BIGINT NOT NULL,
+            follows_from BIGINT NOT NULL,
+            CONSTRAINT uq_user_followings UNIQUE (user_id, follows_repository_id),
+            CONSTRAINT fk_user_followings_user FOREIGN KEY (user_id) REFERENCES users (user_id) ON DELETE CASCADE,
+            CONSTRAINT fk_user_followings_repo FOREIGN KEY (follows_repository_id) REFERENCES repositories (repo_id) ON DELETE CASCADE
+        ){opts}",
+    ],
 ];
 
 /// The schema version this build expects.
@@ -210,6 +259,11 @@ pub fn describe(b: Backend) -> &'static str {
 pub async fn drop_all(db: &Db) -> Result<()> {
     let mut tx = db.write().await?;
     for t in [
+        "user_followings",
+        "user_ssh_keys",
+        "user_ip_map",
+        "user_email_map",
+        "user_api_keys",
         "users_group_repo_group_to_perm",
         "users_group_repo_to_perm",
         "users_groups_members",

@@ -142,6 +142,22 @@ pub async fn serve(state: &AppState, row: RepoRow, op: &str, req: Request) -> Re
         Err(resp) => return resp,
     };
     tracing::Span::current().record("user", actor.username());
+    if let Some(id) = actor.user_id() {
+        match kallithea_core::account::ip_allowed(&state.svc, id, client.addr).await {
+            Ok(true) => {}
+            Ok(false) => {
+                return text(
+                    StatusCode::FORBIDDEN,
+                    &format!(
+                        "User {} may not connect from the address {}.",
+                        actor.username(),
+                        client.addr
+                    ),
+                );
+            }
+            Err(e) => return text(StatusCode::INTERNAL_SERVER_ERROR, &e.message),
+        }
+    }
     let perms = match Permissions::load(&state.svc, &actor).await {
         Ok(p) => p,
         Err(e) => return text(StatusCode::INTERNAL_SERVER_ERROR, &e.message),

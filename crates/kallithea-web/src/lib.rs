@@ -4,6 +4,7 @@
 //!
 //! Compatibility with Kallithea's URLs and form field names is decided here and nowhere else.
 
+mod account_pages;
 mod auth_pages;
 mod browse_pages;
 pub mod client;
@@ -101,13 +102,44 @@ pub fn app(state: AppState) -> Router {
         )
         .route(
             "/_admin/my_account/api_keys",
-            get(pages::api_keys).post(pages::reset_api_key),
+            get(account_pages::api_keys).post(account_pages::add_api_key),
+        )
+        .route(
+            "/_admin/my_account/api_keys/delete",
+            axum::routing::post(account_pages::delete_api_key),
+        )
+        .route(
+            "/_admin/my_account/emails",
+            get(account_pages::emails).post(account_pages::add_email),
+        )
+        .route(
+            "/_admin/my_account/emails/delete",
+            axum::routing::post(account_pages::delete_email),
         )
         .route(
             "/_admin/my_account/password",
             get(pages::password_form).post(pages::change_password),
         )
-        .route("/_admin/my_account", get(pages::my_account))
+        .route(
+            "/_admin/my_account",
+            get(account_pages::profile).post(account_pages::save_profile),
+        )
+        .route(
+            "/_admin/users/{id}/edit/ips",
+            get(account_pages::user_ips).post(account_pages::add_user_ip),
+        )
+        .route(
+            "/_admin/users/{id}/edit/ips/delete",
+            axum::routing::post(account_pages::delete_user_ip),
+        )
+        .route(
+            "/_admin/permissions/ips",
+            get(account_pages::global_ips).post(account_pages::add_global_ip),
+        )
+        .route(
+            "/_admin/permissions/ips/delete",
+            axum::routing::post(account_pages::delete_global_ip),
+        )
         .route("/_admin/users/new", get(pages::new_user_form))
         .route(
             "/_admin/users",

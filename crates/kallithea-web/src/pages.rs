@@ -10,9 +10,7 @@ use kallithea_core::repo::{self, CreateForm};
 use kallithea_core::{Error, ErrorKind, session, user};
 use serde::Deserialize;
 
-use crate::view::{
-    self, ApiKeysPage, CreateRepoPage, HomePage, Layout, LoginPage, RepoItem, render,
-};
+use crate::view::{self, CreateRepoPage, HomePage, Layout, LoginPage, RepoItem, render};
 use crate::visitor::{Visitor, session_cookie};
 use crate::{AppState, WebError};
 
@@ -163,6 +161,22 @@ pub async fn login(
     )
     .await
     {
+        Ok(u)
+            if !kallithea_core::account::ip_allowed(&state.svc, u.id, v.client.addr)
+                .await
+                .map_err(web_err(&state))? =>
+        {
+            let page = LoginPage {
+                layout: layout(&state, &v),
+                came_from,
+                username: f.username,
+                error: Some(format!(
+                    "The account {} may not be used from the address {}.",
+                    u.username, v.client.addr
+                )),
+            };
+            Ok((StatusCode::FORBIDDEN, render(&page)).into_response())
+        }
         Ok(u) => {
             let old = v.session.as_ref().map(|s| s.cookie.clone());
             let s = session::rotate(&state.svc, old.as_deref(), Some(u.id))
@@ -379,26 +393,6 @@ pub async fn create_repo(
     }
 }
 
-/// GET /_admin/my_account — for now, the password page.
-pub async fn my_account(State(state): State<AppState>) -> Redirect {
-    Redirect::to(&format!("{}/_admin/my_account/password", state.web.prefix))
-}
-
-/// GET /_admin/my_account/api_keys
-pub async fn api_keys(State(state): State<AppState>, v: Visitor) -> Result<Response, WebError> {
-    require_user(&state, &v, "/_admin/my_account/api_keys")?;
-    let key = v
-        .user
-        .as_ref()
-        .map(|u| u.api_key.clone())
-        .unwrap_or_default();
-    let page = ApiKeysPage {
-        layout: layout(&state, &v),
-        api_key: key,
-    };
-    Ok(([(header::CACHE_CONTROL, "no-store")], render(&page)).into_response())
-}
-
 /// GET /_admin/static/style.css
 pub async fn stylesheet(_h: HeaderMap) -> Response {
     (
@@ -611,19 +605,4 @@ pub async fn script() -> Response {
         include_str!("../static/kallithea.js"),
     )
         .into_response()
-}
-
-/// POST /_admin/my_account/api_keys — a new main API key; the old one stops working.
-pub async fn reset_api_key(
-    State(state): State<AppState>,
-    v: Visitor,
-) -> Result<Response, WebError> {
-    require_user(&state, &v, "/_admin/my_account/api_keys")?;
-    let Some(u) = &v.user else {
-        return Err(web_err(&state)(Error::new(ErrorKind::LoginRequired, "")));
-    };
-    user::reset_api_key(&state.svc, u.id)
-        .await
-        .map_err(web_err(&state))?;
-    Ok(Redirect::to(&format!("{}/_admin/my_account/api_keys", state.web.prefix)).into_response())
 }

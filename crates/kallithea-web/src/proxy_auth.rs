@@ -195,6 +195,19 @@ pub async fn apply(
     }
     if let Some(u) = &visitor.user {
         tracing::Span::current().record("user", u.username.as_str());
+        let allowed = kallithea_core::account::ip_allowed(&state.svc, u.id, client.addr)
+            .await
+            .map_err(|e| page_error(state, e))?;
+        if !allowed {
+            tracing::warn!(user = %u.username, addr = %client.addr, "refused: address not on the allow-list");
+            return Err(page_error(
+                state,
+                Error::forbidden(format!(
+                    "The account {} may not be used from the address {}.",
+                    u.username, client.addr
+                )),
+            ));
+        }
     }
     req.extensions_mut().insert(visitor);
     Ok(set_cookie)

@@ -83,6 +83,51 @@ pub struct CreateRepoPage {
 pub struct ApiKeysPage {
     pub layout: Layout,
     pub api_key: String,
+    pub keys: Vec<ApiKeyItem>,
+    pub lifetimes: Vec<(i64, &'static str)>,
+    pub error: Option<String>,
+    pub notice: Option<String>,
+}
+
+pub struct ApiKeyItem {
+    pub key: String,
+    pub description: String,
+    pub expires: String,
+}
+
+#[derive(Template)]
+#[template(path = "account_profile.html")]
+pub struct ProfilePage {
+    pub layout: Layout,
+    pub username: String,
+    pub firstname: String,
+    pub lastname: String,
+    pub email: String,
+    pub error: Option<String>,
+    pub notice: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "account_emails.html")]
+pub struct EmailsPage {
+    pub layout: Layout,
+    pub main: String,
+    pub emails: Vec<(i64, String)>,
+    pub error: Option<String>,
+    pub notice: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "ips.html")]
+pub struct IpsPage {
+    pub layout: Layout,
+    pub whose: String,
+    pub global: bool,
+    /// The form's address (the list's URL).
+    pub action: String,
+    pub ips: Vec<(i64, String)>,
+    pub error: Option<String>,
+    pub notice: Option<String>,
 }
 
 pub struct JournalItem {

@@ -6,6 +6,7 @@
 
 mod support;
 
+mod account;
 mod browse;
 mod browser;
 mod databases;
