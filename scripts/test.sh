@@ -39,6 +39,8 @@ python3 -c 'import docutils' 2>/dev/null || python3 -m pip install -q docutils 2
 { have chromium && have chromedriver; } || apt_install chromium chromium-driver
 # Proxy tests put a real nginx in front of the server.
 have nginx || [ -x /usr/sbin/nginx ] || apt_install nginx-light
+# Password reset mail goes to aiosmtpd, a small SMTP receiver.
+python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install -q aiosmtpd 2>/dev/null || apt_install python3-aiosmtpd
 # TLS tests make a certificate with openssl and fetch with curl.
 { have openssl && have curl; } || apt_install openssl curl
 

@@ -13,11 +13,13 @@ pub mod error;
 pub mod git_service;
 pub mod group;
 pub mod hooks;
+pub mod mail;
 pub mod password;
 pub mod permission;
 pub mod repo;
 pub mod session;
 pub mod setup;
+pub mod signup;
 pub mod throttle;
 pub mod token;
 pub mod user;
@@ -41,6 +43,8 @@ pub struct CoreConfig {
     pub login_window: u64,
     /// Where made archives are kept by changeset id (`archive_cache_dir`); `None`: not kept.
     pub archive_cache_dir: Option<PathBuf>,
+    /// How to send email (password reset links).
+    pub mail: mail::MailConfig,
 }
 
 impl Default for CoreConfig {
@@ -50,6 +54,7 @@ impl Default for CoreConfig {
             login_attempts: 10,
             login_window: 300,
             archive_cache_dir: None,
+            mail: mail::MailConfig::default(),
         }
     }
 }

@@ -314,6 +314,35 @@ pub async fn change_password(
     Ok(())
 }
 
+/// Sets a new password without the current one (a reset link vouched for the person) and ends
+/// every session of the account.
+pub async fn set_password_and_end_sessions(svc: &Services, id: UserId, new: &str) -> Result<()> {
+    if new.len() < 6 {
+        return Err(Error::invalid(
+            "The new password must be at least 6 characters long.",
+        ));
+    }
+    if new.contains('\0') {
+        return Err(Error::invalid(
+            "The password may not contain NUL characters.",
+        ));
+    }
+    let _permit = svc
+        .hashing
+        .acquire()
+        .await
+        .map_err(|e| Error::internal("waiting to hash", e))?;
+    let pw = new.to_owned();
+    let hash = tokio::task::spawn_blocking(move || password::hash(&pw))
+        .await
+        .map_err(|e| Error::internal("hashing a password", e))?;
+    let mut tx = svc.db.write().await?;
+    kallithea_db::user::set_password(&mut tx, id, &hash).await?;
+    kallithea_db::user::end_sessions(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 fn require_admin(actor: &Actor) -> Result<()> {
     if actor.is_admin() {
         Ok(())

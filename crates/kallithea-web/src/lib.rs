@@ -21,6 +21,7 @@ mod message;
 mod pages;
 mod proxy_auth;
 mod repo_pages;
+mod signup_pages;
 pub mod tls;
 mod user_pages;
 mod view;
@@ -50,6 +51,9 @@ pub struct WebConfig {
     pub issue_server_link: Option<String>,
     /// Reverse proxies, forwarded headers and HTTPS.
     pub proxy: client::ProxyConfig,
+    /// The site's public address without a trailing slash (`canonical_url`), for links that
+    /// leave the page: clone URLs, feeds and emails.
+    pub canonical_url: Option<String>,
 }
 
 impl Default for WebConfig {
@@ -61,6 +65,7 @@ impl Default for WebConfig {
             cut_off_limit: 256_000,
             issue_server_link: None,
             proxy: client::ProxyConfig::default(),
+            canonical_url: None,
         }
     }
 }
@@ -95,6 +100,18 @@ pub fn app(state: AppState) -> Router {
             get(pages::logout_form).post(pages::logout),
         )
         .route("/_admin/session_csrf_secret_token", get(pages::csrf_token))
+        .route(
+            "/_admin/register",
+            get(signup_pages::register_form).post(signup_pages::register),
+        )
+        .route(
+            "/_admin/password_reset",
+            get(signup_pages::reset_form).post(signup_pages::reset),
+        )
+        .route(
+            "/_admin/password_reset_confirmation",
+            get(signup_pages::confirm_form).post(signup_pages::confirm),
+        )
         .route("/_admin/create_repository", get(pages::create_repo_form))
         .route(
             "/_admin/repos",

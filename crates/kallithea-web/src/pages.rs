@@ -44,7 +44,7 @@ pub(crate) async fn ensure_session(
     Ok(Some(cookie))
 }
 
-fn with_cookie(cookie: Option<String>, resp: impl IntoResponse) -> Response {
+pub(crate) fn with_cookie(cookie: Option<String>, resp: impl IntoResponse) -> Response {
     let mut r = resp.into_response();
     if let Some(c) = cookie
         && let Ok(v) = c.parse()

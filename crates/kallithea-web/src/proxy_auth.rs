@@ -46,6 +46,9 @@ fn is_public(path: &str) -> bool {
         || path == "/_admin/login"
         || path == "/_admin/logout"
         || path == "/_admin/session_csrf_secret_token"
+        || path == "/_admin/register"
+        || path == "/_admin/password_reset"
+        || path == "/_admin/password_reset_confirmation"
 }
 
 /// Replaces the session cookie in the request, so handlers see the session just made.

@@ -207,8 +207,16 @@ pub(crate) async fn open(
 }
 
 pub(crate) fn base_url(state: &AppState, head: &Head) -> String {
-    let host = head
-        .headers
+    base_url_of(state, &head.client, &head.headers)
+}
+
+/// The site's address for links that leave the page (clone URLs, feeds, emails):
+/// `canonical_url` when set, otherwise the scheme and `Host` of the request.
+pub(crate) fn base_url_of(state: &AppState, client: &Client, headers: &HeaderMap) -> String {
+    if let Some(c) = &state.web.canonical_url {
+        return c.clone();
+    }
+    let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .unwrap_or("localhost");
@@ -216,7 +224,7 @@ pub(crate) fn base_url(state: &AppState, head: &Head) -> String {
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(*c))
         .collect();
-    let scheme = if state.web.secure_cookies || head.client.https {
+    let scheme = if state.web.secure_cookies || client.https {
         "https"
     } else {
         "http"

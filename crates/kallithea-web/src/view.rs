@@ -656,3 +656,36 @@ pub struct UserGroupEditPage {
     pub error: Option<String>,
     pub notice: Option<String>,
 }
+
+#[derive(Template)]
+#[template(path = "register.html")]
+pub struct RegisterPage {
+    pub layout: Layout,
+    pub manual: bool,
+    pub username: String,
+    pub email: String,
+    pub firstname: String,
+    pub lastname: String,
+    pub error: Option<String>,
+    pub notice: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "password_reset.html")]
+pub struct PasswordResetPage {
+    pub layout: Layout,
+    pub error: Option<String>,
+    pub notice: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "password_reset_confirm.html")]
+pub struct PasswordResetConfirmPage {
+    pub layout: Layout,
+    pub valid: bool,
+    pub username: String,
+    pub email: String,
+    pub timestamp: String,
+    pub token: String,
+    pub error: Option<String>,
+}

@@ -35,6 +35,10 @@ pub struct Config {
     pub log_file: Option<PathBuf>,
     /// Serve HTTPS with this certificate chain and key (`tls_certificate`, `tls_key`).
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// `smtp_*`, `app_email_from`, `email_prefix`.
+    pub mail: kallithea_core::mail::MailConfig,
+    /// The site's public address (`canonical_url`), without a trailing slash.
+    pub canonical_url: Option<String>,
 }
 
 /// Keys of `[app:main]` Kallithea users have in their files that we read or knowingly ignore.
@@ -294,7 +298,42 @@ impl Config {
                 bail!("tls_key is set but tls_certificate is not: give both (PEM files) or neither")
             }
         };
+        let text = |key: &str| {
+            get("app:main", key)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let smtp_port = match text("smtp_port") {
+            Some(p) => Some(
+                p.parse::<u16>()
+                    .map_err(|_| bad("smtp_port", &p, "a port number such as 25 or 587"))?,
+            ),
+            None => None,
+        };
+        let mail = kallithea_core::mail::MailConfig {
+            server: text("smtp_server"),
+            port: smtp_port,
+            username: text("smtp_username"),
+            password: text("smtp_password"),
+            use_tls: parse_bool("smtp_use_tls", &text("smtp_use_tls").unwrap_or_default())?,
+            use_ssl: parse_bool("smtp_use_ssl", &text("smtp_use_ssl").unwrap_or_default())?,
+            from: text("app_email_from").unwrap_or_default(),
+            prefix: text("email_prefix").unwrap_or_default(),
+        };
+        let canonical_url = match text("canonical_url") {
+            Some(u) if u.starts_with("http://") || u.starts_with("https://") => {
+                Some(u.trim_end_matches('/').to_owned())
+            }
+            Some(u) => bail!(bad(
+                "canonical_url",
+                &u,
+                "the site's public address, such as https://git.example.com/kallithea"
+            )),
+            None => None,
+        };
         Ok(Self {
+            canonical_url,
+            mail,
             log_file,
             tls,
             trusted_proxies,

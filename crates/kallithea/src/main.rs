@@ -237,6 +237,7 @@ fn services(cfg: &Config, db: Db, repos: PathBuf) -> Services {
         session_lifetime: cfg.session_lifetime,
         login_attempts: cfg.login_attempts,
         archive_cache_dir: cfg.archive_cache_dir.clone(),
+        mail: cfg.mail.clone(),
         ..CoreConfig::default()
     };
     Services::new(db, repos, hooks, core)
@@ -439,6 +440,7 @@ async fn serve(config: Option<PathBuf>, host: Option<String>, port: Option<u16>)
             debug: cfg.debug,
             cut_off_limit: cfg.cut_off_limit,
             issue_server_link: cfg.issue_server_link.clone(),
+            canonical_url: cfg.canonical_url.clone(),
             proxy: kallithea_web::client::ProxyConfig {
                 trusted: cfg.trusted_proxies.clone(),
                 secret: cfg.proxy_secret.clone(),

@@ -17,5 +17,6 @@ mod proxy;
 mod repos;
 mod review;
 mod setup;
+mod signup;
 mod users;
 mod web;
