@@ -106,6 +106,8 @@ pub struct Change {
     pub values: Vec<(String, String)>,
     /// Apply the default repository permission to every existing public repository.
     pub overwrite_default_repo: bool,
+    /// Apply the default group permission to every existing repository group.
+    pub overwrite_default_group: bool,
 }
 
 /// Saves the defaults; with `overwrite_default_repo`, every public repository's `default`
@@ -158,6 +160,82 @@ pub async fn save(svc: &Services, actor: &Actor, change: &Change) -> Result<()> 
             if !r.private {
                 kallithea_db::repo::set_grant(&mut tx, r.id, d.id, level).await?;
             }
+        }
+    }
+    if change.overwrite_default_group {
+        let level = chosen
+            .iter()
+            .find(|(s, _)| s.field == "default_group_perm")
+            .and_then(|(_, v)| PermLevel::from_group_perm_name(v))
+            .unwrap_or(PermLevel::Read);
+        for g in kallithea_db::repo_group::list(&mut tx).await? {
+            kallithea_db::repo_group::set_user_grant(&mut tx, g.id, d.id, level).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The global permissions a site admin can give one user on top of the defaults (they can
+/// only add: the highest of the user's and the `default` user's wins).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UserGlobal {
+    pub create_repo: bool,
+    pub create_user_group: bool,
+    pub fork: bool,
+}
+
+const USER_GLOBAL: [(&str, &str, &str); 3] = [
+    ("hg.create.", "hg.create.repository", "hg.create.none"),
+    (
+        "hg.usergroup.create.",
+        "hg.usergroup.create.true",
+        "hg.usergroup.create.false",
+    ),
+    ("hg.fork.", "hg.fork.repository", "hg.fork.none"),
+];
+
+pub async fn user_global(
+    svc: &Services,
+    actor: &Actor,
+    user: kallithea_model::UserId,
+) -> Result<UserGlobal> {
+    if !actor.is_admin() {
+        return Err(crate::repo::denied(actor));
+    }
+    let mut tx = svc.db.read().await?;
+    let perms = kallithea_db::user::global_perms(&mut tx, user).await?;
+    tx.commit().await?;
+    let has = |p: &str| perms.iter().any(|x| x == p);
+    Ok(UserGlobal {
+        create_repo: has(USER_GLOBAL[0].1),
+        create_user_group: has(USER_GLOBAL[1].1),
+        fork: has(USER_GLOBAL[2].1),
+    })
+}
+
+pub async fn set_user_global(
+    svc: &Services,
+    actor: &Actor,
+    user: kallithea_model::UserId,
+    g: UserGlobal,
+) -> Result<()> {
+    if !actor.is_admin() {
+        return Err(crate::repo::denied(actor));
+    }
+    let mut tx = svc.db.write().await?;
+    let target = kallithea_db::user::get(&mut tx, user)
+        .await?
+        .filter(|u| u.username != DEFAULT_USER)
+        .ok_or_else(|| Error::not_found(format!("There is no user with id \"{user}\".")))?;
+    for ((_, yes, no), on) in USER_GLOBAL
+        .iter()
+        .zip([g.create_repo, g.create_user_group, g.fork])
+    {
+        kallithea_db::user::remove_global_perm(&mut tx, target.id, yes).await?;
+        kallithea_db::user::remove_global_perm(&mut tx, target.id, no).await?;
+        if on {
+            kallithea_db::user::add_global_perm(&mut tx, target.id, yes).await?;
         }
     }
     tx.commit().await?;

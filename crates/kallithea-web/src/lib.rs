@@ -142,6 +142,10 @@ pub fn app(state: AppState) -> Router {
             get(account_pages::profile).post(account_pages::save_profile),
         )
         .route(
+            "/_admin/users/{id}/edit/permissions",
+            axum::routing::post(user_pages::save_global),
+        )
+        .route(
             "/_admin/users/{id}/edit/ips",
             get(account_pages::user_ips).post(account_pages::add_user_ip),
         )

@@ -50,14 +50,20 @@ pub async fn index(State(state): State<AppState>, v: Visitor) -> Result<Response
     Ok(render(&page).into_response())
 }
 
-fn edit_page(
+async fn edit_page(
     state: &AppState,
     v: &Visitor,
     u: &Account,
     error: Option<String>,
     notice: Option<String>,
-) -> UserEditPage {
-    UserEditPage {
+) -> Result<UserEditPage, WebError> {
+    let global = kallithea_core::defaults::user_global(&state.svc, &v.actor, u.id)
+        .await
+        .map_err(web_err(state))?;
+    Ok(UserEditPage {
+        create_repo: global.create_repo,
+        create_user_group: global.create_user_group,
+        fork: global.fork,
         layout: layout(state, v),
         id: u.id.0,
         username: u.username.clone(),
@@ -68,7 +74,7 @@ fn edit_page(
         admin: u.admin,
         error,
         notice,
-    }
+    })
 }
 
 /// GET /_admin/users/{id}/edit
@@ -82,7 +88,7 @@ pub async fn edit(
     let u = user::account(&state.svc, &v.actor, id)
         .await
         .map_err(web_err(&state))?;
-    Ok(render(&edit_page(&state, &v, &u, None, None)).into_response())
+    Ok(render(&edit_page(&state, &v, &u, None, None).await?).into_response())
 }
 
 #[derive(Deserialize, Default)]
@@ -123,12 +129,12 @@ pub async fn update(
         .await
         .map_err(web_err(&state))?;
     match result {
-        Ok(()) => {
-            Ok(render(&edit_page(&state, &v, &u, None, Some("Saved.".into()))).into_response())
-        }
+        Ok(()) => Ok(
+            render(&edit_page(&state, &v, &u, None, Some("Saved.".into())).await?).into_response(),
+        ),
         Err(e) if matches!(e.kind, ErrorKind::InvalidInput | ErrorKind::NameTaken) => Ok((
             StatusCode::BAD_REQUEST,
-            render(&edit_page(&state, &v, &u, Some(e.message), None)),
+            render(&edit_page(&state, &v, &u, Some(e.message), None).await?),
         )
             .into_response()),
         Err(e) => Err(web_err(&state)(e)),
@@ -158,7 +164,7 @@ pub async fn delete(
                 .map_err(web_err(&state))?;
             Ok((
                 StatusCode::BAD_REQUEST,
-                render(&edit_page(&state, &v, &u, Some(e.message), None)),
+                render(&edit_page(&state, &v, &u, Some(e.message), None).await?),
             )
                 .into_response())
         }
@@ -234,6 +240,7 @@ pub async fn save_permissions(
     let change = kallithea_core::defaults::Change {
         anonymous: checked(&get("anonymous")),
         overwrite_default_repo: checked(&get("overwrite_default_repo")),
+        overwrite_default_group: checked(&get("overwrite_default_group")),
         values: fields.clone(),
     };
     match kallithea_core::defaults::save(&state.svc, &v.actor, &change).await {
@@ -245,4 +252,32 @@ pub async fn save_permissions(
         }
         Err(e) => Err(web_err(&state)(e)),
     }
+}
+
+/// POST /_admin/users/{id}/edit/permissions — global permissions on top of the defaults
+/// (`create_repo_perm`, `create_user_group_perm`, `fork_repo_perm` checkboxes).
+pub async fn save_global(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    v: Visitor,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    require_user(&state, &v, &format!("/_admin/users/{raw}/edit"))?;
+    let id = parse_id(&state, &raw)?;
+    let get = |k: &str| fields.iter().find(|(f, _)| f == k).map(|(_, v)| v.clone());
+    let g = kallithea_core::defaults::UserGlobal {
+        create_repo: checked(&get("create_repo_perm")),
+        create_user_group: checked(&get("create_user_group_perm")),
+        fork: checked(&get("fork_repo_perm")),
+    };
+    kallithea_core::defaults::set_user_global(&state.svc, &v.actor, id, g)
+        .await
+        .map_err(web_err(&state))?;
+    let u = user::account(&state.svc, &v.actor, id)
+        .await
+        .map_err(web_err(&state))?;
+    Ok(
+        render(&edit_page(&state, &v, &u, None, Some("Permissions saved.".into())).await?)
+            .into_response(),
+    )
 }

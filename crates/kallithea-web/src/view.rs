@@ -503,6 +503,9 @@ pub struct UsersPage {
 #[template(path = "user_edit.html")]
 pub struct UserEditPage {
     pub layout: Layout,
+    pub create_repo: bool,
+    pub create_user_group: bool,
+    pub fork: bool,
     pub id: i64,
     pub username: String,
     pub firstname: String,

@@ -229,3 +229,93 @@ fn default_permissions_decide_what_everyone_gets() {
     let r = Browser::new(&s.base).get("/");
     assert_eq!(r.status(), 303, "everyone must sign in");
 }
+
+#[test]
+fn per_user_global_permissions_add_to_the_defaults() {
+    let s = Server::start();
+    let admin = s.admin();
+    s.add_user(&admin, "frank", "frank-pass-1");
+    let id = user_id(&admin, "frank");
+    // Nobody may create top-level repositories or user groups by default here.
+    let r = admin.post(
+        "/_admin/permissions",
+        &defaults(&[("default_repo_create", "hg.create.none")]),
+    );
+    assert_eq!(r.status(), 200);
+    let frank = Browser::new(&s.base);
+    frank.login("frank", "frank-pass-1");
+    let create = |b: &Browser, name: &str| {
+        b.post(
+            "/_admin/repos",
+            &[("repo_name", name), ("repo_type", "git")],
+        )
+        .status()
+    };
+    assert_eq!(create(&frank, "mine"), 403);
+    assert_eq!(
+        frank
+            .post("/_admin/user_groups", &[("users_group_name", "g")])
+            .status(),
+        403
+    );
+    let r = admin.post(
+        &format!("/_admin/users/{id}/edit/permissions"),
+        &[
+            ("create_repo_perm", "True"),
+            ("create_user_group_perm", "True"),
+        ],
+    );
+    assert_eq!(r.status(), 200);
+    let page = r.text().unwrap();
+    assert!(
+        page.contains("name=\"create_repo_perm\" value=\"True\" checked"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("name=\"fork_repo_perm\" value=\"True\" checked"),
+        "{page}"
+    );
+    assert_eq!(create(&frank, "mine"), 303);
+    assert_eq!(
+        frank
+            .post("/_admin/user_groups", &[("users_group_name", "g")])
+            .status(),
+        303
+    );
+    // Taken away again.
+    let r = admin.post(&format!("/_admin/users/{id}/edit/permissions"), &[]);
+    assert_eq!(r.status(), 200);
+    assert_eq!(create(&frank, "mine2"), 403);
+    assert_eq!(
+        frank
+            .post(
+                &format!("/_admin/users/{id}/edit/permissions"),
+                &[("create_repo_perm", "True")]
+            )
+            .status(),
+        403,
+        "only admins"
+    );
+}
+
+#[test]
+fn the_default_group_permission_can_be_applied_to_existing_groups() {
+    let s = Server::start();
+    let admin = s.admin();
+    let r = admin.post(
+        "/_admin/repo_groups",
+        &[("group_name", "closed"), ("parent_group_id", "-1")],
+    );
+    assert_eq!(r.status(), 303);
+    assert_eq!(Browser::new(&s.base).get("/closed").status(), 200);
+    let r = admin.post(
+        "/_admin/permissions",
+        &[
+            defaults(&[("default_group_perm", "group.none")]),
+            vec![("overwrite_default_group", "true")],
+        ]
+        .concat(),
+    );
+    assert_eq!(r.status(), 200);
+    assert_eq!(Browser::new(&s.base).get("/closed").status(), 303);
+}
