@@ -43,6 +43,8 @@ have nginx || [ -x /usr/sbin/nginx ] || apt_install nginx-light
 python3 -c 'import aiosmtpd' 2>/dev/null || python3 -m pip install -q aiosmtpd 2>/dev/null || apt_install python3-aiosmtpd
 # TLS tests make a certificate with openssl and fetch with curl.
 { have openssl && have curl; } || apt_install openssl curl
+# SSH key tests make keys with ssh-keygen.
+have ssh-keygen || apt_install openssh-client
 
 # PostgreSQL on 127.0.0.1:5432 with the `test` database.
 if ! wait_port 127.0.0.1 5432 1; then

@@ -20,6 +20,7 @@ pub mod repo;
 pub mod session;
 pub mod setup;
 pub mod signup;
+pub mod ssh_key;
 pub mod throttle;
 pub mod token;
 pub mod user;

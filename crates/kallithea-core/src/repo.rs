@@ -740,3 +740,48 @@ pub async fn set_user_group_grant(
     tx.commit().await?;
     Ok(())
 }
+
+/// Whether the actor watches the repository (`false` for anonymous visitors).
+pub async fn is_watching(svc: &Services, access: &RepoAccess) -> Result<bool> {
+    let Some(me) = access.actor().user_id() else {
+        return Ok(false);
+    };
+    let mut tx = svc.db.read().await?;
+    let w = kallithea_db::following::is_following(&mut tx, me, access.repo().id).await?;
+    tx.commit().await?;
+    Ok(w)
+}
+
+/// Starts or stops watching a repository the actor may read; returns whether they watch it now.
+pub async fn toggle_watch(svc: &Services, access: &RepoAccess) -> Result<bool> {
+    access.require(PermLevel::Read)?;
+    let Some(me) = access.actor().user_id() else {
+        return Err(denied(access.actor()));
+    };
+    let mut tx = svc.db.write().await?;
+    let id = access.repo().id;
+    let now_watching = if kallithea_db::following::is_following(&mut tx, me, id).await? {
+        kallithea_db::following::unfollow(&mut tx, me, id).await?;
+        false
+    } else {
+        kallithea_db::following::follow(&mut tx, me, id, now()).await?;
+        true
+    };
+    tx.commit().await?;
+    Ok(now_watching)
+}
+
+/// The repositories the actor watches and may still read.
+pub async fn watched(svc: &Services, perms: &Permissions) -> Result<Vec<Repo>> {
+    let Some(me) = perms.actor().user_id() else {
+        return Err(denied(perms.actor()));
+    };
+    let mut tx = svc.db.read().await?;
+    let ids = kallithea_db::following::followed_repos(&mut tx, me).await?;
+    let all = kallithea_db::repo::list(&mut tx).await?;
+    tx.commit().await?;
+    Ok(all
+        .into_iter()
+        .filter(|r| ids.contains(&r.id) && perms.repo(r).can_read())
+        .collect())
+}

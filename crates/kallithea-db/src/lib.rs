@@ -9,12 +9,14 @@
 pub mod account;
 pub mod conn;
 pub mod error;
+pub mod following;
 pub mod journal;
 pub mod migrate;
 pub mod repo;
 pub mod repo_group;
 pub mod session;
 pub mod setting;
+pub mod ssh_key;
 pub mod user;
 pub mod user_group;
 

@@ -163,8 +163,17 @@ pub async fn set_last_change(tx: &mut Tx, id: RepoId, at: i64) -> Result<()> {
 }
 
 pub async fn delete(tx: &mut Tx, id: RepoId) -> Result<()> {
-    for t in ["repo_to_perm", "users_group_repo_to_perm"] {
-        let q = format!("DELETE FROM {t} WHERE repo_id = ?");
+    for t in [
+        "repo_to_perm",
+        "users_group_repo_to_perm",
+        "user_followings",
+    ] {
+        let col = if t == "user_followings" {
+            "follows_repository_id"
+        } else {
+            "repo_id"
+        };
+        let q = format!("DELETE FROM {t} WHERE {col} = ?");
         tx.execute(sqlx::query(&sql!(tx, &q)).bind(id.0)).await?;
     }
     tx.execute(sqlx::query(&sql!(tx, "DELETE FROM repositories WHERE repo_id = ?")).bind(id.0))

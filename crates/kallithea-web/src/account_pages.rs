@@ -397,3 +397,139 @@ pub async fn delete_global_ip(
 ) -> Result<Response, WebError> {
     ips_change(&state, &v, None, &f, true).await
 }
+
+async fn ssh_page(
+    state: &AppState,
+    v: &Visitor,
+    error: Option<Problem>,
+    notice: Option<String>,
+) -> Result<Response, WebError> {
+    let u = me(state, v, "/_admin/my_account/ssh_keys")?;
+    let keys = kallithea_core::ssh_key::list(&state.svc, u.id)
+        .await
+        .map_err(web_err(state))?;
+    let page = crate::view::SshKeysPage {
+        layout: layout(state, v),
+        keys: keys
+            .into_iter()
+            .map(|k| crate::view::SshKeyItem {
+                fingerprint: k.fingerprint,
+                key_type: k.key_type,
+                description: k.description,
+            })
+            .collect(),
+        error: message(&error),
+        notice,
+    };
+    Ok((status(&error), render(&page)).into_response())
+}
+
+/// GET /_admin/my_account/ssh_keys
+pub async fn ssh_keys(State(state): State<AppState>, v: Visitor) -> Result<Response, WebError> {
+    ssh_page(&state, &v, None, None).await
+}
+
+/// POST /_admin/my_account/ssh_keys — `public_key`, `description`.
+pub async fn add_ssh_key(
+    State(state): State<AppState>,
+    v: Visitor,
+    Form(f): Form<Fields>,
+) -> Result<Response, WebError> {
+    let u = me(&state, &v, "/_admin/my_account/ssh_keys")?;
+    match kallithea_core::ssh_key::add(
+        &state.svc,
+        u.id,
+        &field(&f, "description"),
+        &field(&f, "public_key"),
+    )
+    .await
+    {
+        Ok(k) => {
+            let notice = format!("SSH key SHA256:{} added.", k.fingerprint);
+            ssh_page(&state, &v, None, Some(notice)).await
+        }
+        Err(e) => {
+            let p = shown(e).map_err(web_err(&state))?;
+            ssh_page(&state, &v, Some(p), None).await
+        }
+    }
+}
+
+/// POST /_admin/my_account/ssh_keys/delete — `del_public_key_fingerprint`.
+pub async fn delete_ssh_key(
+    State(state): State<AppState>,
+    v: Visitor,
+    Form(f): Form<Fields>,
+) -> Result<Response, WebError> {
+    let u = me(&state, &v, "/_admin/my_account/ssh_keys")?;
+    match kallithea_core::ssh_key::delete(
+        &state.svc,
+        u.id,
+        &field(&f, "del_public_key_fingerprint"),
+    )
+    .await
+    {
+        Ok(()) => ssh_page(&state, &v, None, Some("SSH key deleted.".into())).await,
+        Err(e) => {
+            let p = shown(e).map_err(web_err(&state))?;
+            ssh_page(&state, &v, Some(p), None).await
+        }
+    }
+}
+
+/// GET /_admin/my_account/watched
+pub async fn watched(State(state): State<AppState>, v: Visitor) -> Result<Response, WebError> {
+    me(&state, &v, "/_admin/my_account/watched")?;
+    let perms = kallithea_core::permission::Permissions::load(&state.svc, &v.actor)
+        .await
+        .map_err(web_err(&state))?;
+    let repos = kallithea_core::repo::watched(&state.svc, &perms)
+        .await
+        .map_err(web_err(&state))?;
+    let page = crate::view::WatchedPage {
+        layout: layout(&state, &v),
+        repos: repos
+            .into_iter()
+            .map(|r| crate::view::RepoItem {
+                last_change: crate::view::age(r.last_change),
+                name: r.name,
+                description: r.description,
+                private: r.private,
+                owner: r.owner_name,
+            })
+            .collect(),
+    };
+    Ok(render(&page).into_response())
+}
+
+/// POST /_admin/toggle_following — `follows_repository_id`; back to the repository's page.
+pub async fn toggle_following(
+    State(state): State<AppState>,
+    v: Visitor,
+    Form(f): Form<Fields>,
+) -> Result<Response, WebError> {
+    require_user(&state, &v, "/")?;
+    let raw = field(&f, "follows_repository_id");
+    let missing = || {
+        web_err(&state)(Error::invalid(format!(
+            "There is no repository with id \"{raw}\"."
+        )))
+    };
+    let id = raw.trim().parse::<i64>().map_err(|_| missing())?;
+    let row = kallithea_core::repo::find(
+        &state.svc,
+        kallithea_core::repo::RepoRef::Id(kallithea_model::RepoId(id)),
+    )
+    .await
+    .map_err(web_err(&state))?
+    .ok_or_else(missing)?;
+    let perms = kallithea_core::permission::Permissions::load(&state.svc, &v.actor)
+        .await
+        .map_err(web_err(&state))?;
+    let access = kallithea_core::repo::open(&perms, row, kallithea_model::PermLevel::Read)
+        .map_err(web_err(&state))?;
+    kallithea_core::repo::toggle_watch(&state.svc, &access)
+        .await
+        .map_err(web_err(&state))?;
+    Ok(Redirect::to(&format!("{}/{}", state.web.prefix, access.repo().name)).into_response())
+}

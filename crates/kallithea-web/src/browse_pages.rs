@@ -130,7 +130,17 @@ pub async fn summary(
         }
         None => (None, None, None),
     };
+    let watching = match &v.user {
+        Some(_) => Some(
+            repo::is_watching(&state.svc, &access)
+                .await
+                .map_err(web_err(state))?,
+        ),
+        None => None,
+    };
     let page = SummaryPage {
+        watching,
+        repo_id: access.repo().id.0,
         layout: layout(state, &v),
         repo: header(&access, "summary"),
         empty: data.default_branch.is_none(),

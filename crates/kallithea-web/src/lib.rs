@@ -126,6 +126,19 @@ pub fn app(state: AppState) -> Router {
             axum::routing::post(account_pages::delete_api_key),
         )
         .route(
+            "/_admin/my_account/ssh_keys",
+            get(account_pages::ssh_keys).post(account_pages::add_ssh_key),
+        )
+        .route(
+            "/_admin/my_account/ssh_keys/delete",
+            axum::routing::post(account_pages::delete_ssh_key),
+        )
+        .route("/_admin/my_account/watched", get(account_pages::watched))
+        .route(
+            "/_admin/toggle_following",
+            axum::routing::post(account_pages::toggle_following),
+        )
+        .route(
             "/_admin/my_account/emails",
             get(account_pages::emails).post(account_pages::add_email),
         )

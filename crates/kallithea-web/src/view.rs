@@ -158,6 +158,9 @@ pub struct SummaryPage {
     pub last_change: String,
     pub owner: String,
     pub journal: Vec<JournalItem>,
+    /// `Some(watching)` for signed-in visitors.
+    pub watching: Option<bool>,
+    pub repo_id: i64,
 }
 
 pub struct GrantItem {
@@ -691,4 +694,26 @@ pub struct PasswordResetConfirmPage {
     pub timestamp: String,
     pub token: String,
     pub error: Option<String>,
+}
+
+pub struct SshKeyItem {
+    pub fingerprint: String,
+    pub key_type: String,
+    pub description: String,
+}
+
+#[derive(Template)]
+#[template(path = "account_ssh_keys.html")]
+pub struct SshKeysPage {
+    pub layout: Layout,
+    pub keys: Vec<SshKeyItem>,
+    pub error: Option<String>,
+    pub notice: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "account_watched.html")]
+pub struct WatchedPage {
+    pub layout: Layout,
+    pub repos: Vec<RepoItem>,
 }

@@ -236,3 +236,145 @@ fn ip_allow_lists_limit_where_an_account_can_be_used() {
     let r = admin.post("/_admin/permissions/ips/delete", &[("del_ip_id", "99999")]);
     assert_eq!(r.status(), 400);
 }
+
+#[test]
+fn ssh_keys_are_checked_and_stored() {
+    let s = Server::start();
+    let admin = s.admin();
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("id");
+    let out = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "me@laptop", "-f"])
+        .arg(&key)
+        .output()
+        .expect("ssh-keygen runs (Debian package openssh-client)");
+    assert!(out.status.success());
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    let fp = String::from_utf8(
+        std::process::Command::new("ssh-keygen")
+            .args(["-l", "-E", "sha256", "-f"])
+            .arg(key.with_extension("pub"))
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let fp = fp.split_whitespace().nth(1).unwrap().to_owned(); // SHA256:...
+
+    let r = admin.post(
+        "/_admin/my_account/ssh_keys",
+        &[("public_key", &public), ("description", "")],
+    );
+    assert_eq!(r.status(), 200);
+    let page = r.text().unwrap();
+    assert!(
+        page.contains(&fp),
+        "same fingerprint as ssh-keygen: {fp} {page}"
+    );
+    assert!(
+        page.contains("me@laptop"),
+        "the comment is the default description"
+    );
+    // The same key again, for anyone, is refused.
+    s.add_user(&admin, "bob", "bob-pass-1");
+    let bob = Browser::new(&s.base);
+    bob.login("bob", "bob-pass-1");
+    let r = bob.post("/_admin/my_account/ssh_keys", &[("public_key", &public)]);
+    assert_eq!(r.status(), 409);
+    // A private key, garbage, a truncated key: refused with a sentence.
+    let private = std::fs::read_to_string(&key).unwrap();
+    for (bad, says) in [
+        (private.as_str(), "private key"),
+        ("hello", "key type and a base64 part"),
+        (&public[..40], "cut short"),
+    ] {
+        let r = bob.post("/_admin/my_account/ssh_keys", &[("public_key", bad)]);
+        assert_eq!(r.status(), 400, "{bad}");
+        assert!(r.text().unwrap().contains(says), "{says}");
+    }
+    let raw_fp = fp.trim_start_matches("SHA256:");
+    let r = bob.post(
+        "/_admin/my_account/ssh_keys/delete",
+        &[("del_public_key_fingerprint", raw_fp)],
+    );
+    assert_eq!(r.status(), 400, "not his");
+    let r = admin.post(
+        "/_admin/my_account/ssh_keys/delete",
+        &[("del_public_key_fingerprint", raw_fp)],
+    );
+    assert_eq!(r.status(), 200);
+    assert!(!r.text().unwrap().contains(&fp));
+}
+
+#[test]
+fn watching_repositories() {
+    let s = Server::start();
+    let admin = s.admin();
+    s.create_repo(&admin, "watched", false);
+    s.create_repo(&admin, "secret", true);
+    let (_, page) = admin.get_text("/watched");
+    assert!(page.contains(">Watch</button>"), "{page}");
+    let id = page
+        .split("name=\"follows_repository_id\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let r = admin.post(
+        "/_admin/toggle_following",
+        &[("follows_repository_id", &id)],
+    );
+    assert_eq!(r.headers()["location"], "/watched");
+    assert!(admin.get_text("/watched").1.contains(">Unwatch</button>"));
+    let (_, list) = admin.get_text("/_admin/my_account/watched");
+    assert!(list.contains("href=\"/watched\""), "{list}");
+    // Someone who cannot read a repository cannot watch it.
+    s.add_user(&admin, "bob", "bob-pass-1");
+    let bob = Browser::new(&s.base);
+    bob.login("bob", "bob-pass-1");
+    let (_, secret) = admin.get_text("/secret");
+    let secret_id = secret
+        .split("name=\"follows_repository_id\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        bob.post(
+            "/_admin/toggle_following",
+            &[("follows_repository_id", &secret_id)]
+        )
+        .status(),
+        403
+    );
+    assert_eq!(
+        bob.post(
+            "/_admin/toggle_following",
+            &[("follows_repository_id", "x")]
+        )
+        .status(),
+        400
+    );
+    // Toggle again: no longer watched.
+    admin.post(
+        "/_admin/toggle_following",
+        &[("follows_repository_id", &id)],
+    );
+    assert!(
+        !admin
+            .get_text("/_admin/my_account/watched")
+            .1
+            .contains("href=\"/watched\"")
+    );
+    // Anonymous visitors see no button.
+    assert!(
+        !Browser::new(&s.base)
+            .get_text("/watched")
+            .1
+            .contains("toggle_following")
+    );
+}
