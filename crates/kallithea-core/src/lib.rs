@@ -20,6 +20,7 @@ pub mod repo;
 pub mod session;
 pub mod setup;
 pub mod signup;
+pub mod site;
 pub mod ssh_key;
 pub mod throttle;
 pub mod token;
@@ -74,6 +75,8 @@ pub struct Services {
     pub cache: cache::Cache,
     /// The authentication plugins in use and their settings (`auth::reload` fills it).
     pub auth: std::sync::RwLock<std::sync::Arc<auth::AuthConfig>>,
+    /// Site settings (`site::reload` fills it).
+    pub site: std::sync::RwLock<std::sync::Arc<site::SiteSettings>>,
 }
 
 impl Services {
@@ -88,6 +91,7 @@ impl Services {
             hashing: tokio::sync::Semaphore::new(4),
             cache: cache::Cache::new(4096, 256 * 1024 * 1024),
             auth: std::sync::RwLock::default(),
+            site: std::sync::RwLock::default(),
         }
     }
 }

@@ -170,8 +170,8 @@ pub async fn summary(
         readme_text,
         name: r.name.clone(),
         description: r.description.clone(),
-        clone_url: clone_url(&base, user, &r.name),
-        clone_url_id: clone_url(&base, user, &format!("_{}", r.id.0)),
+        clone_url: clone_url(state, &base, user, &r.name, r.id.0),
+        clone_url_id: clone_url(state, &base, user, &format!("_{}", r.id.0), r.id.0),
         last_change: view::age(r.last_change),
         owner: r.owner_name.clone(),
         journal: journal

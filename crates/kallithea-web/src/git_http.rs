@@ -37,12 +37,12 @@ pub fn not_found() -> Response {
     text(StatusCode::NOT_FOUND, "Repository not found.")
 }
 
-fn ask_for_credentials(msg: &str) -> Response {
+/// 401 with the site's realm (`/_admin/settings/global`; it has no quotes or backslashes).
+fn ask_for_credentials(realm: &str, msg: &str) -> Response {
     let mut r = text(StatusCode::UNAUTHORIZED, msg);
-    r.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        HeaderValue::from_static("Basic realm=\"Kallithea\""),
-    );
+    let value = HeaderValue::from_str(&format!("Basic realm=\"{realm}\""))
+        .unwrap_or_else(|_| HeaderValue::from_static("Basic realm=\"Kallithea\""));
+    r.headers_mut().insert(header::WWW_AUTHENTICATE, value);
     r
 }
 
@@ -76,6 +76,7 @@ async fn authenticate(
         .and_then(|b| String::from_utf8(b).ok());
     let Some((username, secret)) = creds.as_deref().and_then(|c| c.split_once(':')) else {
         return Err(ask_for_credentials(
+            &kallithea_core::site::current(&state.svc).realm,
             "Malformed Authorization header: use HTTP Basic.",
         ));
     };
@@ -91,10 +92,10 @@ async fn authenticate(
         Err(e) if e.kind == ErrorKind::Throttled => {
             Err(text(StatusCode::TOO_MANY_REQUESTS, &e.message))
         }
-        Err(e) if e.kind == ErrorKind::AuthFailed => Err(ask_for_credentials(&format!(
-            "Authentication failed: {}",
-            e.message
-        ))),
+        Err(e) if e.kind == ErrorKind::AuthFailed => Err(ask_for_credentials(
+            &kallithea_core::site::current(&state.svc).realm,
+            &format!("Authentication failed: {}", e.message),
+        )),
         Err(e) => Err(text(
             StatusCode::INTERNAL_SERVER_ERROR,
             &format!("Authentication could not be checked: {}", e.message),
@@ -171,11 +172,14 @@ pub async fn serve(state: &AppState, row: RepoRow, op: &str, req: Request) -> Re
     let access = match repo::open(&perms, row, need) {
         Ok(a) => a,
         Err(e) if e.kind == ErrorKind::LoginRequired => {
-            return ask_for_credentials(if service.is_write() {
-                "Pushing needs a user name and password."
-            } else {
-                "This repository needs a user name and password."
-            });
+            return ask_for_credentials(
+                &kallithea_core::site::current(&state.svc).realm,
+                if service.is_write() {
+                    "Pushing needs a user name and password."
+                } else {
+                    "This repository needs a user name and password."
+                },
+            );
         }
         Err(_) => {
             let what = if service.is_write() {

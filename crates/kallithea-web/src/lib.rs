@@ -21,6 +21,7 @@ mod message;
 mod pages;
 mod proxy_auth;
 mod repo_pages;
+mod settings_pages;
 mod signup_pages;
 pub mod tls;
 mod user_pages;
@@ -224,6 +225,19 @@ pub fn app(state: AppState) -> Router {
         .route(
             "/_admin/user_groups/{id}/edit/members",
             axum::routing::post(group_pages::members),
+        )
+        .route("/_admin/settings", get(settings_pages::index))
+        .route(
+            "/_admin/settings/global",
+            get(settings_pages::global).post(settings_pages::save_global),
+        )
+        .route(
+            "/_admin/settings/visual",
+            get(settings_pages::visual).post(settings_pages::save_visual),
+        )
+        .route(
+            "/_admin/settings/vcs",
+            get(settings_pages::vcs).post(settings_pages::save_vcs),
         )
         .route("/_admin/static/style.css", get(pages::stylesheet))
         .route("/_admin/static/highlight.css", get(pages::highlight_css))

@@ -15,12 +15,40 @@ use crate::visitor::{Visitor, session_cookie};
 use crate::{AppState, WebError};
 
 pub(crate) fn layout(state: &AppState, v: &Visitor) -> Layout {
+    let site = kallithea_core::site::current(&state.svc);
     Layout {
         prefix: state.web.prefix.clone(),
         username: v.user.as_ref().map(|u| u.username.clone()),
         is_admin: v.actor.is_admin(),
         csrf_token: v.csrf_token(),
+        site_title: if site.title.is_empty() {
+            "Kallithea".into()
+        } else {
+            site.title.clone()
+        },
+        avatar: v
+            .user
+            .as_ref()
+            .filter(|u| site.use_gravatar && !u.email.is_empty())
+            .map(|u| avatar_url(&site.gravatar_url, &u.email, 20)),
+        version: site.show_version.then_some(env!("CARGO_PKG_VERSION")),
     }
+}
+
+/// An avatar URL from Kallithea's template (`{email}`, `{md5email}`, `{size}`).
+pub(crate) fn avatar_url(tmpl: &str, email: &str, size: u32) -> String {
+    use md5::Digest;
+    let e = email.trim().to_lowercase();
+    let md5 = hex_lower(&md5::Md5::digest(e.as_bytes()));
+    let enc: String =
+        percent_encoding::utf8_percent_encode(&e, percent_encoding::NON_ALPHANUMERIC).to_string();
+    tmpl.replace("{email}", &enc)
+        .replace("{md5email}", &md5)
+        .replace("{size}", &size.to_string())
+}
+
+fn hex_lower(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 pub(crate) fn web_err(state: &AppState) -> impl Fn(Error) -> WebError + '_ {
@@ -55,7 +83,17 @@ pub(crate) fn with_cookie(cookie: Option<String>, resp: impl IntoResponse) -> Re
 }
 
 /// GET / — the repositories the visitor may see.
-pub async fn home(State(state): State<AppState>, v: Visitor) -> Result<Response, WebError> {
+#[derive(Deserialize, Default)]
+pub struct HomeQuery {
+    #[serde(default)]
+    page: Option<String>,
+}
+
+pub async fn home(
+    State(state): State<AppState>,
+    v: Visitor,
+    Query(q): Query<HomeQuery>,
+) -> Result<Response, WebError> {
     let perms = Permissions::load(&state.svc, &v.actor)
         .await
         .map_err(web_err(&state))?;
@@ -71,7 +109,25 @@ pub async fn home(State(state): State<AppState>, v: Visitor) -> Result<Response,
     let groups = kallithea_core::group::list_visible(&state.svc, &perms)
         .await
         .map_err(web_err(&state))?;
+    // `dashboard_items` repositories per page (`/_admin/settings/visual`).
+    let per_page = kallithea_core::site::current(&state.svc)
+        .dashboard_items
+        .max(1) as usize;
+    let pages = repos.len().div_ceil(per_page).max(1);
+    let page_no = q
+        .page
+        .as_deref()
+        .and_then(|p| p.trim().parse::<usize>().ok())
+        .unwrap_or(1)
+        .clamp(1, pages);
+    let repos: Vec<_> = repos
+        .into_iter()
+        .skip((page_no - 1) * per_page)
+        .take(per_page)
+        .collect();
     let page = HomePage {
+        page: page_no,
+        pages,
         layout: layout(&state, &v),
         groups: groups
             .into_iter()

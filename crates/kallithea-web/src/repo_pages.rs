@@ -232,11 +232,29 @@ pub(crate) fn base_url_of(state: &AppState, client: &Client, headers: &HeaderMap
     format!("{scheme}://{host}{}", state.web.prefix)
 }
 
-pub(crate) fn clone_url(base: &str, user: Option<&str>, path: &str) -> String {
-    match (user, base.split_once("://")) {
-        (Some(u), Some((scheme, rest))) => format!("{scheme}://{u}@{rest}/{path}"),
-        _ => format!("{base}/{path}"),
-    }
+/// A clone URL from the site's template (`clone_uri_tmpl`) and the site's base URL.
+pub(crate) fn clone_url(
+    state: &AppState,
+    base: &str,
+    user: Option<&str>,
+    repo: &str,
+    repoid: i64,
+) -> String {
+    let (scheme, rest) = base.split_once("://").unwrap_or(("http", base));
+    let (netloc, prefix) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, ""),
+    };
+    let site = kallithea_core::site::current(&state.svc);
+    kallithea_core::site::clone_url(
+        &site.clone_uri_tmpl,
+        scheme,
+        user,
+        netloc,
+        prefix,
+        repo,
+        repoid,
+    )
 }
 
 /// "push:a,b,c" → "pushed 3 changesets".

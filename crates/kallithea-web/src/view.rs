@@ -10,6 +10,12 @@ pub struct Layout {
     pub username: Option<String>,
     pub is_admin: bool,
     pub csrf_token: String,
+    /// The site's title (`/_admin/settings/global`), or Kallithea.
+    pub site_title: String,
+    /// The signed-in user's avatar, when avatars are on.
+    pub avatar: Option<String>,
+    /// Shown in the footer when `show_version` is on.
+    pub version: Option<&'static str>,
 }
 
 pub fn render<T: Template>(t: &T) -> Html<String> {
@@ -51,6 +57,9 @@ pub struct HomePage {
     /// Top-level repository groups the visitor may see.
     pub groups: Vec<GroupItem>,
     pub repos: Vec<RepoItem>,
+    /// This page and how many there are.
+    pub page: usize,
+    pub pages: usize,
     pub can_create: bool,
 }
 
@@ -716,4 +725,22 @@ pub struct SshKeysPage {
 pub struct WatchedPage {
     pub layout: Layout,
     pub repos: Vec<RepoItem>,
+}
+
+#[derive(Template)]
+#[template(path = "site_settings.html")]
+pub struct SiteSettingsPage {
+    pub layout: Layout,
+    pub tab: &'static str,
+    pub title: String,
+    pub realm: String,
+    pub dashboard_items: String,
+    pub admin_grid_items: String,
+    pub show_version: bool,
+    pub use_gravatar: bool,
+    pub gravatar_url: String,
+    pub clone_uri_tmpl: String,
+    pub root: String,
+    pub error: Option<String>,
+    pub notice: Option<String>,
 }

@@ -258,6 +258,7 @@ async fn open_services(cfg: &Config) -> Result<Services> {
         .context("the database has no repository folder: run db-create")?;
     let svc = services(cfg, db, PathBuf::from(root));
     kallithea_core::auth::reload(&svc).await?;
+    kallithea_core::site::reload(&svc).await?;
     Ok(svc)
 }
 

@@ -16,6 +16,7 @@ mod iis;
 mod proxy;
 mod repos;
 mod review;
+mod settings;
 mod setup;
 mod signup;
 mod users;
