@@ -108,6 +108,8 @@ pub struct Change {
     pub overwrite_default_repo: bool,
     /// Apply the default group permission to every existing repository group.
     pub overwrite_default_group: bool,
+    /// Apply the default user group permission to every existing user group.
+    pub overwrite_default_user_group: bool,
 }
 
 /// Saves the defaults; with `overwrite_default_repo`, every public repository's `default`
@@ -170,6 +172,16 @@ pub async fn save(svc: &Services, actor: &Actor, change: &Change) -> Result<()> 
             .unwrap_or(PermLevel::Read);
         for g in kallithea_db::repo_group::list(&mut tx).await? {
             kallithea_db::repo_group::set_user_grant(&mut tx, g.id, d.id, level).await?;
+        }
+    }
+    if change.overwrite_default_user_group {
+        let level = chosen
+            .iter()
+            .find(|(s, _)| s.field == "default_user_group_perm")
+            .and_then(|(_, v)| PermLevel::from_user_group_perm_name(v))
+            .unwrap_or(PermLevel::Read);
+        for g in kallithea_db::user_group::list(&mut tx).await? {
+            kallithea_db::user_group::set_user_grant_on(&mut tx, g.id, d.id, Some(level)).await?;
         }
     }
     tx.commit().await?;

@@ -424,14 +424,18 @@ pub async fn set_grant(
                 .ok_or_else(|| Error::invalid(format!("There is no user named \"{}\".", n.trim())))?
                 .id,
         ),
-        Grantee::UserGroup(n) => Target::Group(
-            kallithea_db::user_group::find_by_name(&mut tx, n.trim())
+        Grantee::UserGroup(n) => {
+            let found = kallithea_db::user_group::find_by_name(&mut tx, n.trim())
                 .await?
-                .ok_or_else(|| {
-                    Error::invalid(format!("There is no user group named \"{}\".", n.trim()))
-                })?
-                .id,
-        ),
+                .filter(|ug| perms.user_group(ug).can_read());
+            Target::Group(
+                found
+                    .ok_or_else(|| {
+                        Error::invalid(format!("There is no user group named \"{}\".", n.trim()))
+                    })?
+                    .id,
+            )
+        }
     };
     let prefix = format!("{}/", g.name.to_lowercase());
     let mut groups = vec![g.id];

@@ -107,7 +107,7 @@ pub struct GroupFacts {
     pub user_group_grant: Option<PermLevel>,
 }
 
-/// An actor's level on a repository group (Kallithea: the default user's grant, then user
+/// An actor's level on a repository group or a user group (Kallithea: the default user's grant, then user
 /// group grants, then the user's own, highest wins; admins and the owner get admin).
 /// Anonymous visitors get at most read: nobody administers or fills a group without signing
 /// in. Levels on groups do not flow to the repositories inside; "apply to children" copies
@@ -149,6 +149,9 @@ pub struct Permissions {
     group_user_group: HashMap<GroupId, PermLevel>,
     /// The actor's active user groups.
     user_groups: Vec<UserGroupId>,
+    ug_default: HashMap<UserGroupId, PermLevel>,
+    ug_user: HashMap<UserGroupId, PermLevel>,
+    ug_user_group: HashMap<UserGroupId, PermLevel>,
     /// Global permission names of the `default` user and of the actor, together.
     global: Vec<String>,
 }
@@ -181,7 +184,18 @@ impl Permissions {
         let ug_repo = kallithea_db::user_group::repo_grants_for(&mut tx, &user_groups).await?;
         let group_grants =
             kallithea_db::repo_group::grants_for(&mut tx, &ids, &user_groups).await?;
+        let ug_grants =
+            kallithea_db::user_group::grants_on_for(&mut tx, &ids, &user_groups).await?;
         tx.commit().await?;
+        let (mut ug_default, mut ug_user, mut ug_user_group) =
+            (HashMap::new(), HashMap::new(), HashMap::new());
+        for g in ug_grants {
+            match g.user_id {
+                Some(u) if u == default.id => bump(&mut ug_default, g.target, g.level),
+                Some(_) => bump(&mut ug_user, g.target, g.level),
+                None => bump(&mut ug_user_group, g.target, g.level),
+            }
+        }
         let mut user_group_grants = HashMap::new();
         for g in ug_repo {
             bump(&mut user_group_grants, g.repo_id, g.level);
@@ -214,8 +228,22 @@ impl Permissions {
             group_user,
             group_user_group,
             user_groups,
+            ug_default,
+            ug_user,
+            ug_user_group,
             global,
         })
+    }
+
+    /// The actor's level on a user group (the same rule as for repository groups).
+    pub fn user_group(&self, g: &kallithea_db::user_group::UserGroup) -> PermLevel {
+        let facts = GroupFacts {
+            owner: Some(g.owner_id),
+            default_grant: self.ug_default.get(&g.id).copied(),
+            user_grant: self.ug_user.get(&g.id).copied(),
+            user_group_grant: self.ug_user_group.get(&g.id).copied(),
+        };
+        group_level(&self.actor, self.anonymous_enabled, &facts)
     }
 
     /// The actor's level on a repository group.

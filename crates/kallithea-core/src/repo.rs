@@ -707,6 +707,7 @@ pub async fn user_group_grants(
 /// Grants `level` on the repository to a user group (by name); `None` revokes its grant.
 pub async fn set_user_group_grant(
     svc: &Services,
+    perms: &Permissions,
     access: &RepoAccess,
     group: &str,
     level: Option<&str>,
@@ -720,15 +721,9 @@ pub async fn set_user_group_grant(
         })?),
         None => None,
     };
+    // Read on the user group is needed to hand it access (Kallithea's rule).
+    let ug = crate::user_group::usable(svc, perms, group).await?;
     let mut tx = svc.db.write().await?;
-    let ug = kallithea_db::user_group::find_by_name(&mut tx, group.trim())
-        .await?
-        .ok_or_else(|| {
-            Error::invalid(format!(
-                "There is no user group named \"{}\".",
-                group.trim()
-            ))
-        })?;
     match level {
         Some(l) => {
             kallithea_db::user_group::set_repo_grant(&mut tx, access.repo().id, ug.id, l).await?

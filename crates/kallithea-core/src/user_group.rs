@@ -14,13 +14,23 @@ fn not_found(id: &str) -> Error {
     Error::not_found(format!("There is no user group \"{id}\"."))
 }
 
-/// Site admins and the owner manage a group.
+/// Admin on a user group (site admins, the owner, `usergroup.admin` grants) manages it.
 fn may_manage(perms: &Permissions, g: &UserGroup) -> Result<()> {
-    let actor = perms.actor();
-    if actor.is_admin() || actor.user_id() == Some(g.owner_id) {
+    if perms.user_group(g).is_admin() {
         return Ok(());
     }
-    Err(crate::repo::denied(actor))
+    Err(crate::repo::denied(perms.actor()))
+}
+
+/// A user group the actor may hand grants to (read on it is needed, as in Kallithea); one
+/// they cannot read is reported as missing.
+pub async fn usable(svc: &Services, perms: &Permissions, name: &str) -> Result<UserGroup> {
+    let missing = || Error::invalid(format!("There is no user group named \"{}\".", name.trim()));
+    let mut tx = svc.db.read().await?;
+    let g = kallithea_db::user_group::find_by_name(&mut tx, name.trim()).await?;
+    tx.commit().await?;
+    g.filter(|g| perms.user_group(g).can_read())
+        .ok_or_else(missing)
 }
 
 /// Group names follow user-name rules (letters, digits, `.`, `_`, `-`, spaces allowed
@@ -52,27 +62,73 @@ fn check_description(d: &str) -> Result<&str> {
     Ok(d)
 }
 
-/// The groups the actor may see: all for site admins, otherwise those they own or belong to.
+/// The groups the actor may read (`usergroup.read` or more).
 pub async fn list_visible(svc: &Services, perms: &Permissions) -> Result<Vec<UserGroup>> {
-    let Some(me) = perms.actor().user_id() else {
+    if perms.actor().user_id().is_none() {
         return Err(crate::repo::denied(perms.actor()));
-    };
+    }
     let mut tx = svc.db.read().await?;
     let all = kallithea_db::user_group::list(&mut tx).await?;
-    let mut out = Vec::new();
-    for g in all {
-        if perms.actor().is_admin()
-            || g.owner_id == me
-            || kallithea_db::user_group::members(&mut tx, g.id)
-                .await?
-                .iter()
-                .any(|(u, _)| *u == me)
-        {
-            out.push(g);
-        }
-    }
+    tx.commit().await?;
+    Ok(all
+        .into_iter()
+        .filter(|g| perms.user_group(g).can_read())
+        .collect())
+}
+
+/// The grants on a user group (admin on it needed).
+pub async fn grants(
+    svc: &Services,
+    perms: &Permissions,
+    g: &UserGroup,
+) -> Result<Vec<kallithea_db::user_group::UserGroupGrant>> {
+    may_manage(perms, g)?;
+    let mut tx = svc.db.read().await?;
+    let out = kallithea_db::user_group::grants_on(&mut tx, g.id).await?;
     tx.commit().await?;
     Ok(out)
+}
+
+/// Sets (`Some`) or revokes (`None`) a grant on a user group, to a user or a user group.
+pub async fn set_grant(
+    svc: &Services,
+    perms: &Permissions,
+    g: &UserGroup,
+    who: &crate::group::Grantee,
+    level: Option<&str>,
+) -> Result<()> {
+    may_manage(perms, g)?;
+    let level = match level {
+        Some(l) => Some(kallithea_model::PermLevel::from_user_group_perm_name(l.trim()).ok_or_else(
+            || {
+                Error::invalid(format!(
+                    "\"{l}\" is not a permission level: use usergroup.none, usergroup.read, usergroup.write or usergroup.admin."
+                ))
+            },
+        )?),
+        None => None,
+    };
+    let target = match who {
+        crate::group::Grantee::UserGroup(n) => Some(usable(svc, perms, n).await?.id),
+        crate::group::Grantee::User(_) => None,
+    };
+    let mut tx = svc.db.write().await?;
+    match (who, target) {
+        (crate::group::Grantee::User(n), _) => {
+            let u = kallithea_db::user::find_by_name(&mut tx, n.trim())
+                .await?
+                .ok_or_else(|| {
+                    Error::invalid(format!("There is no user named \"{}\".", n.trim()))
+                })?;
+            kallithea_db::user_group::set_user_grant_on(&mut tx, g.id, u.id, level).await?;
+        }
+        (_, Some(other)) => {
+            kallithea_db::user_group::set_group_grant_on(&mut tx, g.id, other, level).await?;
+        }
+        _ => {}
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// One group with its members, for someone who may manage it.
@@ -133,6 +189,16 @@ pub async fn create(svc: &Services, perms: &Permissions, f: &UserGroupForm) -> R
     let g = kallithea_db::user_group::get(&mut tx, id)
         .await?
         .ok_or_else(|| not_found(&name))?;
+    // The `default` user's grant follows "Default user group permission".
+    let default = crate::user::default_user(&mut tx).await?;
+    let level = kallithea_db::user::global_perms(&mut tx, default.id)
+        .await?
+        .iter()
+        .filter(|p| p.starts_with("usergroup."))
+        .filter_map(|p| kallithea_model::PermLevel::from_user_group_perm_name(p))
+        .max()
+        .unwrap_or(kallithea_model::PermLevel::Read);
+    kallithea_db::user_group::set_user_grant_on(&mut tx, g.id, default.id, Some(level)).await?;
     tx.commit().await?;
     Ok(g)
 }

@@ -196,6 +196,27 @@ const MIGRATIONS: &[&[&str]] = &[
             CONSTRAINT fk_user_followings_repo FOREIGN KEY (follows_repository_id) REFERENCES repositories (repo_id) ON DELETE CASCADE
         ){opts}",
     ],
+    // 4: who may read, write or administer a user group.
+    &[
+        "CREATE TABLE user_user_group_to_perm (
+            user_user_group_to_perm_id {pk},
+            user_id BIGINT NOT NULL,
+            user_group_id BIGINT NOT NULL,
+            permission VARCHAR(64) NOT NULL,
+            CONSTRAINT uq_user_user_group_to_perm UNIQUE (user_id, user_group_id),
+            CONSTRAINT fk_uugp_user FOREIGN KEY (user_id) REFERENCES users (user_id) ON DELETE CASCADE,
+            CONSTRAINT fk_uugp_group FOREIGN KEY (user_group_id) REFERENCES users_groups (users_group_id) ON DELETE CASCADE
+        ){opts}",
+        "CREATE TABLE user_group_user_group_to_perm (
+            user_group_user_group_to_perm_id {pk},
+            target_user_group_id BIGINT NOT NULL,
+            user_group_id BIGINT NOT NULL,
+            permission VARCHAR(64) NOT NULL,
+            CONSTRAINT uq_user_group_user_group_to_perm UNIQUE (target_user_group_id, user_group_id),
+            CONSTRAINT fk_ugugp_target FOREIGN KEY (target_user_group_id) REFERENCES users_groups (users_group_id) ON DELETE CASCADE,
+            CONSTRAINT fk_ugugp_group FOREIGN KEY (user_group_id) REFERENCES users_groups (users_group_id) ON DELETE CASCADE
+        ){opts}",
+    ],
 ];
 
 /// The schema version this build expects.
@@ -259,6 +280,8 @@ pub fn describe(b: Backend) -> &'static str {
 pub async fn drop_all(db: &Db) -> Result<()> {
     let mut tx = db.write().await?;
     for t in [
+        "user_group_user_group_to_perm",
+        "user_user_group_to_perm",
         "user_followings",
         "user_ssh_keys",
         "user_ip_map",

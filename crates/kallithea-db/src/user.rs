@@ -244,6 +244,7 @@ pub async fn delete(tx: &mut Tx, id: UserId) -> Result<()> {
         "DELETE FROM user_ip_map WHERE user_id = ?",
         "DELETE FROM user_ssh_keys WHERE user_id = ?",
         "DELETE FROM user_followings WHERE user_id = ?",
+        "DELETE FROM user_user_group_to_perm WHERE user_id = ?",
         "DELETE FROM users WHERE user_id = ?",
     ] {
         tx.execute(sqlx::query(&sql!(tx, q)).bind(id.0)).await?;

@@ -102,14 +102,16 @@ pub async fn update(
 }
 
 pub async fn delete(tx: &mut Tx, id: UserGroupId) -> Result<()> {
-    for t in [
-        "users_groups_members",
-        "users_group_repo_to_perm",
-        "users_group_repo_group_to_perm",
-        "users_groups",
+    for q in [
+        "DELETE FROM users_groups_members WHERE users_group_id = ?",
+        "DELETE FROM users_group_repo_to_perm WHERE users_group_id = ?",
+        "DELETE FROM users_group_repo_group_to_perm WHERE users_group_id = ?",
+        "DELETE FROM user_user_group_to_perm WHERE user_group_id = ?",
+        "DELETE FROM user_group_user_group_to_perm WHERE user_group_id = ?",
+        "DELETE FROM user_group_user_group_to_perm WHERE target_user_group_id = ?",
+        "DELETE FROM users_groups WHERE users_group_id = ?",
     ] {
-        let q = format!("DELETE FROM {t} WHERE users_group_id = ?");
-        tx.execute(sqlx::query(&sql!(tx, &q)).bind(id.0)).await?;
+        tx.execute(sqlx::query(&sql!(tx, q)).bind(id.0)).await?;
     }
     Ok(())
 }
@@ -259,4 +261,158 @@ pub async fn transfer_owned(tx: &mut Tx, from: UserId, to: UserId) -> Result<u64
         .bind(from.0),
     )
     .await
+}
+
+/// A grant on a user group, to a user or to another user group.
+#[derive(Clone, Debug)]
+pub struct UserGroupGrant {
+    pub target: UserGroupId,
+    pub user_id: Option<UserId>,
+    pub user_group_id: Option<UserGroupId>,
+    pub name: String,
+    pub level: PermLevel,
+}
+
+fn ug_level(s: &str) -> PermLevel {
+    PermLevel::from_user_group_perm_name(s).unwrap_or(PermLevel::None)
+}
+
+pub async fn set_user_grant_on(
+    tx: &mut Tx,
+    target: UserGroupId,
+    user: UserId,
+    level: Option<PermLevel>,
+) -> Result<()> {
+    tx.execute(
+        sqlx::query(&sql!(
+            tx,
+            "DELETE FROM user_user_group_to_perm WHERE user_group_id = ? AND user_id = ?"
+        ))
+        .bind(target.0)
+        .bind(user.0),
+    )
+    .await?;
+    if let Some(l) = level {
+        tx.execute(
+            sqlx::query(&sql!(tx, "INSERT INTO user_user_group_to_perm (user_id, user_group_id, permission) VALUES (?, ?, ?)"))
+                .bind(user.0)
+                .bind(target.0)
+                .bind(l.user_group_perm_name()),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+pub async fn set_group_grant_on(
+    tx: &mut Tx,
+    target: UserGroupId,
+    group: UserGroupId,
+    level: Option<PermLevel>,
+) -> Result<()> {
+    tx.execute(
+        sqlx::query(&sql!(
+            tx,
+            "DELETE FROM user_group_user_group_to_perm WHERE target_user_group_id = ? AND user_group_id = ?"
+        ))
+        .bind(target.0)
+        .bind(group.0),
+    )
+    .await?;
+    if let Some(l) = level {
+        tx.execute(
+            sqlx::query(&sql!(tx, "INSERT INTO user_group_user_group_to_perm (target_user_group_id, user_group_id, permission) VALUES (?, ?, ?)"))
+                .bind(target.0)
+                .bind(group.0)
+                .bind(l.user_group_perm_name()),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Every grant on one user group, users first.
+pub async fn grants_on(tx: &mut Tx, target: UserGroupId) -> Result<Vec<UserGroupGrant>> {
+    let mut out = Vec::new();
+    let rows = tx
+        .fetch_all(
+            sqlx::query(&sql!(tx, "SELECT p.user_id, u.username, p.permission FROM user_user_group_to_perm p JOIN users u ON u.user_id = p.user_id WHERE p.user_group_id = ? ORDER BY u.username_lower"))
+                .bind(target.0),
+        )
+        .await?;
+    for r in &rows {
+        out.push(UserGroupGrant {
+            target,
+            user_id: Some(UserId(r.try_get(0)?)),
+            user_group_id: None,
+            name: r.try_get(1)?,
+            level: ug_level(&r.try_get::<String, _>(2)?),
+        });
+    }
+    let rows = tx
+        .fetch_all(
+            sqlx::query(&sql!(tx, "SELECT p.user_group_id, g.users_group_name, p.permission FROM user_group_user_group_to_perm p JOIN users_groups g ON g.users_group_id = p.user_group_id WHERE p.target_user_group_id = ? ORDER BY g.users_group_name_lower"))
+                .bind(target.0),
+        )
+        .await?;
+    for r in &rows {
+        out.push(UserGroupGrant {
+            target,
+            user_id: None,
+            user_group_id: Some(UserGroupId(r.try_get(0)?)),
+            name: r.try_get(1)?,
+            level: ug_level(&r.try_get::<String, _>(2)?),
+        });
+    }
+    Ok(out)
+}
+
+/// The user-group grants held by some users and some user groups.
+pub async fn grants_on_for(
+    tx: &mut Tx,
+    users: &[UserId],
+    groups: &[UserGroupId],
+) -> Result<Vec<UserGroupGrant>> {
+    let mut out = Vec::new();
+    if !users.is_empty() {
+        let marks = vec!["?"; users.len()].join(", ");
+        let q = format!(
+            "SELECT user_group_id, user_id, permission FROM user_user_group_to_perm WHERE user_id IN ({marks})"
+        );
+        let sql = sql!(tx, &q).into_owned();
+        let mut query = sqlx::query(&sql);
+        for u in users {
+            query = query.bind(u.0);
+        }
+        for r in tx.fetch_all(query).await? {
+            out.push(UserGroupGrant {
+                target: UserGroupId(r.try_get(0)?),
+                user_id: Some(UserId(r.try_get(1)?)),
+                user_group_id: None,
+                name: String::new(),
+                level: ug_level(&r.try_get::<String, _>(2)?),
+            });
+        }
+    }
+    if !groups.is_empty() {
+        let marks = vec!["?"; groups.len()].join(", ");
+        let q = format!(
+            "SELECT target_user_group_id, user_group_id, permission FROM user_group_user_group_to_perm WHERE user_group_id IN ({marks})"
+        );
+        let sql = sql!(tx, &q).into_owned();
+        let mut query = sqlx::query(&sql);
+        for g in groups {
+            query = query.bind(g.0);
+        }
+        for r in tx.fetch_all(query).await? {
+            out.push(UserGroupGrant {
+                target: UserGroupId(r.try_get(0)?),
+                user_id: None,
+                user_group_id: Some(UserGroupId(r.try_get(1)?)),
+                name: String::new(),
+                level: ug_level(&r.try_get::<String, _>(2)?),
+            });
+        }
+    }
+    Ok(out)
 }

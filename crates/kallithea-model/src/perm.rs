@@ -70,6 +70,22 @@ impl PermLevel {
         Self::ALL.into_iter().find(|l| l.as_str() == short)
     }
 
+    /// The user-group permission name, e.g. `usergroup.admin`.
+    pub fn user_group_perm_name(self) -> &'static str {
+        match self {
+            Self::None => "usergroup.none",
+            Self::Read => "usergroup.read",
+            Self::Write => "usergroup.write",
+            Self::Admin => "usergroup.admin",
+        }
+    }
+
+    /// Parses `usergroup.read` (and the bare `read`).
+    pub fn from_user_group_perm_name(s: &str) -> Option<Self> {
+        let short = s.strip_prefix("usergroup.").unwrap_or(s);
+        Self::ALL.into_iter().find(|l| l.as_str() == short)
+    }
+
     pub fn can_read(self) -> bool {
         self >= Self::Read
     }

@@ -473,10 +473,25 @@ async fn user_group_edit(
     } else {
         StatusCode::OK
     };
+    let grants = user_group::grants(&state.svc, &perms, &g)
+        .await
+        .map_err(web_err(state))?;
     let page = UserGroupEditPage {
         layout: layout(state, v),
         group: ug_item(&g),
         members: members.into_iter().map(|(_, n)| n).collect(),
+        grants: grants
+            .into_iter()
+            .map(|x| GrantRow {
+                kind: if x.user_id.is_some() {
+                    "user"
+                } else {
+                    "user_group"
+                },
+                name: x.name,
+                level: x.level.user_group_perm_name().to_owned(),
+            })
+            .collect(),
         error,
         notice,
     };
@@ -574,4 +589,57 @@ pub async fn members(
         }
         Err(e) => Err(web_err(&state)(e)),
     }
+}
+
+#[derive(Deserialize, Default)]
+pub struct UserGroupGrantFields {
+    #[serde(default)]
+    obj_type: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    permission: String,
+}
+
+async fn user_group_grant(
+    state: &AppState,
+    v: &Visitor,
+    id: &str,
+    f: &UserGroupGrantFields,
+    revoke: bool,
+) -> Result<Response, WebError> {
+    let (perms, g) = managed_user_group(state, v, id).await?;
+    let who = match f.obj_type.as_str() {
+        "user_group" => Grantee::UserGroup(f.name.clone()),
+        _ => Grantee::User(f.name.clone()),
+    };
+    let level = (!revoke).then_some(f.permission.as_str());
+    match user_group::set_grant(&state.svc, &perms, &g, &who, level).await {
+        Ok(()) => user_group_edit(state, v, id, None, Some("Permissions saved.".into())).await,
+        Err(e) if e.kind == ErrorKind::InvalidInput => {
+            user_group_edit(state, v, id, Some(e.message), None).await
+        }
+        Err(e) => Err(web_err(state)(e)),
+    }
+}
+
+/// POST /_admin/user_groups/{id}/edit/perms — `obj_type` (user or user_group), `name`,
+/// `permission` (`usergroup.*`).
+pub async fn user_group_perms(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    v: Visitor,
+    Form(f): Form<UserGroupGrantFields>,
+) -> Result<Response, WebError> {
+    user_group_grant(&state, &v, &id, &f, false).await
+}
+
+/// POST /_admin/user_groups/{id}/edit/perms/delete
+pub async fn user_group_perms_delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    v: Visitor,
+    Form(f): Form<UserGroupGrantFields>,
+) -> Result<Response, WebError> {
+    user_group_grant(&state, &v, &id, &f, true).await
 }

@@ -223,6 +223,14 @@ pub fn app(state: AppState) -> Router {
             axum::routing::post(group_pages::delete_user_group),
         )
         .route(
+            "/_admin/user_groups/{id}/edit/perms",
+            axum::routing::post(group_pages::user_group_perms),
+        )
+        .route(
+            "/_admin/user_groups/{id}/edit/perms/delete",
+            axum::routing::post(group_pages::user_group_perms_delete),
+        )
+        .route(
             "/_admin/user_groups/{id}/edit/members",
             axum::routing::post(group_pages::members),
         )

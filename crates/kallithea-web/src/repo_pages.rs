@@ -440,7 +440,10 @@ async fn settings_grant(
     let level = field(&form, "permission").unwrap_or_default();
     let result = if !user_group.trim().is_empty() {
         let level = (level != "revoke").then_some(level.as_str());
-        repo::set_user_group_grant(&state.svc, &access, &user_group, level).await
+        let perms = kallithea_core::permission::Permissions::load(&state.svc, access.actor())
+            .await
+            .map_err(web_err(state))?;
+        repo::set_user_group_grant(&state.svc, &perms, &access, &user_group, level).await
     } else {
         repo::set_grant(&state.svc, &access, &user, &level).await
     };

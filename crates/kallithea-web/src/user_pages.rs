@@ -241,6 +241,7 @@ pub async fn save_permissions(
         anonymous: checked(&get("anonymous")),
         overwrite_default_repo: checked(&get("overwrite_default_repo")),
         overwrite_default_group: checked(&get("overwrite_default_group")),
+        overwrite_default_user_group: checked(&get("overwrite_default_user_group")),
         values: fields.clone(),
     };
     match kallithea_core::defaults::save(&state.svc, &v.actor, &change).await {

@@ -668,6 +668,7 @@ pub struct UserGroupEditPage {
     pub layout: Layout,
     pub group: UserGroupItem,
     pub members: Vec<String>,
+    pub grants: Vec<GrantRow>,
     pub error: Option<String>,
     pub notice: Option<String>,
 }

@@ -440,3 +440,73 @@ fn permission_matrix_over_visitors_and_repositories() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[test]
+fn user_group_permissions_decide_who_sees_and_manages_a_user_group() {
+    let s = Server::start();
+    let admin = s.admin();
+    s.add_user(&admin, "bob", "bob-pass-1");
+    let r = admin.post(
+        "/_admin/user_groups",
+        &[("users_group_name", "devs"), ("users_group_active", "True")],
+    );
+    let id = location(&r)
+        .trim_start_matches("/_admin/user_groups/")
+        .trim_end_matches("/edit")
+        .to_owned();
+    let edit = format!("/_admin/user_groups/{id}/edit");
+    let bob = Browser::new(&s.base);
+    bob.login("bob", "bob-pass-1");
+    // Everyone may read it by default (usergroup.read), nobody but its admins manage it.
+    assert!(bob.get_text("/_admin/user_groups").1.contains(">devs</a>"));
+    assert_eq!(bob.get(&edit).status(), 403);
+    let grant = |who: &str, level: &str| {
+        admin.post(
+            &format!("{edit}/perms"),
+            &[("obj_type", "user"), ("name", who), ("permission", level)],
+        )
+    };
+    let r = grant("bob", "usergroup.admin");
+    assert_eq!(r.status(), 200);
+    assert!(r.text().unwrap().contains("usergroup.admin"));
+    assert_eq!(bob.get(&edit).status(), 200);
+    let r = bob.post(
+        &format!("{edit}/members"),
+        &[("username", "bob"), ("action", "add")],
+    );
+    assert_eq!(r.status(), 200);
+    assert_eq!(grant("bob", "usergroup.owner").status(), 400);
+    assert_eq!(grant("ghost", "usergroup.read").status(), 400);
+    let r = admin.post(
+        &format!("{edit}/perms/delete"),
+        &[("obj_type", "user"), ("name", "bob")],
+    );
+    assert_eq!(r.status(), 200);
+    assert_eq!(bob.get(&edit).status(), 403);
+
+    // With the default at none (applied to existing groups), bob neither sees it nor can
+    // hand it access to his repository.
+    let r = admin.post(
+        "/_admin/permissions",
+        &[
+            defaults(&[("default_user_group_perm", "usergroup.none")]),
+            vec![("overwrite_default_user_group", "true")],
+        ]
+        .concat(),
+    );
+    assert_eq!(r.status(), 200);
+    assert!(!bob.get_text("/_admin/user_groups").1.contains(">devs</a>"));
+    assert_eq!(add_repo(&bob, "bobs", "-1", false).status(), 303);
+    let r = bob.post(
+        "/bobs/settings/permissions",
+        &[("user_group", "devs"), ("permission", "repository.write")],
+    );
+    assert_eq!(r.status(), 400);
+    assert!(r.text().unwrap().contains("There is no user group named"));
+    // The admin still can.
+    let r = admin.post(
+        "/bobs/settings/permissions",
+        &[("user_group", "devs"), ("permission", "repository.write")],
+    );
+    assert!(r.status().is_redirection());
+}
