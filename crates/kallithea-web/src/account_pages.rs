@@ -176,23 +176,61 @@ fn expiry(t: i64) -> String {
     }
 }
 
+/// Whose keys a page shows: one's own (`None`) or, for admins, a user's.
+async fn key_owner(
+    state: &AppState,
+    v: &Visitor,
+    user: Option<&str>,
+) -> Result<(UserRow, Option<String>, String), WebError> {
+    match user {
+        None => {
+            let u = me(state, v, "/_admin/my_account/api_keys")?;
+            let fresh = user::get(&state.svc, u.id)
+                .await
+                .map_err(web_err(state))?
+                .unwrap_or_else(|| u.clone());
+            Ok((
+                fresh,
+                None,
+                format!("{}/_admin/my_account/api_keys", state.web.prefix),
+            ))
+        }
+        Some(raw) => {
+            require_user(state, v, &format!("/_admin/users/{raw}/edit/api_keys"))?;
+            let id = raw.parse::<i64>().map(UserId).map_err(|_| {
+                web_err(state)(Error::not_found(format!(
+                    "There is no user with id \"{raw}\"."
+                )))
+            })?;
+            let u = user::account(&state.svc, &v.actor, id)
+                .await
+                .map_err(web_err(state))?;
+            let name = u.username.clone();
+            Ok((
+                u,
+                Some(name),
+                format!("{}/_admin/users/{raw}/edit/api_keys", state.web.prefix),
+            ))
+        }
+    }
+}
+
 async fn keys_page(
     state: &AppState,
     v: &Visitor,
+    user: Option<&str>,
     error: Option<Problem>,
     notice: Option<String>,
 ) -> Result<Response, WebError> {
-    let u = me(state, v, "/_admin/my_account/api_keys")?;
-    let main = user::get(&state.svc, u.id)
-        .await
-        .map_err(web_err(state))?
-        .map_or_else(|| u.api_key.clone(), |x| x.api_key);
-    let keys = account::api_keys(&state.svc, u.id)
+    let (owner, whose, action) = key_owner(state, v, user).await?;
+    let keys = account::api_keys(&state.svc, owner.id)
         .await
         .map_err(web_err(state))?;
     let page = ApiKeysPage {
         layout: layout(state, v),
-        api_key: main,
+        whose,
+        action,
+        api_key: owner.api_key,
         keys: keys
             .into_iter()
             .map(|k| ApiKeyItem {
@@ -213,9 +251,79 @@ async fn keys_page(
         .into_response())
 }
 
+async fn keys_add(
+    state: &AppState,
+    v: &Visitor,
+    user: Option<&str>,
+    f: &Fields,
+) -> Result<Response, WebError> {
+    let (owner, _, action) = key_owner(state, v, user).await?;
+    let lifetime = match field(f, "lifetime") {
+        l if l.trim().is_empty() => "-1".to_owned(),
+        l => l,
+    };
+    match account::add_api_key(&state.svc, owner.id, &field(f, "description"), &lifetime).await {
+        Ok(_) => Ok(Redirect::to(&action).into_response()),
+        Err(e) => {
+            let msg = shown(e).map_err(web_err(state))?;
+            keys_page(state, v, user, Some(msg), None).await
+        }
+    }
+}
+
+async fn keys_delete(
+    state: &AppState,
+    v: &Visitor,
+    user: Option<&str>,
+    f: &Fields,
+) -> Result<Response, WebError> {
+    let (owner, _, action) = key_owner(state, v, user).await?;
+    let result = if !field(f, "del_api_key_builtin").is_empty() {
+        user::reset_api_key(&state.svc, owner.id).await.map(|_| ())
+    } else {
+        account::delete_api_key(&state.svc, owner.id, &field(f, "del_api_key")).await
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to(&action).into_response()),
+        Err(e) => {
+            let msg = shown(e).map_err(web_err(state))?;
+            keys_page(state, v, user, Some(msg), None).await
+        }
+    }
+}
+
+/// GET /_admin/users/{id}/edit/api_keys
+pub async fn user_api_keys(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    v: Visitor,
+) -> Result<Response, WebError> {
+    keys_page(&state, &v, Some(&id), None, None).await
+}
+
+/// POST /_admin/users/{id}/edit/api_keys
+pub async fn add_user_api_key(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    v: Visitor,
+    Form(f): Form<Fields>,
+) -> Result<Response, WebError> {
+    keys_add(&state, &v, Some(&id), &f).await
+}
+
+/// POST /_admin/users/{id}/edit/api_keys/delete
+pub async fn delete_user_api_key(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    v: Visitor,
+    Form(f): Form<Fields>,
+) -> Result<Response, WebError> {
+    keys_delete(&state, &v, Some(&id), &f).await
+}
+
 /// GET /_admin/my_account/api_keys
 pub async fn api_keys(State(state): State<AppState>, v: Visitor) -> Result<Response, WebError> {
-    keys_page(&state, &v, None, None).await
+    keys_page(&state, &v, None, None, None).await
 }
 
 /// POST /_admin/my_account/api_keys — a new key with `description` and `lifetime` (minutes,
@@ -225,21 +333,7 @@ pub async fn add_api_key(
     v: Visitor,
     Form(f): Form<Fields>,
 ) -> Result<Response, WebError> {
-    let u = me(&state, &v, "/_admin/my_account/api_keys")?;
-    let lifetime = match field(&f, "lifetime") {
-        l if l.trim().is_empty() => "-1".to_owned(),
-        l => l,
-    };
-    match account::add_api_key(&state.svc, u.id, &field(&f, "description"), &lifetime).await {
-        Ok(_) => Ok(
-            Redirect::to(&format!("{}/_admin/my_account/api_keys", state.web.prefix))
-                .into_response(),
-        ),
-        Err(e) => {
-            let msg = shown(e).map_err(web_err(&state))?;
-            keys_page(&state, &v, Some(msg), None).await
-        }
-    }
+    keys_add(&state, &v, None, &f).await
 }
 
 /// POST /_admin/my_account/api_keys/delete — `del_api_key`, or `del_api_key_builtin` to
@@ -249,22 +343,7 @@ pub async fn delete_api_key(
     v: Visitor,
     Form(f): Form<Fields>,
 ) -> Result<Response, WebError> {
-    let u = me(&state, &v, "/_admin/my_account/api_keys")?;
-    let result = if !field(&f, "del_api_key_builtin").is_empty() {
-        user::reset_api_key(&state.svc, u.id).await.map(|_| ())
-    } else {
-        account::delete_api_key(&state.svc, u.id, &field(&f, "del_api_key")).await
-    };
-    match result {
-        Ok(()) => Ok(
-            Redirect::to(&format!("{}/_admin/my_account/api_keys", state.web.prefix))
-                .into_response(),
-        ),
-        Err(e) => {
-            let msg = shown(e).map_err(web_err(&state))?;
-            keys_page(&state, &v, Some(msg), None).await
-        }
-    }
+    keys_delete(&state, &v, None, &f).await
 }
 
 /// Whose allow-list a URL names: a user (by id) or everyone.

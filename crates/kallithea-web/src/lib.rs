@@ -160,6 +160,14 @@ pub fn app(state: AppState) -> Router {
             axum::routing::post(user_pages::save_global),
         )
         .route(
+            "/_admin/users/{id}/edit/api_keys",
+            get(account_pages::user_api_keys).post(account_pages::add_user_api_key),
+        )
+        .route(
+            "/_admin/users/{id}/edit/api_keys/delete",
+            axum::routing::post(account_pages::delete_user_api_key),
+        )
+        .route(
             "/_admin/users/{id}/edit/ips",
             get(account_pages::user_ips).post(account_pages::add_user_ip),
         )

@@ -91,6 +91,10 @@ pub struct CreateRepoPage {
 #[template(path = "api_keys.html")]
 pub struct ApiKeysPage {
     pub layout: Layout,
+    /// Whose keys (`None`: one's own).
+    pub whose: Option<String>,
+    /// The list's URL; forms post here and to `.../delete`.
+    pub action: String,
     pub api_key: String,
     pub keys: Vec<ApiKeyItem>,
     pub lifetimes: Vec<(i64, &'static str)>,

@@ -378,3 +378,55 @@ fn watching_repositories() {
             .contains("toggle_following")
     );
 }
+
+#[test]
+fn admins_manage_a_users_api_keys() {
+    let s = Server::start();
+    let admin = s.admin();
+    s.add_user(&admin, "bob", "bob-pass-1");
+    s.create_repo(&admin, "r", true);
+    let r = admin.post(
+        "/r/settings/permissions",
+        &[("username", "bob"), ("permission", "repository.read")],
+    );
+    assert!(r.status().is_redirection());
+    let id = user_id(&admin, "bob");
+    let page_url = format!("/_admin/users/{id}/edit/api_keys");
+    let r = admin.post(
+        &page_url,
+        &[("description", "for bob's CI"), ("lifetime", "-1")],
+    );
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], page_url.as_str());
+    let (status, page) = admin.get_text(&page_url);
+    assert_eq!(status, 200);
+    assert!(page.contains("API keys of bob"), "{page}");
+    let key = page
+        .split("<code class=\"api-key\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(
+        git(s.dir.path(), &["ls-remote", &s.git_url("bob", &key, "r")])
+            .status
+            .success()
+    );
+    // Bob sees it among his own.
+    let bob = Browser::new(&s.base);
+    bob.login("bob", "bob-pass-1");
+    assert!(bob.get_text("/_admin/my_account/api_keys").1.contains(&key));
+    // Only admins.
+    assert_eq!(bob.get(&page_url).status(), 403);
+    assert_eq!(bob.post(&page_url, &[("description", "x")]).status(), 403);
+    let r = admin.post(&format!("{page_url}/delete"), &[("del_api_key", &key)]);
+    assert_eq!(r.status(), 303);
+    assert!(
+        !git(s.dir.path(), &["ls-remote", &s.git_url("bob", &key, "r")])
+            .status
+            .success()
+    );
+    assert_eq!(admin.get("/_admin/users/99999/edit/api_keys").status(), 404);
+}

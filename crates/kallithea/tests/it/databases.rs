@@ -84,6 +84,170 @@ fn full_flow(kind: DbKind) {
         .status
         .success()
     );
+    permissions_flow(kind, &s, &admin, &dora);
+}
+
+/// Groups, user groups, grants, keys, addresses and allow-lists on this database.
+fn permissions_flow(kind: DbKind, s: &Server, admin: &Browser, dora: &Browser) {
+    let r = admin.post(
+        "/_admin/repo_groups",
+        &[("group_name", "Grüppe"), ("parent_group_id", "-1")],
+    );
+    assert_eq!(r.status(), 303, "{kind:?}");
+    let (_, page) = admin.get_text("/Gr%C3%BCppe");
+    let gid: String = page
+        .split("parent_group=")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let r = admin.post(
+        "/_admin/repos",
+        &[
+            ("repo_name", "inner"),
+            ("repo_type", "git"),
+            ("repo_group", &gid),
+            ("repo_private", "True"),
+        ],
+    );
+    assert_eq!(r.status(), 303, "{kind:?}");
+    assert_eq!(dora.get("/Gr%C3%BCppe/inner").status(), 403, "{kind:?}");
+    let r = admin.post(
+        "/_admin/user_groups",
+        &[
+            ("users_group_name", "Ünits"),
+            ("users_group_active", "True"),
+        ],
+    );
+    assert_eq!(r.status(), 303, "{kind:?}");
+    let ug = r.headers()["location"].to_str().unwrap().to_owned();
+    let r = admin.post(
+        &ug.replace("/edit", "/edit/members"),
+        &[("username", "dora"), ("action", "add")],
+    );
+    assert_eq!(r.status(), 200, "{kind:?}");
+    let r = admin.post(
+        "/_admin/repo_groups/Gr%C3%BCppe/edit/permissions",
+        &[
+            ("obj_type", "user_group"),
+            ("name", "Ünits"),
+            ("permission", "group.read"),
+            ("recursive", "repos"),
+        ],
+    );
+    assert_eq!(r.status(), 200, "{kind:?}");
+    assert_eq!(
+        dora.get("/Gr%C3%BCppe/inner").status(),
+        200,
+        "{kind:?}: through the user group"
+    );
+    // Move the group: the repository follows.
+    let r = admin.post(
+        "/_admin/repo_groups/Gr%C3%BCppe",
+        &[("group_name", "moved"), ("parent_group_id", "-1")],
+    );
+    assert_eq!(r.status(), 303, "{kind:?}");
+    assert_eq!(dora.get("/moved/inner").status(), 200, "{kind:?}");
+    // Keys, addresses, allow-lists, SSH keys, watching.
+    let r = dora.post(
+        "/_admin/my_account/api_keys",
+        &[("description", "clé"), ("lifetime", "60")],
+    );
+    assert_eq!(r.status(), 303, "{kind:?}");
+    let (_, keys) = dora.get_text("/_admin/my_account/api_keys");
+    let key = keys
+        .split("<code class=\"api-key\">")
+        .nth(1)
+        .unwrap()
+        .split('<')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(
+        git(
+            s.dir.path(),
+            &["ls-remote", &s.git_url("dora", &key, "moved/inner")]
+        )
+        .status
+        .success(),
+        "{kind:?}"
+    );
+    let r = dora.post(
+        "/_admin/my_account/emails",
+        &[("new_email", "Dora@Example.org")],
+    );
+    assert_eq!(r.status(), 200, "{kind:?}");
+    assert_eq!(
+        admin
+            .post(
+                "/_admin/my_account/emails",
+                &[("new_email", "dora@example.ORG")]
+            )
+            .status(),
+        409,
+        "{kind:?}: unique regardless of case"
+    );
+    let r = admin.post("/_admin/permissions/ips", &[("new_ip", "127.0.0.0/8")]);
+    assert_eq!(r.status(), 200, "{kind:?}");
+    assert_eq!(
+        Browser::new(&s.base).login("dora", "dora-pass-1").status(),
+        303,
+        "{kind:?}"
+    );
+    let r = dora.post(
+        "/_admin/my_account/ssh_keys",
+        &[(
+            "public_key",
+            "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIP1NA2kBQIKe74afUXmIWD9ByDYQJqUwW44Y4gJOBRuo dora",
+        )],
+    );
+    assert_eq!(r.status(), 200, "{kind:?}");
+    let (_, page) = dora.get_text("/moved/inner");
+    let rid = page
+        .split("name=\"follows_repository_id\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        dora.post(
+            "/_admin/toggle_following",
+            &[("follows_repository_id", &rid)]
+        )
+        .status(),
+        303
+    );
+    assert!(
+        dora.get_text("/_admin/my_account/watched")
+            .1
+            .contains("moved/inner"),
+        "{kind:?}"
+    );
+    // Deleting dora takes her memberships, keys and grants with her.
+    let (_, list) = admin.get_text("/_admin/users");
+    let id = {
+        let end = list.find("/edit\">dora</a>").unwrap();
+        let start = list[..end].rfind("/_admin/users/").unwrap() + "/_admin/users/".len();
+        list[start..end].to_owned()
+    };
+    let r = admin.post(&format!("/_admin/users/{id}/delete"), &[]);
+    assert!(
+        r.status().is_redirection() || r.status().is_success(),
+        "{kind:?}: {}",
+        r.status()
+    );
+    assert!(
+        !git(
+            s.dir.path(),
+            &["ls-remote", &s.git_url("dora", &key, "moved/inner")]
+        )
+        .status
+        .success(),
+        "{kind:?}"
+    );
 }
 
 #[test]
