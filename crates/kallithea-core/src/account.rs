@@ -281,3 +281,11 @@ pub async fn delete_ip(
     tx.commit().await?;
     Ok(())
 }
+
+/// A user's own allow-list, for showing it to them.
+pub async fn own_ips(svc: &Services, me: UserId) -> Result<Vec<(i64, String)>> {
+    let mut tx = svc.db.read().await?;
+    let out = kallithea_db::account::ips(&mut tx, me).await?;
+    tx.commit().await?;
+    Ok(out)
+}

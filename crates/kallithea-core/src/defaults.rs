@@ -253,3 +253,24 @@ pub async fn set_user_global(
     tx.commit().await?;
     Ok(())
 }
+
+/// A user's effective global permissions, Kallithea's way: site admins have `hg.admin`; others
+/// the union of the `default` user's and their own, keeping the highest of each kind.
+pub async fn effective_global(svc: &Services, u: &kallithea_db::user::User) -> Result<Vec<String>> {
+    if u.admin {
+        return Ok(vec!["hg.admin".to_owned()]);
+    }
+    let mut tx = svc.db.read().await?;
+    let d = crate::user::default_user(&mut tx).await?;
+    let mut all = kallithea_db::user::global_perms(&mut tx, d.id).await?;
+    all.extend(kallithea_db::user::global_perms(&mut tx, u.id).await?);
+    tx.commit().await?;
+    let mut out: Vec<String> = Vec::new();
+    for s in SETTINGS {
+        // The choices are listed from lowest to highest.
+        if let Some(best) = s.choices.iter().rev().find(|c| all.iter().any(|p| p == *c)) {
+            out.push((*best).to_owned());
+        }
+    }
+    Ok(out)
+}

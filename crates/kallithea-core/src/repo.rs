@@ -780,3 +780,23 @@ pub async fn watched(svc: &Services, perms: &Permissions) -> Result<Vec<Repo>> {
         .filter(|r| ids.contains(&r.id) && perms.repo(r).can_read())
         .collect())
 }
+
+/// Removes a user's explicit grant on the repository (the `default` user's cannot go: set it
+/// to none instead).
+pub async fn revoke_grant(svc: &Services, access: &RepoAccess, username: &str) -> Result<()> {
+    access.require(PermLevel::Admin)?;
+    let mut tx = svc.db.write().await?;
+    let user = kallithea_db::user::find_by_name(&mut tx, username.trim())
+        .await?
+        .ok_or_else(|| {
+            Error::invalid(format!("There is no user named \"{}\".", username.trim()))
+        })?;
+    if user.username == crate::user::DEFAULT_USER {
+        return Err(Error::invalid(
+            "The default user's permission cannot be revoked; set it to none instead.",
+        ));
+    }
+    kallithea_db::repo::remove_grant(&mut tx, access.repo().id, user.id).await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -503,3 +503,21 @@ pub async fn anonymous_access(svc: &Services) -> Result<bool> {
     tx.commit().await?;
     Ok(d.active)
 }
+
+/// A user by numeric id or by name (the API's `userid`); never the `default` user.
+pub async fn find_by_id_or_name(svc: &Services, key: &str) -> Result<Option<User>> {
+    let mut tx = svc.db.read().await?;
+    let by_id = match key.trim().parse::<i64>() {
+        Ok(id) => kallithea_db::user::get(&mut tx, UserId(id)).await?,
+        Err(_) => None,
+    };
+    let found = match by_id {
+        Some(u) => Some(u),
+        None if UserName::parse(key.trim()).is_ok() => {
+            kallithea_db::user::find_by_name(&mut tx, key.trim()).await?
+        }
+        None => None,
+    };
+    tx.commit().await?;
+    Ok(found.filter(|u| u.username != DEFAULT_USER))
+}

@@ -18,6 +18,11 @@ pub const FIELD: &str = "_session_csrf_secret_token";
 /// The largest form we read.
 const FORM_LIMIT: usize = 1024 * 1024;
 
+/// The JSON-RPC API authenticates every call with an API key, like Git with HTTP Basic.
+pub fn is_api_path(path: &str) -> bool {
+    path == "/_admin/api"
+}
+
 pub fn is_git_path(path: &str) -> bool {
     path.ends_with("/info/refs")
         || path.ends_with("/git-upload-pack")
@@ -37,7 +42,7 @@ fn refuse(state: &AppState, status: StatusCode, msg: &str) -> Response {
 
 pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
-    if is_git_path(&path) {
+    if is_git_path(&path) || is_api_path(&path) {
         return next.run(req).await;
     }
     match *req.method() {

@@ -5,6 +5,7 @@
 //! Compatibility with Kallithea's URLs and form field names is decided here and nowhere else.
 
 mod account_pages;
+mod api;
 mod auth_pages;
 mod browse_pages;
 pub mod client;
@@ -101,6 +102,7 @@ pub fn app(state: AppState) -> Router {
             get(pages::logout_form).post(pages::logout),
         )
         .route("/_admin/session_csrf_secret_token", get(pages::csrf_token))
+        .route("/_admin/api", axum::routing::post(api::endpoint))
         .route(
             "/_admin/register",
             get(signup_pages::register_form).post(signup_pages::register),

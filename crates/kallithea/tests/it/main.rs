@@ -7,6 +7,7 @@
 mod support;
 
 mod account;
+mod api;
 mod browse;
 mod browser;
 mod databases;

@@ -1,0 +1,887 @@
+//! The API's methods, with Kallithea 0.7's names, arguments, result shapes and messages. Each
+//! one checks permissions through the core functions the pages use. Kallithea's methods for
+//! features this version does not have yet answer an error that says so.
+
+use kallithea_core::repo::{self, RepoRef, RepoRow};
+use kallithea_core::user::{self, NewAccount, UserRow};
+use kallithea_core::{Error, ErrorKind, account, group, user_group};
+use kallithea_model::PermLevel;
+use serde_json::{Map, Value, json};
+
+use super::args::{Args, Spec};
+use super::{Caller, Outcome};
+use crate::AppState;
+
+/// Methods Kallithea has whose feature this version does not have yet.
+const NOT_YET: &[&str] = &[
+    "pull",
+    "fork_repo",
+    "get_gist",
+    "get_gists",
+    "create_gist",
+    "delete_gist",
+    "get_pullrequest",
+    "comment_pullrequest",
+    "edit_reviewers",
+];
+
+/// Every method this version answers, with its arguments (`true`: required).
+fn spec(method: &str) -> Option<&'static [Spec]> {
+    Some(match method {
+        "test" => &[("args", true)],
+        "get_ip" | "show_ip" => &[("userid", false)],
+        "get_server_info" => &[],
+        "get_user" => &[("userid", false)],
+        "get_users" => &[],
+        "create_user" => &[
+            ("username", true),
+            ("email", true),
+            ("password", false),
+            ("firstname", false),
+            ("lastname", false),
+            ("active", false),
+            ("admin", false),
+            ("extern_type", false),
+            ("extern_name", false),
+        ],
+        "update_user" => &[
+            ("userid", true),
+            ("username", false),
+            ("email", false),
+            ("password", false),
+            ("firstname", false),
+            ("lastname", false),
+            ("active", false),
+            ("admin", false),
+            ("extern_type", false),
+            ("extern_name", false),
+        ],
+        "delete_user" => &[("userid", true)],
+        "get_repo" => &[
+            ("repoid", true),
+            ("with_revision_names", false),
+            ("with_pullrequests", false),
+        ],
+        "get_repos" => &[],
+        "create_repo" => &[
+            ("repo_name", true),
+            ("owner", false),
+            ("repo_type", false),
+            ("description", false),
+            ("private", false),
+            ("clone_uri", false),
+            ("landing_rev", false),
+            ("enable_statistics", false),
+            ("enable_downloads", false),
+            ("copy_permissions", false),
+        ],
+        "delete_repo" => &[("repoid", true), ("forks", false)],
+        "grant_user_permission" => &[("repoid", true), ("userid", true), ("perm", true)],
+        "revoke_user_permission" => &[("repoid", true), ("userid", true)],
+        "get_user_groups" => &[],
+        "create_user_group" => &[
+            ("group_name", true),
+            ("description", false),
+            ("owner", false),
+            ("active", false),
+        ],
+        "add_user_to_user_group" => &[("usergroupid", true), ("userid", true)],
+        "remove_user_from_user_group" => &[("usergroupid", true), ("userid", true)],
+        "get_repo_groups" => &[],
+        "create_repo_group" => &[
+            ("group_name", true),
+            ("description", false),
+            ("owner", false),
+            ("parent", false),
+            ("copy_permissions", false),
+        ],
+        "get_changesets" => &[
+            ("repoid", true),
+            ("start", false),
+            ("end", false),
+            ("start_date", false),
+            ("end_date", false),
+            ("branch_name", false),
+            ("reverse", false),
+            ("with_file_list", false),
+            ("max_revisions", false),
+        ],
+        "get_changeset" => &[("repoid", true), ("raw_id", true), ("with_reviews", false)],
+        _ => return None,
+    })
+}
+
+/// Finds and runs a method.
+pub async fn call(
+    state: &AppState,
+    caller: &Caller,
+    method: &str,
+    raw: Map<String, Value>,
+) -> Outcome {
+    if method.starts_with('_') {
+        return Err("Method not allowed".into());
+    }
+    if NOT_YET.contains(&method) {
+        return Err(format!(
+            "The method `{method}` is not available in this version yet: its feature has not been built."
+        ));
+    }
+    let Some(spec) = spec(method) else {
+        return Err(format!("No such method: {method}"));
+    };
+    let a = Args::check(raw, spec)?;
+    match method {
+        "test" => test(caller, &a),
+        "get_ip" | "show_ip" => get_ip(state, caller, &a).await,
+        "get_server_info" => get_server_info(caller),
+        "get_user" => get_user(state, caller, &a).await,
+        "get_users" => get_users(state, caller).await,
+        "create_user" => create_user(state, caller, &a).await,
+        "update_user" => update_user(state, caller, &a).await,
+        "delete_user" => delete_user(state, caller, &a).await,
+        "get_repo" => get_repo(state, caller, &a).await,
+        "get_repos" => get_repos(state, caller).await,
+        "create_repo" => create_repo(state, caller, &a).await,
+        "delete_repo" => delete_repo(state, caller, &a).await,
+        "grant_user_permission" => grant_user_permission(state, caller, &a, true).await,
+        "revoke_user_permission" => grant_user_permission(state, caller, &a, false).await,
+        "get_user_groups" => get_user_groups(state, caller).await,
+        "create_user_group" => create_user_group(state, caller, &a).await,
+        "add_user_to_user_group" => user_group_member(state, caller, &a, true).await,
+        "remove_user_from_user_group" => user_group_member(state, caller, &a, false).await,
+        "get_repo_groups" => get_repo_groups(state, caller).await,
+        "create_repo_group" => create_repo_group(state, caller, &a).await,
+        "get_changesets" => get_changesets(state, caller, &a).await,
+        "get_changeset" => get_changeset(state, caller, &a).await,
+        _ => Err(format!("No such method: {method}")),
+    }
+}
+
+/// A core refusal or failure as an API error: sentences for users; internal details stay in
+/// the log (the request id names them).
+fn core(e: Error) -> String {
+    match e.kind {
+        ErrorKind::Internal => format!(
+            "Internal server error (request {})",
+            crate::client::request_id().unwrap_or_default()
+        ),
+        _ => e.message,
+    }
+}
+
+fn iso(t: i64) -> Value {
+    chrono::DateTime::from_timestamp(t, 0)
+        .map(|d| Value::String(d.format("%Y-%m-%dT%H:%M:%S").to_string()))
+        .unwrap_or(Value::Null)
+}
+
+fn test(caller: &Caller, a: &Args) -> Outcome {
+    caller.require_admin()?;
+    Ok(a.opt_str("args")?.map_or(Value::Null, Value::String))
+}
+
+fn get_server_info(caller: &Caller) -> Outcome {
+    caller.require_admin()?;
+    Ok(json!({
+        "kallithea_version": env!("CARGO_PKG_VERSION"),
+        "implementation": "Kallithea in Rust",
+        "platform": std::env::consts::OS,
+        "arch": std::env::consts::ARCH,
+        "modules": [],
+    }))
+}
+
+async fn user_or_error(state: &AppState, key: &str) -> Result<UserRow, String> {
+    user::find_by_id_or_name(&state.svc, key)
+        .await
+        .map_err(core)?
+        .ok_or_else(|| format!("user `{key}` does not exist"))
+}
+
+async fn get_ip(state: &AppState, caller: &Caller, a: &Args) -> Outcome {
+    caller.require_admin()?;
+    let u = match a.opt_id_or_name("userid")? {
+        Some(k) => user_or_error(state, &k).await?,
+        None => caller.user.clone(),
+    };
+    let ips = account::own_ips(&state.svc, u.id).await.map_err(core)?;
+    Ok(json!({
+        "server_ip_addr": caller.client.addr.to_string(),
+        "user_ips": ips.into_iter().map(|(_, r)| ip_entry(&r)).collect::<Vec<_>>(),
+    }))
+}
+
+fn ip_entry(range: &str) -> Value {
+    let (start, end) = match account::parse_range(range) {
+        Ok(n) => (n.network().to_string(), n.broadcast().to_string()),
+        Err(_) => (String::new(), String::new()),
+    };
+    json!({"ip_addr": range, "ip_range": [start, end]})
+}
+
+/// Kallithea's `User.get_api_data()`; with `details`, the fields only the user themselves
+/// (or, in Kallithea, an admin) sees. API keys are only ever shown to their owner.
+async fn user_data(state: &AppState, caller: &Caller, u: &UserRow, details: bool) -> Outcome {
+    let extra = account::emails(&state.svc, u.id).await.map_err(core)?;
+    let mut emails = vec![u.email.clone()];
+    emails.extend(extra.into_iter().map(|(_, e)| e));
+    let mut d = json!({
+        "user_id": u.id.0,
+        "username": u.username,
+        "firstname": u.firstname,
+        "lastname": u.lastname,
+        "email": u.email,
+        "emails": emails,
+        "active": u.active,
+        "admin": u.admin,
+    });
+    if details {
+        let ips = account::own_ips(&state.svc, u.id).await.map_err(core)?;
+        let o = d.as_object_mut().expect("object");
+        o.insert("extern_type".into(), json!(u.extern_type));
+        o.insert("extern_name".into(), json!(u.username));
+        o.insert("last_login".into(), u.last_login.map_or(Value::Null, iso));
+        o.insert(
+            "ip_addresses".into(),
+            json!(ips.into_iter().map(|(_, r)| r).collect::<Vec<_>>()),
+        );
+        if caller.user.id == u.id {
+            let keys = account::api_keys(&state.svc, u.id).await.map_err(core)?;
+            let mut all = vec![u.api_key.clone()];
+            all.extend(keys.into_iter().map(|k| k.api_key));
+            o.insert("api_key".into(), json!(u.api_key));
+            o.insert("api_keys".into(), json!(all));
+        }
+    }
+    Ok(d)
+}
+
+async fn get_user(state: &AppState, caller: &Caller, a: &Args) -> Outcome {
+    let u = match a.opt_id_or_name("userid")? {
+        Some(k) => {
+            let u = user_or_error(state, &k).await?;
+            if !caller.is_admin() && u.id != caller.user.id {
+                return Err("userid is not the same as your user".into());
+            }
+            u
+        }
+        None => caller.user.clone(),
+    };
+    let mut d = user_data(state, caller, &u, true).await?;
+    let perms = kallithea_core::permission::Permissions::load(&state.svc, &user::actor_of(&u))
+        .await
+        .map_err(core)?;
+    let repos = repo::list_visible(&state.svc, &perms).await.map_err(core)?;
+    let groups = group::list_visible(&state.svc, &perms)
+        .await
+        .map_err(core)?;
+    let mut global: Vec<String> = kallithea_core::defaults::effective_global(&state.svc, &u)
+        .await
+        .map_err(core)?;
+    global.sort();
+    d.as_object_mut().expect("object").insert(
+        "permissions".into(),
+        json!({
+            "global": global,
+            "repositories": repos.iter().map(|(r, l)| (r.name.clone(), json!(l.repo_perm_name()))).collect::<Map<_, _>>(),
+            "repositories_groups": groups.iter().map(|(g, l)| (g.name.clone(), json!(l.group_perm_name()))).collect::<Map<_, _>>(),
+        }),
+    );
+    Ok(d)
+}
+
+async fn get_users(state: &AppState, caller: &Caller) -> Outcome {
+    caller.require_admin()?;
+    let users = user::list_accounts(&state.svc, &user::actor_of(&caller.user))
+        .await
+        .map_err(core)?;
+    let mut out = Vec::new();
+    for u in users.iter().filter(|u| u.username != user::DEFAULT_USER) {
+        out.push(user_data(state, caller, u, false).await?);
+    }
+    Ok(Value::Array(out))
+}
+
+async fn create_user(state: &AppState, caller: &Caller, a: &Args) -> Outcome {
+    caller.require_admin()?;
+    let username = a.str("username")?;
+    let email = a.str("email")?;
+    let password = a.opt_str("password")?.unwrap_or_default();
+    let firstname = a.opt_str("firstname")?.unwrap_or_default();
+    let lastname = a.opt_str("lastname")?.unwrap_or_default();
+    let extern_type = a
+        .opt_str("extern_type")?
+        .unwrap_or_else(|| "internal".into());
+    if extern_type != "internal" {
+        return Err(format!(
+            "extern_type `{extern_type}` is not supported by this API yet: create internal users"
+        ));
+    }
+    if user::find_by_id_or_name(&state.svc, &username)
+        .await
+        .map_err(core)?
+        .is_some()
+    {
+        return Err(format!("user `{username}` already exist"));
+    }
+    // Kallithea allows an empty password for external accounts; internal ones need one.
+    let password = if password.is_empty() {
+        kallithea_core::token::random_hex(16)
+    } else {
+        password
+    };
+    let id = user::admin_create(
+        &state.svc,
+        &user::actor_of(&caller.user),
+        &NewAccount {
+            username: &username,
+            password: &password,
+            email: &email,
+            firstname: &firstname,
+            lastname: &lastname,
+            admin: a.bool_or("admin", false)?,
+            active: a.bool_or("active", true)?,
+        },
+    )
+    .await
+    .map_err(|e| match e.kind {
+        ErrorKind::NameTaken => format!("user `{username}` already exist"),
+        _ => core(e),
+    })?;
+    let u = user_or_error(state, &id.0.to_string()).await?;
+    Ok(json!({
+        "msg": format!("created new user `{}`", u.username),
+        "user": user_data(state, caller, &u, false).await?,
+    }))
+}
+
+async fn update_user(state: &AppState, caller: &Caller, a: &Args) -> Outcome {
+    caller.require_admin()?;
+    let key = a.id_or_name("userid")?;
+    let u = user_or_error(state, &key).await?;
+    if let Some(n) = a.opt_str("username")?
+        && n != u.username
+    {
+        return Err("renaming users is not supported by this version yet".into());
+    }
+    for unsupported in ["extern_type", "extern_name"] {
+        if a.has(unsupported) {
+            return Err(format!(
+                "`{unsupported}` cannot be changed by this version yet"
+            ));
+        }
+    }
+    let email = a.opt_str("email")?.unwrap_or(u.email.clone());
+    let firstname = a.opt_str("firstname")?.unwrap_or(u.firstname.clone());
+    let lastname = a.opt_str("lastname")?.unwrap_or(u.lastname.clone());
+    let password = a.opt_str("password")?;
+    user::admin_update(
+        &state.svc,
+        &user::actor_of(&caller.user),
+        u.id,
+        &user::AccountEdit {
+            email: &email,
+            firstname: &firstname,
+            lastname: &lastname,
+            active: a.opt_bool("active")?.unwrap_or(u.active),
+            admin: a.opt_bool("admin")?.unwrap_or(u.admin),
+            password: password.as_deref().filter(|p| !p.is_empty()),
+        },
+    )
+    .await
+    .map_err(core)?;
+    let u = user_or_error(state, &u.id.0.to_string()).await?;
+    Ok(json!({
+        "msg": format!("updated user ID:{} {}", u.id.0, u.username),
+        "user": user_data(state, caller, &u, false).await?,
+    }))
+}
+
+async fn delete_user(state: &AppState, caller: &Caller, a: &Args) -> Outcome {
+    caller.require_admin()?;
+    let key = a.id_or_name("userid")?;
+    let u = user_or_error(state, &key).await?;
+    user::admin_delete(&state.svc, &user::actor_of(&caller.user), u.id, false)
+        .await
+        .map_err(core)?;
+    Ok(json!({
+        "msg": format!("deleted user ID:{} {}", u.id.0, u.username),
+        "user": Value::Null,
+    }))
+}
+
+/// A repository the caller may read, by id or name; others are reported as missing.
+async fn readable_repo(state: &AppState, caller: &Caller, key: &str) -> Result<RepoRow, String> {
+    let missing = || format!("repository `{key}` does not exist");
+    let found = match key.parse::<i64>() {
+        Ok(id) => repo::find(&state.svc, RepoRef::Id(kallithea_model::RepoId(id)))
+            .await
+            .map_err(core)?,
+        Err(_) => None,
+    };
+    let found = match found {
+        Some(r) => Some(r),
+        None if kallithea_model::RepoName::parse(key).is_ok() => {
+            repo::find(&state.svc, RepoRef::Name(key))
+                .await
+                .map_err(core)?
+        }
+        None => None,
+    };
+    found
+        .filter(|r| caller.perms.repo(r).can_read())
+        .ok_or_else(missing)
+}
+
+fn repo_data(r: &RepoRow) -> Value {
+    json!({
+        "repo_id": r.id.0,
+        "repo_name": r.name,
+        "repo_type": r.repo_type,
+        "clone_uri": r.clone_uri.as_deref().map(repo::redact_url),
+        "private": r.private,
+        "created_on": iso(r.created_on),
+        "description": r.description,
+        "landing_rev": r.landing_rev,
+        "owner": r.owner_name,
+        "fork_of": Value::Null,
+        "enable_statistics": false,
+        "enable_downloads": r.enable_downloads,
+        "last_changeset": Value::Null,
+    })
+}
+
+async fn get_repo(state: &AppState, caller: &Caller, a: &Args) -> Outcome {
+    let key = a.id_or_name("repoid")?;
+    let r = readable_repo(state, caller, &key).await?;
+    let with_names = a.bool_or("with_revision_names", false)?;
+    let access = repo::open(&caller.perms, r.clone(), PermLevel::Read).map_err(core)?;
+    let mut d = repo_data(&r);
+    let o = d.as_object_mut().expect("object");
+    let mut members = Vec::new();
+    if caller.perms.repo(&r).is_admin() {
+        for g in repo::grants(&state.svc, &access).await.map_err(core)? {
+            members.push(
+                json!({"name": g.username, "type": "user", "permission": g.level.repo_perm_name()}),
+            );
+        }
+        for g in repo::user_group_grants(&state.svc, &access)
+            .await
+            .map_err(core)?
+        {
+            members.push(json!({"name": g.name, "type": "user_group", "permission": g.level.repo_perm_name()}));
+        }
+    }
+    o.insert("members".into(), Value::Array(members));
+    o.insert("followers".into(), json!([]));
+    if with_names {
+        let (branches, tags) = kallithea_core::browse::refs(&state.svc, &access)
+            .await
+            .map_err(core)?;
+        let map = |refs: Vec<kallithea_core::browse::RefInfo>| {
+            refs.into_iter()
+                .map(|r| (r.name, json!(r.target.to_string())))
+                .collect::<Map<_, _>>()
+        };
+        o.insert("branches".into(), Value::Object(map(branches)));
+        o.insert("tags".into(), Value::Object(map(tags)));
+        o.insert("bookmarks".into(), json!({}));
+    }
+    if a.bool_or("with_pullrequests", false)? {
+        o.insert("pull_requests".into(), json!([]));
+    }
+    Ok(d)
+}
+
+async fn get_repos(state: &AppState, caller: &Caller) -> Outcome {
+    let repos = repo::list_visible(&state.svc, &caller.perms)
+        .await
+        .map_err(core)?;
+    Ok(Value::Array(
+        repos.iter().map(|(r, _)| repo_data(r)).collect(),
+    ))
+}
+
+async fn create_repo(state: &AppState, caller: &Caller, a: &Args) -> Outcome {
+    let full = a.str("repo_name")?;
+    if let Some(owner) = a.opt_id_or_name("owner")?
+        && !caller.is_admin()
+        && owner != caller.user.username
+        && owner != caller.user.id.0.to_string()
+    {
+        return Err("Only Kallithea admin can specify `owner` param".into());
+    }
+    if a.has("owner") && caller.is_admin() {
+        let o = a.id_or_name("owner")?;
+        let u = user_or_error(state, &o).await?;
+        if u.id != caller.user.id {
+            return Err(
+                "creating a repository for another owner is not supported by this version yet"
+                    .into(),
+            );
+        }
+    }
+    let repo_type = a.opt_str("repo_type")?.unwrap_or_else(|| "git".into());
+    let (group_path, base) = match full.rsplit_once('/') {
+        Some((g, b)) => (Some(g.to_owned()), b.to_owned()),
+        None => (None, full.clone()),
+    };
+    let group_id = match &group_path {
+        Some(g) => match group::find(&state.svc, g).await.map_err(core)? {
+            Some(found) => found.id.0.to_string(),
+            None => return Err(format!("repo group `{g}` not found")),
+        },
+        None => "-1".into(),
+    };
+    let form = repo::CreateForm {
+        repo_name: base,
+        repo_type,
+        repo_description: a.opt_str("description")?.unwrap_or_default(),
+        repo_private: a.bool_or("private", false)?,
+        repo_group: group_id,
+        repo_landing_rev: a
+            .opt_str("landing_rev")?
+            .unwrap_or_else(|| "rev:tip".into()),
+        clone_uri: a.opt_str("clone_uri")?.unwrap_or_default(),
+    };
+    let _ = a.opt_bool("enable_statistics")?;
+    let _ = a.opt_bool("enable_downloads")?;
+    let _ = a.opt_bool("copy_permissions")?;
+    let r = repo::create(&state.svc, &caller.perms, &form)
+        .await
+        .map_err(|e| match e.kind {
+            ErrorKind::NameTaken => format!("repo `{full}` already exist"),
+            _ => core(e),
+        })?;
+    Ok(json!({
+        "msg": format!("Created new repository `{}`", r.name),
+        "success": true,
+        "task": Value::Null,
+    }))
+}
+
+async fn delete_repo(state: &AppState, caller: &Caller, a: &Args) -> Outcome {
+    let key = a.id_or_name("repoid")?;
+    let r = readable_repo(state, caller, &key).await?;
+    if let Some(f) = a.opt_str("forks")?
+        && !f.is_empty()
+        && f != "detach"
+        && f != "delete"
+    {
+        return Err(format!("`forks` must be detach or delete, not `{f}`"));
+    }
+    let access = repo::open(&caller.perms, r.clone(), PermLevel::Admin).map_err(core)?;
+    repo::delete(&state.svc, &access).await.map_err(core)?;
+    Ok(json!({"msg": format!("Deleted repository `{}`", r.name), "success": true}))
+}
+
+async fn grant_user_permission(
+    state: &AppState,
+    caller: &Caller,
+    a: &Args,
+    grant: bool,
+) -> Outcome {
+    caller.require_admin()?;
+    let r = readable_repo(state, caller, &a.id_or_name("repoid")?).await?;
+    let u = user_or_error(state, &a.id_or_name("userid")?).await?;
+    let access = repo::open(&caller.perms, r.clone(), PermLevel::Admin).map_err(core)?;
+    if grant {
+        let perm = a.str("perm")?;
+        if PermLevel::from_repo_perm_name(&perm).is_none() || !perm.starts_with("repository.") {
+            return Err(format!("permission `{perm}` does not exist"));
+        }
+        repo::set_grant(&state.svc, &access, &u.username, &perm)
+            .await
+            .map_err(core)?;
+        Ok(json!({
+            "msg": format!("Granted perm: `{perm}` for user: `{}` in repo: `{}`", u.username, r.name),
+            "success": true,
+        }))
+    } else {
+        repo::revoke_grant(&state.svc, &access, &u.username)
+            .await
+            .map_err(core)?;
+        Ok(json!({
+            "msg": format!("Revoked perm for user: `{}` in repo: `{}`", u.username, r.name),
+            "success": true,
+        }))
+    }
+}
+
+fn user_group_data(g: &user_group::UserGroupRow, members: Option<Vec<Value>>) -> Value {
+    let mut d = json!({
+        "users_group_id": g.id.0,
+        "group_name": g.name,
+        "group_description": g.description,
+        "active": g.active,
+        "owner": g.owner_name,
+    });
+    if let Some(m) = members {
+        d.as_object_mut()
+            .expect("object")
+            .insert("members".into(), Value::Array(m));
+    }
+    d
+}
+
+async fn get_user_groups(state: &AppState, caller: &Caller) -> Outcome {
+    let groups = user_group::list_visible(&state.svc, &caller.perms)
+        .await
+        .map_err(core)?;
+    Ok(Value::Array(
+        groups.iter().map(|g| user_group_data(g, None)).collect(),
+    ))
+}
+
+async fn create_user_group(state: &AppState, caller: &Caller, a: &Args) -> Outcome {
+    let name = a.str("group_name")?;
+    if a.has("owner") {
+        let o = user_or_error(state, &a.id_or_name("owner")?).await?;
+        if o.id != caller.user.id {
+            return Err(
+                "creating a user group for another owner is not supported by this version yet"
+                    .into(),
+            );
+        }
+    }
+    let g = user_group::create(
+        &state.svc,
+        &caller.perms,
+        &user_group::UserGroupForm {
+            users_group_name: name.clone(),
+            user_group_description: a.opt_str("description")?.unwrap_or_default(),
+            users_group_active: a.bool_or("active", true)?,
+        },
+    )
+    .await
+    .map_err(|e| match e.kind {
+        ErrorKind::NameTaken => format!("user group `{name}` already exist"),
+        _ => core(e),
+    })?;
+    Ok(json!({
+        "msg": format!("created new user group `{}`", g.name),
+        "user_group": user_group_data(&g, Some(Vec::new())),
+    }))
+}
+
+async fn user_group_member(state: &AppState, caller: &Caller, a: &Args, add: bool) -> Outcome {
+    let key = a.id_or_name("usergroupid")?;
+    let missing = || format!("user group `{key}` does not exist");
+    let visible = user_group::list_visible(&state.svc, &caller.perms)
+        .await
+        .map_err(core)?;
+    let g = visible
+        .into_iter()
+        .find(|g| g.id.0.to_string() == key || g.name.eq_ignore_ascii_case(&key))
+        .ok_or_else(missing)?;
+    let u = user_or_error(state, &a.id_or_name("userid")?).await?;
+    let (_, members) = user_group::get(&state.svc, &caller.perms, &g.id.0.to_string())
+        .await
+        .map_err(core)?;
+    let was = members.iter().any(|(id, _)| *id == u.id);
+    user_group::set_member(&state.svc, &caller.perms, &g, &u.username, add)
+        .await
+        .map_err(core)?;
+    Ok(if add {
+        json!({
+            "success": !was,
+            "msg": if was {
+                "User is already in that group".to_owned()
+            } else {
+                format!("added member `{}` to user group `{}`", u.username, g.name)
+            },
+        })
+    } else {
+        json!({
+            "success": was,
+            "msg": if was {
+                format!("removed member `{}` from user group `{}`", u.username, g.name)
+            } else {
+                "User wasn't in group".to_owned()
+            },
+        })
+    })
+}
+
+fn repo_group_data(g: &group::GroupRow, all: &[group::GroupRow], repos: &[RepoRow]) -> Value {
+    json!({
+        "group_id": g.id.0,
+        "group_name": g.name,
+        "group_description": g.description,
+        "parent_group": g.parent_id.and_then(|p| all.iter().find(|x| x.id == p)).map(|p| p.name.clone()),
+        "repositories": repos.iter().filter(|r| r.group_id == Some(g.id)).map(|r| r.name.clone()).collect::<Vec<_>>(),
+        "owner": g.owner_name,
+    })
+}
+
+async fn get_repo_groups(state: &AppState, caller: &Caller) -> Outcome {
+    caller.require_admin()?;
+    let groups: Vec<_> = group::list_visible(&state.svc, &caller.perms)
+        .await
+        .map_err(core)?
+        .into_iter()
+        .map(|(g, _)| g)
+        .collect();
+    let repos: Vec<_> = repo::list_visible(&state.svc, &caller.perms)
+        .await
+        .map_err(core)?
+        .into_iter()
+        .map(|(r, _)| r)
+        .collect();
+    Ok(Value::Array(
+        groups
+            .iter()
+            .map(|g| repo_group_data(g, &groups, &repos))
+            .collect(),
+    ))
+}
+
+async fn create_repo_group(state: &AppState, caller: &Caller, a: &Args) -> Outcome {
+    caller.require_admin()?;
+    let name = a.str("group_name")?;
+    let parent = match a.opt_id_or_name("parent")? {
+        Some(p) => match group::resolve(&state.svc, &p).await {
+            Ok(Some(g)) => g.id.0.to_string(),
+            _ => return Err(format!("repository group `{p}` does not exist")),
+        },
+        None => "-1".into(),
+    };
+    let g = group::create(
+        &state.svc,
+        &caller.perms,
+        &group::GroupForm {
+            group_name: name.clone(),
+            group_description: a.opt_str("description")?.unwrap_or_default(),
+            parent_group_id: parent,
+            copy_permissions: a.bool_or("copy_permissions", false)?,
+        },
+    )
+    .await
+    .map_err(|e| match e.kind {
+        ErrorKind::NameTaken => format!("repo group `{name}` already exist"),
+        _ => core(e),
+    })?;
+    let groups: Vec<_> = group::list_visible(&state.svc, &caller.perms)
+        .await
+        .map_err(core)?
+        .into_iter()
+        .map(|(g, _)| g)
+        .collect();
+    Ok(json!({
+        "msg": format!("created new repo group `{}`", g.name),
+        "repo_group": repo_group_data(&g, &groups, &[]),
+    }))
+}
+
+fn changeset_data(c: &kallithea_core::browse::Changeset, files: Option<Value>) -> Value {
+    let mut d = json!({
+        "short_id": c.id.to_string().chars().take(12).collect::<String>(),
+        "raw_id": c.id.to_string(),
+        "revision": Value::Null,
+        "message": c.message,
+        "date": iso(c.author_time),
+        "author": format!("{} <{}>", c.author.name, c.author.email),
+    });
+    if let Some(Value::Object(f)) = files {
+        d.as_object_mut().expect("object").extend(f);
+    }
+    d
+}
+
+async fn get_changesets(state: &AppState, caller: &Caller, a: &Args) -> Outcome {
+    let r = readable_repo(state, caller, &a.id_or_name("repoid")?).await?;
+    for unsupported in ["start", "end", "start_date", "end_date"] {
+        if a.has(unsupported) {
+            return Err(format!(
+                "`{unsupported}` is not supported by this version yet"
+            ));
+        }
+    }
+    let access = repo::open(&caller.perms, r, PermLevel::Read).map_err(core)?;
+    let max = a.opt_count("max_revisions")?.unwrap_or(100).clamp(1, 2000) as usize;
+    let branch = a.opt_str("branch_name")?;
+    let log =
+        kallithea_core::browse::changelog(&state.svc, &access, branch.as_deref(), None, 1, max)
+            .await
+            .map_err(|e| match e.kind {
+                ErrorKind::NotFound => "Repository is empty".to_owned(),
+                _ => core(e),
+            })?;
+    if log.changesets.is_empty() {
+        return Err("Repository is empty".into());
+    }
+    let mut out: Vec<Value> = Vec::new();
+    let with_files = a.bool_or("with_file_list", false)?;
+    for c in &log.changesets {
+        let files = if with_files {
+            Some(file_lists(state, &access, &c.id.to_string()).await?)
+        } else {
+            None
+        };
+        out.push(changeset_data(c, files));
+    }
+    // Newest first is how history is read; `reverse` gives oldest first, as Kallithea does.
+    if !a.bool_or("reverse", false)? {
+        out.reverse();
+    }
+    Ok(Value::Array(out))
+}
+
+async fn file_lists(state: &AppState, access: &repo::RepoAccess, rev: &str) -> Outcome {
+    let view = kallithea_core::browse::changeset(
+        &state.svc,
+        access,
+        rev,
+        kallithea_core::browse::DiffOptions::default(),
+        usize::MAX,
+        false,
+    )
+    .await
+    .map_err(core)?;
+    let (mut added, mut changed, mut removed) = (Vec::new(), Vec::new(), Vec::new());
+    for f in view.changes {
+        use kallithea_core::browse::ChangeKind;
+        match f.kind {
+            ChangeKind::Added => added.push(f.path),
+            ChangeKind::Deleted => removed.push(f.path),
+            _ => changed.push(f.path),
+        }
+    }
+    Ok(json!({"added": added, "changed": changed, "removed": removed}))
+}
+
+async fn get_changeset(state: &AppState, caller: &Caller, a: &Args) -> Outcome {
+    let r = readable_repo(state, caller, &a.id_or_name("repoid")?).await?;
+    let raw = a.str("raw_id")?;
+    if a.bool_or("with_reviews", false)? {
+        return Err("changeset reviews are not available in this version yet".into());
+    }
+    let access = repo::open(&caller.perms, r, PermLevel::Read).map_err(core)?;
+    let view = kallithea_core::browse::changeset(
+        &state.svc,
+        &access,
+        &raw,
+        kallithea_core::browse::DiffOptions::default(),
+        usize::MAX,
+        false,
+    )
+    .await
+    .map_err(|e| match e.kind {
+        ErrorKind::NotFound => format!("Changeset {raw} does not exist"),
+        _ => core(e),
+    })?;
+    let files = file_lists(state, &access, &view.changeset.id.to_string()).await?;
+    let mut d = changeset_data(&view.changeset, Some(files));
+    let o = d.as_object_mut().expect("object");
+    o.insert(
+        "parents".into(),
+        json!(
+            view.changeset
+                .parents
+                .iter()
+                .map(|p| p.to_string())
+                .collect::<Vec<_>>()
+        ),
+    );
+    Ok(d)
+}

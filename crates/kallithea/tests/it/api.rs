@@ -1,0 +1,507 @@
+//! The JSON-RPC API over HTTP on the real binary: the envelope and its protocol errors, each
+//! method's success and refusals, and result shapes pinned by snapshots in `api_snapshots/`
+//! (ids, keys and times redacted; `UPDATE_SNAPSHOTS=1` rewrites them).
+
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+fn raw(s: &Server, body: &str) -> Value {
+    let r = reqwest::blocking::Client::new()
+        .post(s.url("/_admin/api"))
+        .header("content-type", "application/json")
+        .body(body.to_owned())
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200, "the API always answers 200");
+    r.json().unwrap()
+}
+
+fn call(s: &Server, key: &str, method: &str, args: Value) -> Value {
+    let v = raw(
+        s,
+        &json!({"id": 7, "api_key": key, "method": method, "args": args}).to_string(),
+    );
+    assert_eq!(v["id"], 7, "{v}");
+    v
+}
+
+fn ok(s: &Server, key: &str, method: &str, args: Value) -> Value {
+    let v = call(s, key, method, args);
+    assert!(v["error"].is_null(), "{method}: {v}");
+    v["result"].clone()
+}
+
+fn err(s: &Server, key: &str, method: &str, args: Value) -> String {
+    let v = call(s, key, method, args);
+    assert!(v["result"].is_null(), "{method}: {v}");
+    v["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{v}"))
+        .to_owned()
+}
+
+fn api_key(b: &Browser) -> String {
+    let (_, page) = b.get_text("/_admin/my_account/api_keys");
+    page.split("readonly value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// Replaces what changes between runs (ids, keys, times, hashes) so shapes can be compared.
+fn redact(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| {
+                    let volatile = k.ends_with("_id")
+                        || matches!(
+                            k.as_str(),
+                            "created_on"
+                                | "last_login"
+                                | "api_key"
+                                | "date"
+                                | "raw_id"
+                                | "short_id"
+                                | "server_ip_addr"
+                                | "kallithea_version"
+                                | "platform"
+                                | "arch"
+                        );
+                    let v = if volatile && !v.is_null() {
+                        json!("<redacted>")
+                    } else if k == "api_keys" || k == "parents" {
+                        json!(["<redacted>"])
+                    } else {
+                        redact(v)
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(redact).collect()),
+        other => other.clone(),
+    }
+}
+
+fn snapshot(name: &str, v: &Value) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/it/api_snapshots")
+        .join(format!("{name}.json"));
+    let text = serde_json::to_string_pretty(&redact(v)).unwrap() + "\n";
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() || !path.exists() {
+        std::fs::write(&path, &text).unwrap();
+        assert!(
+            std::env::var_os("UPDATE_SNAPSHOTS").is_some(),
+            "snapshot {name} was missing; written, check it in"
+        );
+        return;
+    }
+    let want = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(
+        text, want,
+        "snapshot {name} changed (UPDATE_SNAPSHOTS=1 to accept)"
+    );
+}
+
+#[test]
+fn the_envelope_and_its_protocol_errors() {
+    let s = Server::start();
+    let admin = s.admin();
+    let key = api_key(&admin);
+    let e = |body: &str| raw(&s, body)["error"].as_str().unwrap_or("").to_owned();
+    assert_eq!(e(""), "Content-Length is 0");
+    assert!(e("{not json").starts_with("JSON parse error ERR:"));
+    assert!(e("[1,2]").starts_with("Incorrect JSON query"));
+    assert_eq!(
+        e(r#"{"id":1,"method":"test","args":{}}"#),
+        "Incorrect JSON query missing 'api_key'"
+    );
+    assert_eq!(
+        e(&format!(r#"{{"id":1,"api_key":"{key}","args":{{}}}}"#)),
+        "Incorrect JSON query missing 'method'"
+    );
+    assert_eq!(err(&s, "not-a-key", "test", json!({})), "Invalid API key");
+    assert_eq!(
+        err(&s, &key, "no_such_thing", json!({})),
+        "No such method: no_such_thing"
+    );
+    assert_eq!(err(&s, &key, "_private", json!({})), "Method not allowed");
+    assert_eq!(
+        err(&s, &key, "test", json!({})),
+        "Missing non optional `args` arg in JSON DATA"
+    );
+    assert_eq!(
+        err(&s, &key, "get_repos", json!({"zeta": 1, "alpha": 2})),
+        "Unknown `alpha`, `zeta` arg in JSON DATA"
+    );
+    // `args` that is not an object counts as none.
+    let v = raw(
+        &s,
+        &json!({"id": "x", "api_key": key, "method": "get_repos", "args": [1]}).to_string(),
+    );
+    assert_eq!(v["result"], json!([]));
+    assert_eq!(v["id"], "x");
+    // Wrong types are refused with a sentence.
+    assert_eq!(
+        err(&s, &key, "get_repo", json!({"repoid": [1]})),
+        "`repoid` must be a name or a numeric id"
+    );
+    assert_eq!(
+        err(
+            &s,
+            &key,
+            "create_repo",
+            json!({"repo_name": "x", "private": "maybe"})
+        ),
+        "`private` must be true or false"
+    );
+    // Too large.
+    let big = format!(
+        r#"{{"id":1,"api_key":"{key}","method":"test","args":{{"args":"{}"}}}}"#,
+        "x".repeat(1_100_000)
+    );
+    assert!(e(&big).contains("larger than the API accepts"));
+    // Features not built yet say so.
+    assert!(
+        err(&s, &key, "create_gist", json!({}))
+            .contains("`create_gist` is not available in this version yet")
+    );
+    // Echo, for admins only.
+    assert_eq!(
+        ok(&s, &key, "test", json!({"args": "hello"})),
+        json!("hello")
+    );
+    s.add_user(&admin, "bob", "bob-pass-1");
+    let bob = Browser::new(&s.base);
+    bob.login("bob", "bob-pass-1");
+    let bob_key = api_key(&bob);
+    assert!(err(&s, &bob_key, "test", json!({"args": "x"})).contains("site administrators"));
+}
+
+#[test]
+fn users_through_the_api() {
+    let s = Server::start();
+    let admin = s.admin();
+    let key = api_key(&admin);
+    let created = ok(
+        &s,
+        &key,
+        "create_user",
+        json!({"username": "carol", "email": "carol@example.com", "password": "carol-pass-1", "firstname": "Carol"}),
+    );
+    snapshot("create_user", &created);
+    assert_eq!(
+        err(
+            &s,
+            &key,
+            "create_user",
+            json!({"username": "carol", "email": "c2@example.com"})
+        ),
+        "user `carol` already exist"
+    );
+    assert!(
+        err(
+            &s,
+            &key,
+            "create_user",
+            json!({"username": "bad/name", "email": "b@example.com"})
+        )
+        .contains("User names may contain only")
+    );
+    let carol = Browser::new(&s.base);
+    assert_eq!(carol.login("carol", "carol-pass-1").status(), 303);
+    let carol_key = api_key(&carol);
+
+    // get_user: oneself with keys and permissions; an admin sees others without their keys.
+    let me = ok(&s, &carol_key, "get_user", json!({}));
+    snapshot("get_user_self", &me);
+    assert_eq!(me["api_key"], json!(carol_key));
+    assert!(
+        me["permissions"]["global"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("repository.read"))
+    );
+    let seen = ok(&s, &key, "get_user", json!({"userid": "carol"}));
+    assert!(
+        seen.get("api_key").is_none() && seen.get("api_keys").is_none(),
+        "{seen}"
+    );
+    assert_eq!(
+        err(&s, &carol_key, "get_user", json!({"userid": "admin"})),
+        "userid is not the same as your user"
+    );
+    assert_eq!(
+        err(&s, &key, "get_user", json!({"userid": "ghost"})),
+        "user `ghost` does not exist"
+    );
+    let all = ok(&s, &key, "get_users", json!({}));
+    snapshot("get_users", &all);
+    let text = all.to_string();
+    assert!(
+        !text.contains("$argon2") && !text.contains(&carol_key) && !text.contains(&key),
+        "no secrets"
+    );
+    assert!(err(&s, &carol_key, "get_users", json!({})).contains("site administrators"));
+
+    let upd = ok(
+        &s,
+        &key,
+        "update_user",
+        json!({"userid": "carol", "lastname": "C", "active": false}),
+    );
+    assert_eq!(upd["user"]["active"], json!(false));
+    assert_eq!(
+        err(&s, &carol_key, "get_user", json!({})),
+        "Invalid API key",
+        "inactive users are refused"
+    );
+    ok(
+        &s,
+        &key,
+        "update_user",
+        json!({"userid": "carol", "active": true}),
+    );
+    let del = ok(&s, &key, "delete_user", json!({"userid": "carol"}));
+    assert!(del["msg"].as_str().unwrap().starts_with("deleted user ID:"));
+    assert!(err(&s, &key, "delete_user", json!({"userid": "admin"})).contains("your own account"));
+
+    // get_ip: the caller's address and allow-list.
+    let ip = ok(&s, &key, "get_ip", json!({}));
+    assert_eq!(ip["server_ip_addr"], json!("127.0.0.1"));
+    admin.post("/_admin/permissions/ips", &[("new_ip", "10.0.0.0/8")]);
+    assert_eq!(
+        err(&s, &key, "get_ip", json!({})),
+        "Invalid API key",
+        "outside the allow-list"
+    );
+}
+
+#[test]
+fn repositories_groups_and_changesets_through_the_api() {
+    let s = Server::start();
+    let admin = s.admin();
+    let key = api_key(&admin);
+    s.add_user(&admin, "bob", "bob-pass-1");
+    let bob = Browser::new(&s.base);
+    bob.login("bob", "bob-pass-1");
+    let bob_key = api_key(&bob);
+
+    let g = ok(
+        &s,
+        &key,
+        "create_repo_group",
+        json!({"group_name": "team", "description": "Team"}),
+    );
+    snapshot("create_repo_group", &g);
+    assert_eq!(
+        err(&s, &key, "create_repo_group", json!({"group_name": "team"})),
+        "repo group `team` already exist"
+    );
+    let r = ok(
+        &s,
+        &key,
+        "create_repo",
+        json!({"repo_name": "team/app", "description": "the app"}),
+    );
+    snapshot("create_repo", &r);
+    assert_eq!(
+        err(&s, &key, "create_repo", json!({"repo_name": "nogroup/app"})),
+        "repo group `nogroup` not found"
+    );
+    assert_eq!(
+        err(&s, &key, "create_repo", json!({"repo_name": "team/app"})),
+        "repo `team/app` already exist"
+    );
+    ok(
+        &s,
+        &key,
+        "create_repo",
+        json!({"repo_name": "secret", "private": true}),
+    );
+    assert!(
+        err(
+            &s,
+            &bob_key,
+            "create_repo",
+            json!({"repo_name": "team/bobs"})
+        )
+        .contains("permission to create repositories in the group")
+    );
+
+    let work = tempfile::tempdir().unwrap();
+    let src = source_repo(work.path());
+    git_ok(
+        &src,
+        &[
+            "push",
+            "-q",
+            &s.git_url(ADMIN, ADMIN_PW, "team/app"),
+            "main",
+        ],
+    );
+
+    let repo = ok(
+        &s,
+        &key,
+        "get_repo",
+        json!({"repoid": "team/app", "with_revision_names": true}),
+    );
+    snapshot("get_repo", &repo);
+    assert!(repo["branches"]["main"].is_string(), "{repo}");
+    let groups = ok(&s, &key, "get_repo_groups", json!({}));
+    snapshot("get_repo_groups", &groups);
+    // Private repositories are invisible to others, in lists and by name.
+    let names = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["repo_name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        names(&ok(&s, &key, "get_repos", json!({}))),
+        vec!["secret", "team/app"]
+    );
+    assert_eq!(
+        names(&ok(&s, &bob_key, "get_repos", json!({}))),
+        vec!["team/app"]
+    );
+    assert_eq!(
+        err(&s, &bob_key, "get_repo", json!({"repoid": "secret"})),
+        "repository `secret` does not exist"
+    );
+
+    // Grants.
+    let gr = ok(
+        &s,
+        &key,
+        "grant_user_permission",
+        json!({"repoid": "secret", "userid": "bob", "perm": "repository.write"}),
+    );
+    assert_eq!(
+        gr["msg"],
+        json!("Granted perm: `repository.write` for user: `bob` in repo: `secret`")
+    );
+    assert_eq!(
+        names(&ok(&s, &bob_key, "get_repos", json!({}))),
+        vec!["secret", "team/app"]
+    );
+    assert_eq!(
+        err(
+            &s,
+            &key,
+            "grant_user_permission",
+            json!({"repoid": "secret", "userid": "bob", "perm": "repository.owner"})
+        ),
+        "permission `repository.owner` does not exist"
+    );
+    assert!(
+        err(
+            &s,
+            &bob_key,
+            "grant_user_permission",
+            json!({"repoid": "secret", "userid": "bob", "perm": "repository.admin"})
+        )
+        .contains("site administrators")
+    );
+    ok(
+        &s,
+        &key,
+        "revoke_user_permission",
+        json!({"repoid": "secret", "userid": "bob"}),
+    );
+    assert_eq!(
+        err(&s, &bob_key, "get_repo", json!({"repoid": "secret"})),
+        "repository `secret` does not exist"
+    );
+
+    // User groups.
+    let ug = ok(
+        &s,
+        &key,
+        "create_user_group",
+        json!({"group_name": "devs", "description": "Developers"}),
+    );
+    snapshot("create_user_group", &ug);
+    let add = ok(
+        &s,
+        &key,
+        "add_user_to_user_group",
+        json!({"usergroupid": "devs", "userid": "bob"}),
+    );
+    assert_eq!(add["success"], json!(true));
+    let again = ok(
+        &s,
+        &key,
+        "add_user_to_user_group",
+        json!({"usergroupid": "devs", "userid": "bob"}),
+    );
+    assert_eq!(again["success"], json!(false));
+    let rm = ok(
+        &s,
+        &key,
+        "remove_user_from_user_group",
+        json!({"usergroupid": "devs", "userid": "bob"}),
+    );
+    assert_eq!(rm["success"], json!(true));
+    snapshot(
+        "get_user_groups",
+        &ok(&s, &key, "get_user_groups", json!({})),
+    );
+    assert!(
+        err(
+            &s,
+            &bob_key,
+            "create_user_group",
+            json!({"group_name": "mine"})
+        )
+        .contains("permission to create user groups")
+    );
+
+    // Changesets.
+    let log = ok(
+        &s,
+        &key,
+        "get_changesets",
+        json!({"repoid": "team/app", "with_file_list": true}),
+    );
+    snapshot("get_changesets", &log);
+    let log = log.as_array().unwrap();
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[0]["message"], json!("first"), "oldest first");
+    let newest = log[1]["raw_id"].as_str().unwrap().to_owned();
+    let cs = ok(
+        &s,
+        &key,
+        "get_changeset",
+        json!({"repoid": "team/app", "raw_id": newest}),
+    );
+    snapshot("get_changeset", &cs);
+    assert_eq!(cs["added"], json!(["main.txt"]));
+    assert_eq!(
+        err(
+            &s,
+            &key,
+            "get_changeset",
+            json!({"repoid": "team/app", "raw_id": "0123456789abcdef0123"})
+        ),
+        "Changeset 0123456789abcdef0123 does not exist"
+    );
+    assert_eq!(
+        err(&s, &key, "get_changesets", json!({"repoid": "secret"})),
+        "Repository is empty"
+    );
+
+    let d = ok(&s, &key, "delete_repo", json!({"repoid": "secret"}));
+    assert_eq!(d["msg"], json!("Deleted repository `secret`"));
+    assert_eq!(
+        err(&s, &key, "delete_repo", json!({"repoid": "secret"})),
+        "repository `secret` does not exist"
+    );
+}
