@@ -800,3 +800,22 @@ pub async fn revoke_grant(svc: &Services, access: &RepoAccess, username: &str) -
     tx.commit().await?;
     Ok(())
 }
+
+/// Removes the database entries of repositories whose folder is gone (`rescan_repos` with
+/// `remove_obsolete`); returns their names.
+pub async fn remove_missing(svc: &Services, actor: &Actor) -> Result<Vec<String>> {
+    if !actor.is_admin() {
+        return Err(denied(actor));
+    }
+    let mut tx = svc.db.write().await?;
+    let mut removed = Vec::new();
+    for r in kallithea_db::repo::list(&mut tx).await? {
+        let gone = RepoName::parse(&r.name).map_or(true, |n| !svc.store.exists(&n));
+        if gone {
+            kallithea_db::repo::delete(&mut tx, r.id).await?;
+            removed.push(r.name);
+        }
+    }
+    tx.commit().await?;
+    Ok(removed)
+}

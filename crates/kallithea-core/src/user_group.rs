@@ -260,3 +260,21 @@ pub async fn set_member(
     tx.commit().await?;
     Ok(())
 }
+
+/// Deletes a user group only when no repository or repository group has granted it anything
+/// (the API's rule, as in Kallithea).
+pub async fn delete_unassigned(svc: &Services, perms: &Permissions, g: &UserGroup) -> Result<()> {
+    may_manage(perms, g)?;
+    let mut tx = svc.db.write().await?;
+    let n = kallithea_db::user_group::assigned_count(&mut tx, g.id).await?;
+    if n > 0 {
+        return Err(Error::invalid(format!(
+            "User Group assigned to {n} repositor{} or repository group{}: revoke its permissions first",
+            if n == 1 { "y" } else { "ies" },
+            if n == 1 { "" } else { "s" }
+        )));
+    }
+    kallithea_db::user_group::delete(&mut tx, g.id).await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -416,3 +416,20 @@ pub async fn grants_on_for(
     }
     Ok(out)
 }
+
+/// How many repositories and repository groups a user group holds a grant on.
+pub async fn assigned_count(tx: &mut Tx, id: UserGroupId) -> Result<i64> {
+    let mut total = 0;
+    for q in [
+        "SELECT COUNT(*) FROM users_group_repo_to_perm WHERE users_group_id = ?",
+        "SELECT COUNT(*) FROM users_group_repo_group_to_perm WHERE users_group_id = ?",
+    ] {
+        if let Some(r) = tx
+            .fetch_optional(sqlx::query(&sql!(tx, q)).bind(id.0))
+            .await?
+        {
+            total += r.try_get::<i64, _>(0)?;
+        }
+    }
+    Ok(total)
+}

@@ -107,6 +107,68 @@ fn spec(method: &str) -> Option<&'static [Spec]> {
             ("max_revisions", false),
         ],
         "get_changeset" => &[("repoid", true), ("raw_id", true), ("with_reviews", false)],
+        "rescan_repos" => &[("remove_obsolete", false)],
+        "invalidate_cache" => &[("repoid", true)],
+        "get_user_group" => &[("usergroupid", true)],
+        "update_user_group" => &[
+            ("usergroupid", true),
+            ("group_name", false),
+            ("description", false),
+            ("owner", false),
+            ("active", false),
+        ],
+        "delete_user_group" => &[("usergroupid", true)],
+        "update_repo" => &[
+            ("repoid", true),
+            ("name", false),
+            ("owner", false),
+            ("group", false),
+            ("description", false),
+            ("private", false),
+            ("clone_uri", false),
+            ("landing_rev", false),
+            ("enable_statistics", false),
+            ("enable_downloads", false),
+        ],
+        "grant_user_group_permission" => &[("repoid", true), ("usergroupid", true), ("perm", true)],
+        "revoke_user_group_permission" => &[("repoid", true), ("usergroupid", true)],
+        "get_repo_group" => &[("repogroupid", true)],
+        "update_repo_group" => &[
+            ("repogroupid", true),
+            ("group_name", false),
+            ("description", false),
+            ("owner", false),
+            ("parent", false),
+        ],
+        "delete_repo_group" => &[("repogroupid", true)],
+        "grant_user_permission_to_repo_group" => &[
+            ("repogroupid", true),
+            ("userid", true),
+            ("perm", true),
+            ("apply_to_children", false),
+        ],
+        "revoke_user_permission_from_repo_group" => &[
+            ("repogroupid", true),
+            ("userid", true),
+            ("apply_to_children", false),
+        ],
+        "grant_user_group_permission_to_repo_group" => &[
+            ("repogroupid", true),
+            ("usergroupid", true),
+            ("perm", true),
+            ("apply_to_children", false),
+        ],
+        "revoke_user_group_permission_from_repo_group" => &[
+            ("repogroupid", true),
+            ("usergroupid", true),
+            ("apply_to_children", false),
+        ],
+        "get_repo_nodes" => &[
+            ("repoid", true),
+            ("revision", true),
+            ("root_path", true),
+            ("ret_type", false),
+        ],
         _ => return None,
     })
 }
@@ -153,6 +215,28 @@ pub async fn call(
         "create_repo_group" => create_repo_group(state, caller, &a).await,
         "get_changesets" => get_changesets(state, caller, &a).await,
         "get_changeset" => get_changeset(state, caller, &a).await,
+        "rescan_repos" => rescan_repos(state, caller, &a).await,
+        "invalidate_cache" => invalidate_cache(state, caller, &a).await,
+        "get_user_group" => get_user_group(state, caller, &a).await,
+        "update_user_group" => update_user_group(state, caller, &a).await,
+        "delete_user_group" => delete_user_group(state, caller, &a).await,
+        "update_repo" => update_repo(state, caller, &a).await,
+        "grant_user_group_permission" => user_group_repo_grant(state, caller, &a, true).await,
+        "revoke_user_group_permission" => user_group_repo_grant(state, caller, &a, false).await,
+        "get_repo_group" => get_repo_group(state, caller, &a).await,
+        "update_repo_group" => update_repo_group(state, caller, &a).await,
+        "delete_repo_group" => delete_repo_group(state, caller, &a).await,
+        "grant_user_permission_to_repo_group" => group_grant(state, caller, &a, false, true).await,
+        "revoke_user_permission_from_repo_group" => {
+            group_grant(state, caller, &a, false, false).await
+        }
+        "grant_user_group_permission_to_repo_group" => {
+            group_grant(state, caller, &a, true, true).await
+        }
+        "revoke_user_group_permission_from_repo_group" => {
+            group_grant(state, caller, &a, true, false).await
+        }
+        "get_repo_nodes" => get_repo_nodes(state, caller, &a).await,
         _ => Err(format!("No such method: {method}")),
     }
 }
@@ -665,15 +749,7 @@ async fn create_user_group(state: &AppState, caller: &Caller, a: &Args) -> Outco
 }
 
 async fn user_group_member(state: &AppState, caller: &Caller, a: &Args, add: bool) -> Outcome {
-    let key = a.id_or_name("usergroupid")?;
-    let missing = || format!("user group `{key}` does not exist");
-    let visible = user_group::list_visible(&state.svc, &caller.perms)
-        .await
-        .map_err(core)?;
-    let g = visible
-        .into_iter()
-        .find(|g| g.id.0.to_string() == key || g.name.eq_ignore_ascii_case(&key))
-        .ok_or_else(missing)?;
+    let g = readable_user_group(state, caller, a).await?;
     let u = user_or_error(state, &a.id_or_name("userid")?).await?;
     let (_, members) = user_group::get(&state.svc, &caller.perms, &g.id.0.to_string())
         .await
@@ -884,4 +960,414 @@ async fn get_changeset(state: &AppState, caller: &Caller, a: &Args) -> Outcome {
         ),
     );
     Ok(d)
+}
+
+/// A user group the caller may read, by id or name (`usergroupid`); others are missing.
+async fn readable_user_group(
+    state: &AppState,
+    caller: &Caller,
+    a: &Args,
+) -> Result<user_group::UserGroupRow, String> {
+    let key = a.id_or_name("usergroupid")?;
+    user_group::list_visible(&state.svc, &caller.perms)
+        .await
+        .map_err(core)?
+        .into_iter()
+        .find(|g| g.id.0.to_string() == key || g.name.eq_ignore_ascii_case(&key))
+        .ok_or_else(|| format!("user group `{key}` does not exist"))
+}
+
+async fn rescan_repos(state: &AppState, caller: &Caller, a: &Args) -> Outcome {
+    caller.require_admin()?;
+    let actor = user::actor_of(&caller.user);
+    let removed = if a.bool_or("remove_obsolete", false)? {
+        repo::remove_missing(&state.svc, &actor)
+            .await
+            .map_err(core)?
+    } else {
+        Vec::new()
+    };
+    let report = repo::scan(&state.svc, &actor).await.map_err(core)?;
+    Ok(json!({
+        "added": report.added.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
+        "removed": removed,
+    }))
+}
+
+async fn invalidate_cache(state: &AppState, caller: &Caller, a: &Args) -> Outcome {
+    let key = a.id_or_name("repoid")?;
+    let r = readable_repo(state, caller, &key).await?;
+    if !caller.is_admin() && !caller.perms.repo(&r).can_write() {
+        return Err(format!("repository `{key}` does not exist"));
+    }
+    // Cached pages are keyed by immutable changeset ids and ref lists by a fingerprint of
+    // the refs on disk, so nothing can be stale; the call succeeds as Kallithea's does.
+    Ok(json!({
+        "msg": format!("Cache for repository `{}` was invalidated", r.name),
+        "repository": r.name,
+    }))
+}
+
+async fn get_user_group(state: &AppState, caller: &Caller, a: &Args) -> Outcome {
+    let g = readable_user_group(state, caller, a).await?;
+    let mut members = Vec::new();
+    let mut perms = Vec::new();
+    if caller.perms.user_group(&g).is_admin() {
+        let (_, m) = user_group::get(&state.svc, &caller.perms, &g.id.0.to_string())
+            .await
+            .map_err(core)?;
+        for (id, _) in m {
+            if let Some(u) = user::find_by_id_or_name(&state.svc, &id.0.to_string())
+                .await
+                .map_err(core)?
+            {
+                members.push(user_data(state, caller, &u, false).await?);
+            }
+        }
+        for x in user_group::grants(&state.svc, &caller.perms, &g)
+            .await
+            .map_err(core)?
+        {
+            perms.push(json!({
+                "name": x.name,
+                "type": if x.user_id.is_some() { "user" } else { "user_group" },
+                "permission": x.level.user_group_perm_name(),
+            }));
+        }
+    }
+    let mut d = user_group_data(&g, Some(members));
+    d.as_object_mut()
+        .expect("object")
+        .insert("permissions".into(), Value::Array(perms));
+    Ok(d)
+}
+
+async fn update_user_group(state: &AppState, caller: &Caller, a: &Args) -> Outcome {
+    let g = readable_user_group(state, caller, a).await?;
+    if a.has("owner") {
+        let o = user_or_error(state, &a.id_or_name("owner")?).await?;
+        if o.id != g.owner_id {
+            return Err("changing the owner is not supported by this version yet".into());
+        }
+    }
+    let form = user_group::UserGroupForm {
+        users_group_name: a.opt_str("group_name")?.unwrap_or(g.name.clone()),
+        user_group_description: a.opt_str("description")?.unwrap_or(g.description.clone()),
+        users_group_active: a.opt_bool("active")?.unwrap_or(g.active),
+    };
+    user_group::update(&state.svc, &caller.perms, &g, &form)
+        .await
+        .map_err(core)?;
+    // Found again by id: the name may have changed.
+    let g = user_group::list_visible(&state.svc, &caller.perms)
+        .await
+        .map_err(core)?
+        .into_iter()
+        .find(|x| x.id == g.id)
+        .ok_or_else(|| format!("user group `{}` does not exist", form.users_group_name))?;
+    Ok(json!({
+        "msg": format!("updated user group ID:{} {}", g.id.0, g.name),
+        "user_group": user_group_data(&g, None),
+    }))
+}
+
+async fn delete_user_group(state: &AppState, caller: &Caller, a: &Args) -> Outcome {
+    let g = readable_user_group(state, caller, a).await?;
+    user_group::delete_unassigned(&state.svc, &caller.perms, &g)
+        .await
+        .map_err(core)?;
+    Ok(json!({
+        "msg": format!("deleted user group ID:{} {}", g.id.0, g.name),
+        "user_group": Value::Null,
+    }))
+}
+
+async fn update_repo(state: &AppState, caller: &Caller, a: &Args) -> Outcome {
+    let key = a.id_or_name("repoid")?;
+    let r = readable_repo(state, caller, &key).await?;
+    let access = repo::open(&caller.perms, r.clone(), PermLevel::Admin).map_err(core)?;
+    if a.has("owner") {
+        let o = user_or_error(state, &a.id_or_name("owner")?).await?;
+        if o.id != r.owner_id {
+            return Err("changing the owner is not supported by this version yet".into());
+        }
+    }
+    if let Some(c) = a.opt_str("clone_uri")?
+        && Some(c.as_str()) != r.clone_uri.as_deref()
+    {
+        return Err("changing the clone URI is not supported by this version yet".into());
+    }
+    let _ = a.opt_bool("enable_statistics")?;
+    let group = match a.opt_id_or_name("group")? {
+        Some(g) if g.is_empty() => Some("-1".to_owned()),
+        Some(g) => match group::resolve(&state.svc, &g).await {
+            Ok(Some(found)) => Some(found.id.0.to_string()),
+            _ => return Err(format!("repository group `{g}` does not exist")),
+        },
+        None => None,
+    };
+    let form = repo::SettingsForm {
+        repo_name: a.opt_str("name")?,
+        repo_description: a.opt_str("description")?.unwrap_or(r.description.clone()),
+        repo_private: a.opt_bool("private")?.unwrap_or(r.private),
+        repo_landing_rev: a.opt_str("landing_rev")?.unwrap_or(r.landing_rev.clone()),
+        repo_enable_downloads: a
+            .opt_bool("enable_downloads")?
+            .unwrap_or(r.enable_downloads),
+        repo_group: group,
+    };
+    let name = repo::update(&state.svc, &caller.perms, &access, &form)
+        .await
+        .map_err(|e| match e.kind {
+            ErrorKind::NameTaken => format!(
+                "repo `{}` already exist",
+                form.repo_name.clone().unwrap_or_default()
+            ),
+            _ => core(e),
+        })?;
+    let updated = repo::find(&state.svc, RepoRef::Name(name.as_str()))
+        .await
+        .map_err(core)?
+        .ok_or_else(|| format!("repository `{name}` does not exist"))?;
+    Ok(json!({
+        "msg": format!("updated repo ID:{} {}", updated.id.0, updated.name),
+        "repository": repo_data(&updated),
+    }))
+}
+
+async fn user_group_repo_grant(
+    state: &AppState,
+    caller: &Caller,
+    a: &Args,
+    grant: bool,
+) -> Outcome {
+    let r = readable_repo(state, caller, &a.id_or_name("repoid")?).await?;
+    let g = readable_user_group(state, caller, a).await?;
+    let access = repo::open(&caller.perms, r.clone(), PermLevel::Admin).map_err(core)?;
+    let perm = if grant {
+        let p = a.str("perm")?;
+        if PermLevel::from_repo_perm_name(&p).is_none() || !p.starts_with("repository.") {
+            return Err(format!("permission `{p}` does not exist"));
+        }
+        Some(p)
+    } else {
+        None
+    };
+    repo::set_user_group_grant(&state.svc, &caller.perms, &access, &g.name, perm.as_deref())
+        .await
+        .map_err(core)?;
+    Ok(json!({
+        "msg": match &perm {
+            Some(p) => format!("Granted perm: `{p}` for user group: `{}` in repo: `{}`", g.name, r.name),
+            None => format!("Revoked perm for user group: `{}` in repo: `{}`", g.name, r.name),
+        },
+        "success": true,
+    }))
+}
+
+/// A repository group the caller may read, by id or path (`repogroupid`).
+async fn readable_group(
+    state: &AppState,
+    caller: &Caller,
+    a: &Args,
+) -> Result<group::GroupRow, String> {
+    let key = a.id_or_name("repogroupid")?;
+    let missing = || format!("repository group `{key}` does not exist");
+    let g = group::resolve(&state.svc, &key)
+        .await
+        .map_err(|_| missing())?;
+    g.filter(|g| caller.perms.group(g).can_read())
+        .ok_or_else(missing)
+}
+
+async fn group_listing(
+    state: &AppState,
+    caller: &Caller,
+) -> Result<(Vec<group::GroupRow>, Vec<RepoRow>), String> {
+    let groups = group::list_visible(&state.svc, &caller.perms)
+        .await
+        .map_err(core)?
+        .into_iter()
+        .map(|(g, _)| g)
+        .collect();
+    let repos = repo::list_visible(&state.svc, &caller.perms)
+        .await
+        .map_err(core)?
+        .into_iter()
+        .map(|(r, _)| r)
+        .collect();
+    Ok((groups, repos))
+}
+
+async fn get_repo_group(state: &AppState, caller: &Caller, a: &Args) -> Outcome {
+    caller.require_admin()?;
+    let g = readable_group(state, caller, a).await?;
+    let (groups, repos) = group_listing(state, caller).await?;
+    let mut d = repo_group_data(&g, &groups, &repos);
+    let members: Vec<Value> = group::grants(&state.svc, &caller.perms, &g)
+        .await
+        .map_err(core)?
+        .into_iter()
+        .map(|x| {
+            json!({
+                "name": x.name,
+                "type": if x.user_id.is_some() { "user" } else { "user_group" },
+                "permission": x.level.group_perm_name(),
+            })
+        })
+        .collect();
+    d.as_object_mut()
+        .expect("object")
+        .insert("members".into(), Value::Array(members));
+    Ok(d)
+}
+
+async fn update_repo_group(state: &AppState, caller: &Caller, a: &Args) -> Outcome {
+    caller.require_admin()?;
+    let g = readable_group(state, caller, a).await?;
+    if a.has("owner") {
+        let o = user_or_error(state, &a.id_or_name("owner")?).await?;
+        if o.id != g.owner_id {
+            return Err("changing the owner is not supported by this version yet".into());
+        }
+    }
+    let parent = match a.opt_id_or_name("parent")? {
+        Some(p) if p.is_empty() || p == "-1" => "-1".to_owned(),
+        Some(p) => match group::resolve(&state.svc, &p).await {
+            Ok(Some(x)) => x.id.0.to_string(),
+            _ => return Err(format!("repository group `{p}` does not exist")),
+        },
+        None => g.parent_id.map_or("-1".to_owned(), |p| p.0.to_string()),
+    };
+    let form = group::GroupForm {
+        group_name: a.opt_str("group_name")?.unwrap_or_default(),
+        group_description: a.opt_str("description")?.unwrap_or(g.description.clone()),
+        parent_group_id: parent,
+        copy_permissions: false,
+    };
+    let updated = group::update(&state.svc, &caller.perms, &g, &form)
+        .await
+        .map_err(core)?;
+    let (groups, repos) = group_listing(state, caller).await?;
+    Ok(json!({
+        "msg": format!("updated repository group ID:{} {}", updated.id.0, updated.name),
+        "repo_group": repo_group_data(&updated, &groups, &repos),
+    }))
+}
+
+async fn delete_repo_group(state: &AppState, caller: &Caller, a: &Args) -> Outcome {
+    caller.require_admin()?;
+    let g = readable_group(state, caller, a).await?;
+    group::delete(&state.svc, &caller.perms, &g)
+        .await
+        .map_err(core)?;
+    Ok(json!({
+        "msg": format!("deleted repo group ID:{} {}", g.id.0, g.name),
+        "repo_group": Value::Null,
+    }))
+}
+
+async fn group_grant(
+    state: &AppState,
+    caller: &Caller,
+    a: &Args,
+    to_user_group: bool,
+    grant: bool,
+) -> Outcome {
+    let g = readable_group(state, caller, a).await?;
+    if !caller.perms.group(&g).is_admin() {
+        return Err(format!(
+            "repository group `{}` does not exist",
+            a.id_or_name("repogroupid")?
+        ));
+    }
+    let apply = group::ApplyTo::parse(&a.opt_str("apply_to_children")?.unwrap_or_default())
+        .map_err(core)?;
+    let (who, label) = if to_user_group {
+        let ug = readable_user_group(state, caller, a).await?;
+        (
+            group::Grantee::UserGroup(ug.name.clone()),
+            format!("user group: `{}`", ug.name),
+        )
+    } else {
+        let u = user_or_error(state, &a.id_or_name("userid")?).await?;
+        (
+            group::Grantee::User(u.username.clone()),
+            format!("user: `{}`", u.username),
+        )
+    };
+    let perm = if grant {
+        let p = a.str("perm")?;
+        if PermLevel::from_group_perm_name(&p).is_none() || !p.starts_with("group.") {
+            return Err(format!("permission `{p}` does not exist"));
+        }
+        Some(p)
+    } else {
+        None
+    };
+    group::set_grant(&state.svc, &caller.perms, &g, &who, perm.as_deref(), apply)
+        .await
+        .map_err(core)?;
+    Ok(json!({
+        "msg": match &perm {
+            Some(p) => format!("Granted perm: `{p}` for {label} in repo group: `{}`", g.name),
+            None => format!("Revoked perm for {label} in repo group: `{}`", g.name),
+        },
+        "success": true,
+    }))
+}
+
+/// At most this many nodes in one `get_repo_nodes` answer.
+const MAX_NODES: usize = 20_000;
+
+async fn get_repo_nodes(state: &AppState, caller: &Caller, a: &Args) -> Outcome {
+    let key = a.id_or_name("repoid")?;
+    let r = readable_repo(state, caller, &key).await?;
+    let rev = a.str("revision")?;
+    let root = a.str("root_path")?.trim_matches('/').to_owned();
+    let ret_type = a.opt_str("ret_type")?.unwrap_or_else(|| "all".into());
+    if !matches!(ret_type.as_str(), "all" | "files" | "dirs") {
+        return Err("ret_type must be one of all,dirs,files".into());
+    }
+    let access = repo::open(&caller.perms, r.clone(), PermLevel::Read).map_err(core)?;
+    let (mut dirs, mut files) = (Vec::new(), Vec::new());
+    let mut pending = vec![root.clone()];
+    while let Some(dir) = pending.pop() {
+        let view = kallithea_core::browse::node(&state.svc, &access, &rev, &dir, 0)
+            .await
+            .map_err(|e| match e.kind {
+                ErrorKind::NotFound => format!("failed to get repo: `{}` nodes", r.name),
+                _ => core(e),
+            })?;
+        let kallithea_core::browse::Node::Dir(entries) = view.node else {
+            return Err(format!("failed to get repo: `{}` nodes", r.name));
+        };
+        for e in entries {
+            let path = if dir.is_empty() {
+                e.name.clone()
+            } else {
+                format!("{dir}/{}", e.name)
+            };
+            match e.kind {
+                kallithea_core::browse::EntryKind::Dir => {
+                    dirs.push(json!({"name": path, "type": "dir"}));
+                    pending.push(path);
+                }
+                _ => files.push(json!({"name": path, "type": "file"})),
+            }
+            if dirs.len() + files.len() > MAX_NODES {
+                return Err(format!(
+                    "`{root}` holds more than {MAX_NODES} files and folders: ask for a deeper root_path"
+                ));
+            }
+        }
+    }
+    let by_name = |v: &Value| v["name"].as_str().unwrap_or("").to_owned();
+    dirs.sort_by_key(by_name);
+    files.sort_by_key(by_name);
+    Ok(Value::Array(match ret_type.as_str() {
+        "files" => files,
+        "dirs" => dirs,
+        _ => dirs.into_iter().chain(files).collect(),
+    }))
 }

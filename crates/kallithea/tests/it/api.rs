@@ -505,3 +505,254 @@ fn repositories_groups_and_changesets_through_the_api() {
         "repository `secret` does not exist"
     );
 }
+
+#[test]
+fn more_management_methods_through_the_api() {
+    let s = Server::start();
+    let admin = s.admin();
+    let key = api_key(&admin);
+    s.add_user(&admin, "bob", "bob-pass-1");
+    let bob = Browser::new(&s.base);
+    bob.login("bob", "bob-pass-1");
+    let bob_key = api_key(&bob);
+
+    // rescan_repos: a repository made on disk is added; one whose folder went is removed.
+    let work = tempfile::tempdir().unwrap();
+    let src = source_repo(work.path());
+    let bare = s.repos.join("ondisk");
+    git_ok(
+        work.path(),
+        &["init", "-q", "--bare", "-b", "main", bare.to_str().unwrap()],
+    );
+    git_ok(
+        &src,
+        &["push", "-q", bare.to_str().unwrap(), "main", "feature"],
+    );
+    let scan = ok(&s, &key, "rescan_repos", json!({}));
+    assert_eq!(scan, json!({"added": ["ondisk"], "removed": []}));
+    ok(&s, &key, "create_repo", json!({"repo_name": "doomed"}));
+    std::fs::remove_dir_all(s.repos.join("doomed")).unwrap();
+    let scan = ok(&s, &key, "rescan_repos", json!({"remove_obsolete": true}));
+    assert_eq!(scan, json!({"added": [], "removed": ["doomed"]}));
+    assert!(err(&s, &bob_key, "rescan_repos", json!({})).contains("site administrators"));
+    assert_eq!(
+        ok(&s, &key, "invalidate_cache", json!({"repoid": "ondisk"}))["repository"],
+        json!("ondisk")
+    );
+
+    // get_repo_nodes.
+    let all = ok(
+        &s,
+        &key,
+        "get_repo_nodes",
+        json!({"repoid": "ondisk", "revision": "feature", "root_path": "/"}),
+    );
+    assert_eq!(
+        all,
+        json!([{"name": "README.md", "type": "file"}, {"name": "feature.txt", "type": "file"}])
+    );
+    assert_eq!(
+        ok(
+            &s,
+            &key,
+            "get_repo_nodes",
+            json!({"repoid": "ondisk", "revision": "main", "root_path": "", "ret_type": "dirs"})
+        ),
+        json!([])
+    );
+    assert_eq!(
+        err(
+            &s,
+            &key,
+            "get_repo_nodes",
+            json!({"repoid": "ondisk", "revision": "main", "root_path": "", "ret_type": "some"})
+        ),
+        "ret_type must be one of all,dirs,files"
+    );
+    assert_eq!(
+        err(
+            &s,
+            &key,
+            "get_repo_nodes",
+            json!({"repoid": "ondisk", "revision": "nope", "root_path": ""})
+        ),
+        "failed to get repo: `ondisk` nodes"
+    );
+
+    // Repository groups: update, grants with apply_to_children, delete only when empty.
+    ok(&s, &key, "create_repo_group", json!({"group_name": "team"}));
+    ok(
+        &s,
+        &key,
+        "create_repo_group",
+        json!({"group_name": "sub", "parent": "team"}),
+    );
+    let g = ok(
+        &s,
+        &key,
+        "get_repo_group",
+        json!({"repogroupid": "team/sub"}),
+    );
+    snapshot("get_repo_group", &g);
+    assert_eq!(g["parent_group"], json!("team"));
+    let upd = ok(
+        &s,
+        &key,
+        "update_repo_group",
+        json!({"repogroupid": "team/sub", "group_name": "tools", "parent": ""}),
+    );
+    assert_eq!(upd["repo_group"]["group_name"], json!("tools"));
+    assert_eq!(
+        err(
+            &s,
+            &key,
+            "get_repo_group",
+            json!({"repogroupid": "team/sub"})
+        ),
+        "repository group `team/sub` does not exist"
+    );
+    let up = ok(
+        &s,
+        &key,
+        "update_repo",
+        json!({"repoid": "ondisk", "name": "renamed", "group": "tools", "private": true, "description": "moved"}),
+    );
+    assert_eq!(up["repository"]["repo_name"], json!("tools/renamed"));
+    assert!(s.repos.join("tools/renamed/HEAD").is_file());
+    assert!(
+        err(
+            &s,
+            &key,
+            "delete_repo_group",
+            json!({"repogroupid": "tools"})
+        )
+        .contains("still contains 1 repository")
+    );
+    let gr = ok(
+        &s,
+        &key,
+        "grant_user_permission_to_repo_group",
+        json!({"repogroupid": "tools", "userid": "bob", "perm": "group.read", "apply_to_children": "repos"}),
+    );
+    assert_eq!(
+        gr["msg"],
+        json!("Granted perm: `group.read` for user: `bob` in repo group: `tools`")
+    );
+    assert_eq!(
+        ok(&s, &bob_key, "get_repo", json!({"repoid": "tools/renamed"}))["private"],
+        json!(true)
+    );
+    assert_eq!(
+        err(
+            &s,
+            &key,
+            "grant_user_permission_to_repo_group",
+            json!({"repogroupid": "tools", "userid": "bob", "perm": "group.read", "apply_to_children": "everything"})
+        ),
+        "\"everything\" is not a choice for applying to children: use none, repos, groups or all."
+    );
+    ok(
+        &s,
+        &key,
+        "revoke_user_permission_from_repo_group",
+        json!({"repogroupid": "tools", "userid": "bob", "apply_to_children": "repos"}),
+    );
+    assert_eq!(
+        err(&s, &bob_key, "get_repo", json!({"repoid": "tools/renamed"})),
+        "repository `tools/renamed` does not exist"
+    );
+
+    // User groups: get, update, grants on repositories and groups, delete only when unassigned.
+    ok(&s, &key, "create_user_group", json!({"group_name": "devs"}));
+    ok(
+        &s,
+        &key,
+        "add_user_to_user_group",
+        json!({"usergroupid": "devs", "userid": "bob"}),
+    );
+    let ug = ok(&s, &key, "get_user_group", json!({"usergroupid": "devs"}));
+    snapshot("get_user_group", &ug);
+    assert_eq!(ug["members"][0]["username"], json!("bob"));
+    let ug = ok(
+        &s,
+        &key,
+        "update_user_group",
+        json!({"usergroupid": "devs", "description": "Developers", "active": true}),
+    );
+    assert_eq!(ug["user_group"]["group_description"], json!("Developers"));
+    let g2 = ok(
+        &s,
+        &key,
+        "grant_user_group_permission",
+        json!({"repoid": "tools/renamed", "usergroupid": "devs", "perm": "repository.write"}),
+    );
+    assert_eq!(
+        g2["msg"],
+        json!("Granted perm: `repository.write` for user group: `devs` in repo: `tools/renamed`")
+    );
+    git_ok(
+        &src,
+        &[
+            "push",
+            "-q",
+            &s.git_url("bob", "bob-pass-1", "tools/renamed"),
+            "main:from-bob",
+        ],
+    );
+    ok(
+        &s,
+        &key,
+        "grant_user_group_permission_to_repo_group",
+        json!({"repogroupid": "tools", "usergroupid": "devs", "perm": "group.write"}),
+    );
+    assert!(
+        err(
+            &s,
+            &key,
+            "delete_user_group",
+            json!({"usergroupid": "devs"})
+        )
+        .contains("User Group assigned to 2")
+    );
+    ok(
+        &s,
+        &key,
+        "revoke_user_group_permission",
+        json!({"repoid": "tools/renamed", "usergroupid": "devs"}),
+    );
+    ok(
+        &s,
+        &key,
+        "revoke_user_group_permission_from_repo_group",
+        json!({"repogroupid": "tools", "usergroupid": "devs"}),
+    );
+    let d = ok(
+        &s,
+        &key,
+        "delete_user_group",
+        json!({"usergroupid": "devs"}),
+    );
+    assert!(
+        d["msg"]
+            .as_str()
+            .unwrap()
+            .starts_with("deleted user group ID:")
+    );
+    // Emptied, the group can go.
+    ok(&s, &key, "delete_repo", json!({"repoid": "tools/renamed"}));
+    ok(
+        &s,
+        &key,
+        "delete_repo_group",
+        json!({"repogroupid": "tools"}),
+    );
+    assert!(
+        err(
+            &s,
+            &bob_key,
+            "get_repo_group",
+            json!({"repogroupid": "team"})
+        )
+        .contains("site administrators")
+    );
+}
