@@ -521,3 +521,54 @@ pub async fn find_by_id_or_name(svc: &Services, key: &str) -> Result<Option<User
     tx.commit().await?;
     Ok(found.filter(|u| u.username != DEFAULT_USER))
 }
+
+/// A site admin renames an account; names stay unique regardless of case.
+pub async fn admin_rename(svc: &Services, actor: &Actor, id: UserId, new_name: &str) -> Result<()> {
+    require_admin(actor)?;
+    let name = UserName::parse(new_name.trim())?;
+    if name.as_str().eq_ignore_ascii_case(DEFAULT_USER) {
+        return Err(Error::invalid("The user name \"default\" is reserved."));
+    }
+    let mut tx = svc.db.write().await?;
+    let target = kallithea_db::user::get(&mut tx, id)
+        .await?
+        .filter(|u| u.username != DEFAULT_USER)
+        .ok_or_else(|| Error::not_found(format!("There is no user with id \"{id}\".")))?;
+    if let Some(other) = kallithea_db::user::find_by_name(&mut tx, name.as_str()).await?
+        && other.id != target.id
+    {
+        return Err(Error::new(
+            ErrorKind::NameTaken,
+            format!("The user name \"{name}\" is already taken."),
+        ));
+    }
+    kallithea_db::user::rename(&mut tx, id, name.as_str()).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// What changes hands with [`set_owner`].
+#[derive(Clone, Copy, Debug)]
+pub enum Owned {
+    Repo(kallithea_model::RepoId),
+    Group(kallithea_model::GroupId),
+    UserGroup(kallithea_model::UserGroupId),
+}
+
+/// A site admin gives a repository, repository group or user group to another (active) user.
+pub async fn set_owner(svc: &Services, actor: &Actor, what: Owned, owner: UserId) -> Result<()> {
+    require_admin(actor)?;
+    let mut tx = svc.db.write().await?;
+    let new = kallithea_db::user::get(&mut tx, owner)
+        .await?
+        .filter(|u| u.username != DEFAULT_USER)
+        .ok_or_else(|| Error::invalid(format!("There is no user with id \"{owner}\".")))?;
+    let (table, col, id) = match what {
+        Owned::Repo(r) => ("repositories", "repo_id", r.0),
+        Owned::Group(g) => ("repo_groups", "group_id", g.0),
+        Owned::UserGroup(g) => ("users_groups", "users_group_id", g.0),
+    };
+    kallithea_db::user::set_owner(&mut tx, table, col, id, new.id).await?;
+    tx.commit().await?;
+    Ok(())
+}

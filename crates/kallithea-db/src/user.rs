@@ -284,3 +284,42 @@ pub async fn add_global_perm(tx: &mut Tx, id: UserId, permission: &str) -> Resul
     .await?;
     Ok(())
 }
+
+/// Renames a user (and their `extern_name`).
+pub async fn rename(tx: &mut Tx, id: UserId, new_name: &str) -> Result<()> {
+    tx.execute(
+        sqlx::query(&sql!(
+            tx,
+            "UPDATE users SET username = ?, username_lower = ?, extern_name = ? WHERE user_id = ?"
+        ))
+        .bind(new_name.to_owned())
+        .bind(new_name.to_lowercase())
+        .bind(new_name.to_owned())
+        .bind(id.0),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Gives one object to a new owner: `table` is `repositories`, `repo_groups` or `users_groups`.
+pub async fn set_owner(
+    tx: &mut Tx,
+    table: &str,
+    id_column: &str,
+    id: i64,
+    owner: UserId,
+) -> Result<()> {
+    let allowed = matches!(
+        (table, id_column),
+        ("repositories", "repo_id")
+            | ("repo_groups", "group_id")
+            | ("users_groups", "users_group_id")
+    );
+    if !allowed {
+        return Err(crate::Error::NotFound);
+    }
+    let q = format!("UPDATE {table} SET owner_id = ? WHERE {id_column} = ?");
+    tx.execute(sqlx::query(&sql!(tx, &q)).bind(owner.0).bind(id))
+        .await?;
+    Ok(())
+}

@@ -241,6 +241,33 @@ pub async fn call(
     }
 }
 
+/// The `owner` argument: `None` when absent; only site admins may name one (Kallithea's
+/// message otherwise).
+async fn owner_arg(state: &AppState, caller: &Caller, a: &Args) -> Result<Option<UserRow>, String> {
+    let Some(key) = a.opt_id_or_name("owner")? else {
+        return Ok(None);
+    };
+    let u = user_or_error(state, &key).await?;
+    if !caller.is_admin() && u.id != caller.user.id {
+        return Err("Only Kallithea admin can specify `owner` param".into());
+    }
+    Ok(Some(u))
+}
+
+async fn give(
+    state: &AppState,
+    caller: &Caller,
+    what: user::Owned,
+    owner: Option<UserRow>,
+) -> Result<(), String> {
+    match owner {
+        Some(o) => user::set_owner(&state.svc, &user::actor_of(&caller.user), what, o.id)
+            .await
+            .map_err(core),
+        None => Ok(()),
+    }
+}
+
 /// A core refusal or failure as an API error: sentences for users; internal details stay in
 /// the log (the request id names them).
 fn core(e: Error) -> String {
@@ -446,7 +473,12 @@ async fn update_user(state: &AppState, caller: &Caller, a: &Args) -> Outcome {
     if let Some(n) = a.opt_str("username")?
         && n != u.username
     {
-        return Err("renaming users is not supported by this version yet".into());
+        user::admin_rename(&state.svc, &user::actor_of(&caller.user), u.id, &n)
+            .await
+            .map_err(|e| match e.kind {
+                ErrorKind::NameTaken => format!("user `{n}` already exist"),
+                _ => core(e),
+            })?;
     }
     for unsupported in ["extern_type", "extern_name"] {
         if a.has(unsupported) {
@@ -588,23 +620,7 @@ async fn get_repos(state: &AppState, caller: &Caller) -> Outcome {
 
 async fn create_repo(state: &AppState, caller: &Caller, a: &Args) -> Outcome {
     let full = a.str("repo_name")?;
-    if let Some(owner) = a.opt_id_or_name("owner")?
-        && !caller.is_admin()
-        && owner != caller.user.username
-        && owner != caller.user.id.0.to_string()
-    {
-        return Err("Only Kallithea admin can specify `owner` param".into());
-    }
-    if a.has("owner") && caller.is_admin() {
-        let o = a.id_or_name("owner")?;
-        let u = user_or_error(state, &o).await?;
-        if u.id != caller.user.id {
-            return Err(
-                "creating a repository for another owner is not supported by this version yet"
-                    .into(),
-            );
-        }
-    }
+    let owner = owner_arg(state, caller, a).await?;
     let repo_type = a.opt_str("repo_type")?.unwrap_or_else(|| "git".into());
     let (group_path, base) = match full.rsplit_once('/') {
         Some((g, b)) => (Some(g.to_owned()), b.to_owned()),
@@ -637,6 +653,7 @@ async fn create_repo(state: &AppState, caller: &Caller, a: &Args) -> Outcome {
             ErrorKind::NameTaken => format!("repo `{full}` already exist"),
             _ => core(e),
         })?;
+    give(state, caller, user::Owned::Repo(r.id), owner).await?;
     Ok(json!({
         "msg": format!("Created new repository `{}`", r.name),
         "success": true,
@@ -719,15 +736,7 @@ async fn get_user_groups(state: &AppState, caller: &Caller) -> Outcome {
 
 async fn create_user_group(state: &AppState, caller: &Caller, a: &Args) -> Outcome {
     let name = a.str("group_name")?;
-    if a.has("owner") {
-        let o = user_or_error(state, &a.id_or_name("owner")?).await?;
-        if o.id != caller.user.id {
-            return Err(
-                "creating a user group for another owner is not supported by this version yet"
-                    .into(),
-            );
-        }
-    }
+    let owner = owner_arg(state, caller, a).await?;
     let g = user_group::create(
         &state.svc,
         &caller.perms,
@@ -742,6 +751,17 @@ async fn create_user_group(state: &AppState, caller: &Caller, a: &Args) -> Outco
         ErrorKind::NameTaken => format!("user group `{name}` already exist"),
         _ => core(e),
     })?;
+    let g = match owner {
+        Some(o) if o.id != g.owner_id => {
+            give(state, caller, user::Owned::UserGroup(g.id), Some(o.clone())).await?;
+            user_group::UserGroupRow {
+                owner_id: o.id,
+                owner_name: o.username,
+                ..g
+            }
+        }
+        _ => g,
+    };
     Ok(json!({
         "msg": format!("created new user group `{}`", g.name),
         "user_group": user_group_data(&g, Some(Vec::new())),
@@ -815,6 +835,7 @@ async fn get_repo_groups(state: &AppState, caller: &Caller) -> Outcome {
 async fn create_repo_group(state: &AppState, caller: &Caller, a: &Args) -> Outcome {
     caller.require_admin()?;
     let name = a.str("group_name")?;
+    let owner = owner_arg(state, caller, a).await?;
     let parent = match a.opt_id_or_name("parent")? {
         Some(p) => match group::resolve(&state.svc, &p).await {
             Ok(Some(g)) => g.id.0.to_string(),
@@ -837,6 +858,17 @@ async fn create_repo_group(state: &AppState, caller: &Caller, a: &Args) -> Outco
         ErrorKind::NameTaken => format!("repo group `{name}` already exist"),
         _ => core(e),
     })?;
+    let g = match owner {
+        Some(o) if o.id != g.owner_id => {
+            give(state, caller, user::Owned::Group(g.id), Some(o.clone())).await?;
+            group::GroupRow {
+                owner_id: o.id,
+                owner_name: o.username,
+                ..g
+            }
+        }
+        _ => g,
+    };
     let groups: Vec<_> = group::list_visible(&state.svc, &caller.perms)
         .await
         .map_err(core)?
@@ -866,18 +898,33 @@ fn changeset_data(c: &kallithea_core::browse::Changeset, files: Option<Value>) -
 
 async fn get_changesets(state: &AppState, caller: &Caller, a: &Args) -> Outcome {
     let r = readable_repo(state, caller, &a.id_or_name("repoid")?).await?;
-    for unsupported in ["start", "end", "start_date", "end_date"] {
-        if a.has(unsupported) {
-            return Err(format!(
-                "`{unsupported}` is not supported by this version yet"
-            ));
+    let date = |k: &str| -> Result<Option<i64>, String> {
+        match a.opt_str(k)? {
+            None => Ok(None),
+            Some(v) => chrono::NaiveDateTime::parse_from_str(v.trim(), "%Y-%m-%dT%H:%M:%S")
+                .map(|d| Some(d.and_utc().timestamp()))
+                .map_err(|_| format!("`{k}` must be a date and time such as 2024-01-31T12:00:00")),
         }
+    };
+    let (start_date, end_date) = (date("start_date")?, date("end_date")?);
+    let start = a.opt_str("start")?.map(|v| v.trim().to_lowercase());
+    if let Some(st) = &start
+        && (st.len() < 4 || !st.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        return Err("`start` must be a changeset id (at least 4 hexadecimal digits)".into());
     }
     let access = repo::open(&caller.perms, r, PermLevel::Read).map_err(core)?;
     let max = a.opt_count("max_revisions")?.unwrap_or(100).clamp(1, 2000) as usize;
     let branch = a.opt_str("branch_name")?;
+    // From `end` (or the branch, or the default branch) back through at most 2000 changesets.
+    let from = a.opt_str("end")?.or(branch);
+    let window = if start.is_some() || start_date.is_some() || end_date.is_some() {
+        kallithea_core::browse::MAX_PAGE_SIZE
+    } else {
+        max
+    };
     let log =
-        kallithea_core::browse::changelog(&state.svc, &access, branch.as_deref(), None, 1, max)
+        kallithea_core::browse::changelog(&state.svc, &access, from.as_deref(), None, 1, window)
             .await
             .map_err(|e| match e.kind {
                 ErrorKind::NotFound => "Repository is empty".to_owned(),
@@ -886,9 +933,30 @@ async fn get_changesets(state: &AppState, caller: &Caller, a: &Args) -> Outcome 
     if log.changesets.is_empty() {
         return Err("Repository is empty".into());
     }
+    let mut picked = Vec::new();
+    let mut reached_start = start.is_none();
+    for c in &log.changesets {
+        let in_dates = start_date.is_none_or(|d| c.author_time >= d)
+            && end_date.is_none_or(|d| c.author_time <= d);
+        if in_dates {
+            picked.push(c);
+        }
+        if let Some(st) = &start
+            && c.id.to_string().starts_with(st.as_str())
+        {
+            reached_start = true;
+            break;
+        }
+    }
+    if !reached_start {
+        return Err(
+            "`start` is not among the 2000 changesets before `end` on that line of history".into(),
+        );
+    }
+    picked.truncate(max);
     let mut out: Vec<Value> = Vec::new();
     let with_files = a.bool_or("with_file_list", false)?;
-    for c in &log.changesets {
+    for c in picked {
         let files = if with_files {
             Some(file_lists(state, &access, &c.id.to_string()).await?)
         } else {
@@ -1044,12 +1112,7 @@ async fn get_user_group(state: &AppState, caller: &Caller, a: &Args) -> Outcome 
 
 async fn update_user_group(state: &AppState, caller: &Caller, a: &Args) -> Outcome {
     let g = readable_user_group(state, caller, a).await?;
-    if a.has("owner") {
-        let o = user_or_error(state, &a.id_or_name("owner")?).await?;
-        if o.id != g.owner_id {
-            return Err("changing the owner is not supported by this version yet".into());
-        }
-    }
+    let owner = owner_arg(state, caller, a).await?;
     let form = user_group::UserGroupForm {
         users_group_name: a.opt_str("group_name")?.unwrap_or(g.name.clone()),
         user_group_description: a.opt_str("description")?.unwrap_or(g.description.clone()),
@@ -1058,6 +1121,13 @@ async fn update_user_group(state: &AppState, caller: &Caller, a: &Args) -> Outco
     user_group::update(&state.svc, &caller.perms, &g, &form)
         .await
         .map_err(core)?;
+    give(
+        state,
+        caller,
+        user::Owned::UserGroup(g.id),
+        owner.filter(|o| o.id != g.owner_id),
+    )
+    .await?;
     // Found again by id: the name may have changed.
     let g = user_group::list_visible(&state.svc, &caller.perms)
         .await
@@ -1086,12 +1156,9 @@ async fn update_repo(state: &AppState, caller: &Caller, a: &Args) -> Outcome {
     let key = a.id_or_name("repoid")?;
     let r = readable_repo(state, caller, &key).await?;
     let access = repo::open(&caller.perms, r.clone(), PermLevel::Admin).map_err(core)?;
-    if a.has("owner") {
-        let o = user_or_error(state, &a.id_or_name("owner")?).await?;
-        if o.id != r.owner_id {
-            return Err("changing the owner is not supported by this version yet".into());
-        }
-    }
+    let owner = owner_arg(state, caller, a)
+        .await?
+        .filter(|o| o.id != r.owner_id);
     if let Some(c) = a.opt_str("clone_uri")?
         && Some(c.as_str()) != r.clone_uri.as_deref()
     {
@@ -1125,6 +1192,7 @@ async fn update_repo(state: &AppState, caller: &Caller, a: &Args) -> Outcome {
             ),
             _ => core(e),
         })?;
+    give(state, caller, user::Owned::Repo(r.id), owner).await?;
     let updated = repo::find(&state.svc, RepoRef::Name(name.as_str()))
         .await
         .map_err(core)?
@@ -1225,12 +1293,9 @@ async fn get_repo_group(state: &AppState, caller: &Caller, a: &Args) -> Outcome 
 async fn update_repo_group(state: &AppState, caller: &Caller, a: &Args) -> Outcome {
     caller.require_admin()?;
     let g = readable_group(state, caller, a).await?;
-    if a.has("owner") {
-        let o = user_or_error(state, &a.id_or_name("owner")?).await?;
-        if o.id != g.owner_id {
-            return Err("changing the owner is not supported by this version yet".into());
-        }
-    }
+    let owner = owner_arg(state, caller, a)
+        .await?
+        .filter(|o| o.id != g.owner_id);
     let parent = match a.opt_id_or_name("parent")? {
         Some(p) if p.is_empty() || p == "-1" => "-1".to_owned(),
         Some(p) => match group::resolve(&state.svc, &p).await {
@@ -1248,6 +1313,15 @@ async fn update_repo_group(state: &AppState, caller: &Caller, a: &Args) -> Outco
     let updated = group::update(&state.svc, &caller.perms, &g, &form)
         .await
         .map_err(core)?;
+    give(state, caller, user::Owned::Group(g.id), owner.clone()).await?;
+    let updated = match owner {
+        Some(o) => group::GroupRow {
+            owner_id: o.id,
+            owner_name: o.username,
+            ..updated
+        },
+        None => updated,
+    };
     let (groups, repos) = group_listing(state, caller).await?;
     Ok(json!({
         "msg": format!("updated repository group ID:{} {}", updated.id.0, updated.name),

@@ -756,3 +756,435 @@ fn more_management_methods_through_the_api() {
         .contains("site administrators")
     );
 }
+
+/// Every method and its arguments, as Kallithea names them.
+const METHODS: &[(&str, &[&str])] = &[
+    ("test", &["args"]),
+    ("get_ip", &["userid"]),
+    ("get_server_info", &[]),
+    ("get_user", &["userid"]),
+    ("get_users", &[]),
+    (
+        "create_user",
+        &[
+            "username",
+            "email",
+            "password",
+            "firstname",
+            "lastname",
+            "active",
+            "admin",
+            "extern_type",
+            "extern_name",
+        ],
+    ),
+    (
+        "update_user",
+        &[
+            "userid",
+            "username",
+            "email",
+            "password",
+            "firstname",
+            "lastname",
+            "active",
+            "admin",
+            "extern_type",
+            "extern_name",
+        ],
+    ),
+    ("delete_user", &["userid"]),
+    (
+        "get_repo",
+        &["repoid", "with_revision_names", "with_pullrequests"],
+    ),
+    ("get_repos", &[]),
+    (
+        "get_repo_nodes",
+        &["repoid", "revision", "root_path", "ret_type"],
+    ),
+    (
+        "create_repo",
+        &[
+            "repo_name",
+            "owner",
+            "repo_type",
+            "description",
+            "private",
+            "clone_uri",
+            "landing_rev",
+            "enable_statistics",
+            "enable_downloads",
+            "copy_permissions",
+        ],
+    ),
+    (
+        "update_repo",
+        &[
+            "repoid",
+            "name",
+            "owner",
+            "group",
+            "description",
+            "private",
+            "clone_uri",
+            "landing_rev",
+            "enable_statistics",
+            "enable_downloads",
+        ],
+    ),
+    ("delete_repo", &["repoid", "forks"]),
+    ("grant_user_permission", &["repoid", "userid", "perm"]),
+    ("revoke_user_permission", &["repoid", "userid"]),
+    (
+        "grant_user_group_permission",
+        &["repoid", "usergroupid", "perm"],
+    ),
+    ("revoke_user_group_permission", &["repoid", "usergroupid"]),
+    ("get_user_group", &["usergroupid"]),
+    ("get_user_groups", &[]),
+    (
+        "create_user_group",
+        &["group_name", "description", "owner", "active"],
+    ),
+    (
+        "update_user_group",
+        &[
+            "usergroupid",
+            "group_name",
+            "description",
+            "owner",
+            "active",
+        ],
+    ),
+    ("delete_user_group", &["usergroupid"]),
+    ("add_user_to_user_group", &["usergroupid", "userid"]),
+    ("remove_user_from_user_group", &["usergroupid", "userid"]),
+    ("get_repo_group", &["repogroupid"]),
+    ("get_repo_groups", &[]),
+    (
+        "create_repo_group",
+        &[
+            "group_name",
+            "description",
+            "owner",
+            "parent",
+            "copy_permissions",
+        ],
+    ),
+    (
+        "update_repo_group",
+        &[
+            "repogroupid",
+            "group_name",
+            "description",
+            "owner",
+            "parent",
+        ],
+    ),
+    ("delete_repo_group", &["repogroupid"]),
+    (
+        "grant_user_permission_to_repo_group",
+        &["repogroupid", "userid", "perm", "apply_to_children"],
+    ),
+    (
+        "revoke_user_permission_from_repo_group",
+        &["repogroupid", "userid", "apply_to_children"],
+    ),
+    (
+        "grant_user_group_permission_to_repo_group",
+        &["repogroupid", "usergroupid", "perm", "apply_to_children"],
+    ),
+    (
+        "revoke_user_group_permission_from_repo_group",
+        &["repogroupid", "usergroupid", "apply_to_children"],
+    ),
+    (
+        "get_changesets",
+        &[
+            "repoid",
+            "start",
+            "end",
+            "start_date",
+            "end_date",
+            "branch_name",
+            "reverse",
+            "with_file_list",
+            "max_revisions",
+        ],
+    ),
+    ("get_changeset", &["repoid", "raw_id", "with_reviews"]),
+    ("rescan_repos", &["remove_obsolete"]),
+    ("invalidate_cache", &["repoid"]),
+];
+
+#[test]
+fn every_method_answers_hostile_arguments_and_strangers_with_a_sentence() {
+    let s = Server::start();
+    let admin = s.admin();
+    let key = api_key(&admin);
+    s.add_user(&admin, "bob", "bob-pass-1");
+    let bob = Browser::new(&s.base);
+    bob.login("bob", "bob-pass-1");
+    let bob_key = api_key(&bob);
+    ok(&s, &key, "create_repo", json!({"repo_name": "r"}));
+    ok(&s, &key, "create_repo_group", json!({"group_name": "g"}));
+    ok(&s, &key, "create_user_group", json!({"group_name": "ug"}));
+    let hostile = [
+        json!([1]),
+        json!({"a": 1}),
+        json!(1.5),
+        json!("../../etc/passwd"),
+        json!("--output=x"),
+        json!("x\u{0}y"),
+    ];
+    for (method, names) in METHODS {
+        for value in &hostile {
+            let args: serde_json::Map<String, Value> = names
+                .iter()
+                .map(|n| ((*n).to_owned(), value.clone()))
+                .collect();
+            for k in [&key, &bob_key] {
+                let v = call(&s, k, method, Value::Object(args.clone()));
+                let text = v.to_string();
+                assert!(
+                    !text.contains("Internal server error"),
+                    "{method} {value}: {v}"
+                );
+                if !names.is_empty() && !value.is_string() {
+                    assert!(v["error"].is_string(), "{method} with {value}: {v}");
+                }
+            }
+        }
+        // An argument the method does not take.
+        let e = err(&s, &key, method, json!({"surely_not_an_argument": 1}));
+        assert!(
+            e.contains("`surely_not_an_argument`") || e.starts_with("Missing non optional"),
+            "{method}: {e}"
+        );
+    }
+    // Nothing was changed by the hostile calls: the three objects are still there, alone.
+    assert_eq!(
+        ok(&s, &key, "get_repos", json!({}))
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        ok(&s, &key, "get_repo_groups", json!({}))
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        ok(&s, &key, "get_user_groups", json!({}))
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        ok(&s, &key, "get_users", json!({}))
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // Strangers: bob may not use what needs site admin or admin on the object.
+    for (method, args) in [
+        ("get_users", json!({})),
+        ("get_ip", json!({})),
+        ("get_server_info", json!({})),
+        (
+            "create_user",
+            json!({"username": "x", "email": "x@example.com"}),
+        ),
+        ("update_user", json!({"userid": "admin", "admin": false})),
+        ("delete_user", json!({"userid": "admin"})),
+        ("update_repo", json!({"repoid": "r", "description": "mine"})),
+        ("delete_repo", json!({"repoid": "r"})),
+        (
+            "grant_user_permission",
+            json!({"repoid": "r", "userid": "bob", "perm": "repository.admin"}),
+        ),
+        (
+            "grant_user_group_permission",
+            json!({"repoid": "r", "usergroupid": "ug", "perm": "repository.admin"}),
+        ),
+        (
+            "update_user_group",
+            json!({"usergroupid": "ug", "description": "x"}),
+        ),
+        ("delete_user_group", json!({"usergroupid": "ug"})),
+        (
+            "add_user_to_user_group",
+            json!({"usergroupid": "ug", "userid": "bob"}),
+        ),
+        ("get_repo_group", json!({"repogroupid": "g"})),
+        (
+            "update_repo_group",
+            json!({"repogroupid": "g", "description": "x"}),
+        ),
+        ("delete_repo_group", json!({"repogroupid": "g"})),
+        ("create_repo_group", json!({"group_name": "mine"})),
+        (
+            "grant_user_permission_to_repo_group",
+            json!({"repogroupid": "g", "userid": "bob", "perm": "group.admin"}),
+        ),
+        ("rescan_repos", json!({})),
+        ("invalidate_cache", json!({"repoid": "r"})),
+        ("create_repo", json!({"repo_name": "g/x"})),
+        ("create_repo", json!({"repo_name": "x", "owner": "admin"})),
+    ] {
+        let e = err(&s, &bob_key, method, args.clone());
+        assert!(!e.is_empty() && !e.contains("Internal"), "{method}: {e}");
+    }
+    assert_eq!(
+        ok(&s, &key, "get_repo", json!({"repoid": "r"}))["description"],
+        json!("")
+    );
+}
+
+#[test]
+fn owners_renames_and_changeset_ranges() {
+    let s = Server::start();
+    let admin = s.admin();
+    let key = api_key(&admin);
+    ok(
+        &s,
+        &key,
+        "create_user",
+        json!({"username": "dan", "email": "dan@example.com", "password": "dan-pass-1"}),
+    );
+    let r = ok(
+        &s,
+        &key,
+        "create_repo",
+        json!({"repo_name": "dans", "owner": "dan"}),
+    );
+    assert_eq!(r["success"], json!(true));
+    assert_eq!(
+        ok(&s, &key, "get_repo", json!({"repoid": "dans"}))["owner"],
+        json!("dan")
+    );
+    let g = ok(
+        &s,
+        &key,
+        "create_repo_group",
+        json!({"group_name": "dgroup", "owner": "dan"}),
+    );
+    assert_eq!(g["repo_group"]["owner"], json!("dan"));
+    let ug = ok(
+        &s,
+        &key,
+        "create_user_group",
+        json!({"group_name": "dteam", "owner": "dan"}),
+    );
+    assert_eq!(ug["user_group"]["owner"], json!("dan"));
+    let up = ok(
+        &s,
+        &key,
+        "update_repo",
+        json!({"repoid": "dans", "owner": "admin"}),
+    );
+    assert_eq!(up["repository"]["owner"], json!("admin"));
+    // Renaming a user.
+    let renamed = ok(
+        &s,
+        &key,
+        "update_user",
+        json!({"userid": "dan", "username": "daniel"}),
+    );
+    assert_eq!(renamed["user"]["username"], json!("daniel"));
+    assert_eq!(
+        Browser::new(&s.base).login("daniel", "dan-pass-1").status(),
+        303
+    );
+    assert_eq!(
+        err(
+            &s,
+            &key,
+            "update_user",
+            json!({"userid": "daniel", "username": "ADMIN"})
+        ),
+        "user `ADMIN` already exist"
+    );
+
+    // Changeset ranges on a linear history of three.
+    let work = tempfile::tempdir().unwrap();
+    let src = source_repo(work.path());
+    git_ok(
+        &src,
+        &[
+            "push",
+            "-q",
+            &s.git_url(ADMIN, ADMIN_PW, "dans"),
+            "main",
+            "feature",
+        ],
+    );
+    let all = ok(
+        &s,
+        &key,
+        "get_changesets",
+        json!({"repoid": "dans", "branch_name": "feature"}),
+    );
+    let ids: Vec<String> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["raw_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    let from_second = ok(
+        &s,
+        &key,
+        "get_changesets",
+        json!({"repoid": "dans", "end": ids[1], "start": &ids[1][..8]}),
+    );
+    assert_eq!(from_second.as_array().unwrap().len(), 1);
+    let newest_first = ok(
+        &s,
+        &key,
+        "get_changesets",
+        json!({"repoid": "dans", "branch_name": "feature", "reverse": true}),
+    );
+    assert_eq!(newest_first[0]["raw_id"], json!(ids[1]));
+    let none = ok(
+        &s,
+        &key,
+        "get_changesets",
+        json!({"repoid": "dans", "start_date": "2100-01-01T00:00:00"}),
+    );
+    assert_eq!(none, json!([]));
+    assert_eq!(
+        err(
+            &s,
+            &key,
+            "get_changesets",
+            json!({"repoid": "dans", "start_date": "yesterday"})
+        ),
+        "`start_date` must be a date and time such as 2024-01-31T12:00:00"
+    );
+    assert!(
+        err(
+            &s,
+            &key,
+            "get_changesets",
+            json!({"repoid": "dans", "start": "zz"})
+        )
+        .contains("changeset id")
+    );
+    assert!(
+        err(
+            &s,
+            &key,
+            "get_changesets",
+            json!({"repoid": "dans", "start": "ffffffff"})
+        )
+        .contains("is not among")
+    );
+}
