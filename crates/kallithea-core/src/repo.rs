@@ -819,3 +819,41 @@ pub async fn remove_missing(svc: &Services, actor: &Actor) -> Result<Vec<String>
     tx.commit().await?;
     Ok(removed)
 }
+
+/// The users who watch a repository.
+pub async fn followers(
+    svc: &Services,
+    access: &RepoAccess,
+) -> Result<Vec<kallithea_db::user::User>> {
+    access.require(PermLevel::Read)?;
+    let mut tx = svc.db.read().await?;
+    let mut out = Vec::new();
+    for id in kallithea_db::following::followers(&mut tx, access.repo().id).await? {
+        if let Some(u) = kallithea_db::user::get(&mut tx, id).await? {
+            out.push(u);
+        }
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// A site admin sets or clears the address a repository is cloned from (an `http(s)` URL).
+pub async fn set_clone_uri(svc: &Services, access: &RepoAccess, uri: &str) -> Result<()> {
+    access.require(PermLevel::Admin)?;
+    if !access.actor().is_admin() {
+        return Err(Error::forbidden(
+            "Only site administrators can set the address a repository is cloned from.",
+        ));
+    }
+    let uri = uri.trim();
+    if !uri.is_empty() && !kallithea_vcs::git::valid_remote_url(uri) {
+        return Err(Error::invalid(
+            "The clone URL must start with http:// or https://.",
+        ));
+    }
+    let mut tx = svc.db.write().await?;
+    kallithea_db::repo::set_clone_uri(&mut tx, access.repo().id, (!uri.is_empty()).then_some(uri))
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -572,3 +572,48 @@ pub async fn set_owner(svc: &Services, actor: &Actor, what: Owned, owner: UserId
     tx.commit().await?;
     Ok(())
 }
+
+/// A site admin sets how an account signs in: `internal` (a password here) or the name of an
+/// authentication plugin (`container`), with the account's name there. Accounts of a plugin
+/// get an unusable password.
+pub async fn admin_set_extern(
+    svc: &Services,
+    actor: &Actor,
+    id: UserId,
+    extern_type: &str,
+    extern_name: &str,
+) -> Result<()> {
+    require_admin(actor)?;
+    let plugin = crate::auth::find(extern_type)?;
+    let name = extern_name.trim();
+    if name.chars().count() > 255 || name.chars().any(char::is_control) {
+        return Err(Error::invalid(
+            "extern_name must be one line of at most 255 characters.",
+        ));
+    }
+    let mut tx = svc.db.write().await?;
+    let u = kallithea_db::user::get(&mut tx, id)
+        .await?
+        .filter(|u| u.username != DEFAULT_USER)
+        .ok_or_else(|| Error::not_found(format!("There is no user with id \"{id}\".")))?;
+    let name = if name.is_empty() {
+        u.username.as_str()
+    } else {
+        name
+    };
+    kallithea_db::user::set_extern(&mut tx, id, plugin.name(), name).await?;
+    if plugin.name() != "internal" {
+        kallithea_db::user::set_password(&mut tx, id, "!external").await?;
+        kallithea_db::user::end_sessions(&mut tx, id).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// An account's name in its external source.
+pub async fn extern_name(svc: &Services, id: UserId) -> Result<String> {
+    let mut tx = svc.db.read().await?;
+    let n = kallithea_db::user::extern_name(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(n)
+}

@@ -53,3 +53,14 @@ pub async fn followed_repos(tx: &mut Tx, user: UserId) -> Result<Vec<RepoId>> {
         .await?;
     rows.iter().map(|r| Ok(RepoId(r.try_get(0)?))).collect()
 }
+
+/// The users who watch a repository, by name.
+pub async fn followers(tx: &mut Tx, repo: RepoId) -> Result<Vec<UserId>> {
+    let rows = tx
+        .fetch_all(
+            sqlx::query(&sql!(tx, "SELECT f.user_id FROM user_followings f JOIN users u ON u.user_id = f.user_id WHERE f.follows_repository_id = ? ORDER BY u.username_lower"))
+                .bind(repo.0),
+        )
+        .await?;
+    rows.iter().map(|r| Ok(UserId(r.try_get(0)?))).collect()
+}

@@ -296,3 +296,17 @@ pub async fn transfer_owned(tx: &mut Tx, from: UserId, to: UserId) -> Result<u64
     )
     .await
 }
+
+/// Sets (or clears) the address a repository was cloned from.
+pub async fn set_clone_uri(tx: &mut Tx, id: RepoId, uri: Option<&str>) -> Result<()> {
+    tx.execute(
+        sqlx::query(&sql!(
+            tx,
+            "UPDATE repositories SET clone_uri = ? WHERE repo_id = ?"
+        ))
+        .bind(uri.map(str::to_owned))
+        .bind(id.0),
+    )
+    .await?;
+    Ok(())
+}

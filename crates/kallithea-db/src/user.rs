@@ -323,3 +323,36 @@ pub async fn set_owner(
         .await?;
     Ok(())
 }
+
+/// Sets how an account signs in (`internal`, `container`) and its name there.
+pub async fn set_extern(
+    tx: &mut Tx,
+    id: UserId,
+    extern_type: &str,
+    extern_name: &str,
+) -> Result<()> {
+    tx.execute(
+        sqlx::query(&sql!(
+            tx,
+            "UPDATE users SET extern_type = ?, extern_name = ? WHERE user_id = ?"
+        ))
+        .bind(extern_type.to_owned())
+        .bind(extern_name.to_owned())
+        .bind(id.0),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The name in the external source of an account.
+pub async fn extern_name(tx: &mut Tx, id: UserId) -> Result<String> {
+    let row = tx
+        .fetch_optional(
+            sqlx::query(&sql!(tx, "SELECT extern_name FROM users WHERE user_id = ?")).bind(id.0),
+        )
+        .await?;
+    Ok(row
+        .map(|r| r.try_get::<String, _>(0))
+        .transpose()?
+        .unwrap_or_default())
+}

@@ -350,7 +350,8 @@ async fn user_data(state: &AppState, caller: &Caller, u: &UserRow, details: bool
         let ips = account::own_ips(&state.svc, u.id).await.map_err(core)?;
         let o = d.as_object_mut().expect("object");
         o.insert("extern_type".into(), json!(u.extern_type));
-        o.insert("extern_name".into(), json!(u.username));
+        let extern_name = user::extern_name(&state.svc, u.id).await.map_err(core)?;
+        o.insert("extern_name".into(), json!(extern_name));
         o.insert("last_login".into(), u.last_login.map_or(Value::Null, iso));
         o.insert(
             "ip_addresses".into(),
@@ -423,11 +424,8 @@ async fn create_user(state: &AppState, caller: &Caller, a: &Args) -> Outcome {
     let extern_type = a
         .opt_str("extern_type")?
         .unwrap_or_else(|| "internal".into());
-    if extern_type != "internal" {
-        return Err(format!(
-            "extern_type `{extern_type}` is not supported by this API yet: create internal users"
-        ));
-    }
+    let extern_name = a.opt_str("extern_name")?.unwrap_or_default();
+    kallithea_core::auth::find(&extern_type).map_err(core)?;
     if user::find_by_id_or_name(&state.svc, &username)
         .await
         .map_err(core)?
@@ -459,6 +457,17 @@ async fn create_user(state: &AppState, caller: &Caller, a: &Args) -> Outcome {
         ErrorKind::NameTaken => format!("user `{username}` already exist"),
         _ => core(e),
     })?;
+    if extern_type != "internal" || !extern_name.is_empty() {
+        user::admin_set_extern(
+            &state.svc,
+            &user::actor_of(&caller.user),
+            id,
+            &extern_type,
+            &extern_name,
+        )
+        .await
+        .map_err(core)?;
+    }
     let u = user_or_error(state, &id.0.to_string()).await?;
     Ok(json!({
         "msg": format!("created new user `{}`", u.username),
@@ -480,12 +489,15 @@ async fn update_user(state: &AppState, caller: &Caller, a: &Args) -> Outcome {
                 _ => core(e),
             })?;
     }
-    for unsupported in ["extern_type", "extern_name"] {
-        if a.has(unsupported) {
-            return Err(format!(
-                "`{unsupported}` cannot be changed by this version yet"
-            ));
-        }
+    if a.has("extern_type") || a.has("extern_name") {
+        let t = a.opt_str("extern_type")?.unwrap_or(u.extern_type.clone());
+        let n = match a.opt_str("extern_name")? {
+            Some(n) => n,
+            None => user::extern_name(&state.svc, u.id).await.map_err(core)?,
+        };
+        user::admin_set_extern(&state.svc, &user::actor_of(&caller.user), u.id, &t, &n)
+            .await
+            .map_err(core)?;
     }
     let email = a.opt_str("email")?.unwrap_or(u.email.clone());
     let firstname = a.opt_str("firstname")?.unwrap_or(u.firstname.clone());
@@ -589,7 +601,17 @@ async fn get_repo(state: &AppState, caller: &Caller, a: &Args) -> Outcome {
         }
     }
     o.insert("members".into(), Value::Array(members));
-    o.insert("followers".into(), json!([]));
+    let mut followers = Vec::new();
+    for u in repo::followers(&state.svc, &access).await.map_err(core)? {
+        followers.push(user_data(state, caller, &u, false).await?);
+    }
+    o.insert("followers".into(), Value::Array(followers));
+    // The default branch's newest changeset (null for an empty repository).
+    let last = kallithea_core::browse::changelog(&state.svc, &access, None, None, 1, 1)
+        .await
+        .ok()
+        .and_then(|l| l.changesets.first().map(|c| changeset_data(c, None)));
+    o.insert("last_changeset".into(), last.unwrap_or(Value::Null));
     if with_names {
         let (branches, tags) = kallithea_core::browse::refs(&state.svc, &access)
             .await
@@ -997,9 +1019,8 @@ async fn file_lists(state: &AppState, access: &repo::RepoAccess, rev: &str) -> O
 async fn get_changeset(state: &AppState, caller: &Caller, a: &Args) -> Outcome {
     let r = readable_repo(state, caller, &a.id_or_name("repoid")?).await?;
     let raw = a.str("raw_id")?;
-    if a.bool_or("with_reviews", false)? {
-        return Err("changeset reviews are not available in this version yet".into());
-    }
+    // Reviews do not exist yet, so there are none to list.
+    let with_reviews = a.bool_or("with_reviews", false)?;
     let access = repo::open(&caller.perms, r, PermLevel::Read).map_err(core)?;
     let view = kallithea_core::browse::changeset(
         &state.svc,
@@ -1027,6 +1048,9 @@ async fn get_changeset(state: &AppState, caller: &Caller, a: &Args) -> Outcome {
                 .collect::<Vec<_>>()
         ),
     );
+    if with_reviews {
+        o.insert("reviews".into(), json!([]));
+    }
     Ok(d)
 }
 
@@ -1162,7 +1186,9 @@ async fn update_repo(state: &AppState, caller: &Caller, a: &Args) -> Outcome {
     if let Some(c) = a.opt_str("clone_uri")?
         && Some(c.as_str()) != r.clone_uri.as_deref()
     {
-        return Err("changing the clone URI is not supported by this version yet".into());
+        repo::set_clone_uri(&state.svc, &access, &c)
+            .await
+            .map_err(core)?;
     }
     let _ = a.opt_bool("enable_statistics")?;
     let group = match a.opt_id_or_name("group")? {

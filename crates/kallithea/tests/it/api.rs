@@ -255,6 +255,7 @@ fn users_through_the_api() {
         "update_user",
         json!({"userid": "carol", "lastname": "C", "active": false}),
     );
+    snapshot("update_user", &upd);
     assert_eq!(upd["user"]["active"], json!(false));
     assert_eq!(
         err(&s, &carol_key, "get_user", json!({})),
@@ -273,6 +274,43 @@ fn users_through_the_api() {
 
     // get_ip: the caller's address and allow-list.
     let ip = ok(&s, &key, "get_ip", json!({}));
+    snapshot("get_ip", &ip);
+    snapshot(
+        "get_server_info",
+        &ok(&s, &key, "get_server_info", json!({})),
+    );
+    // Accounts of a sign-in plugin, and its name there.
+    let ext = ok(
+        &s,
+        &key,
+        "create_user",
+        json!({"username": "win", "email": "win@example.com", "extern_type": "container", "extern_name": "CORP\\win"}),
+    );
+    assert_eq!(ext["user"]["username"], json!("win"));
+    let w = ok(&s, &key, "get_user", json!({"userid": "win"}));
+    assert_eq!(
+        (w["extern_type"].clone(), w["extern_name"].clone()),
+        (json!("container"), json!("CORP\\win"))
+    );
+    assert!(
+        err(
+            &s,
+            &key,
+            "create_user",
+            json!({"username": "l", "email": "l@example.com", "extern_type": "ldap"})
+        )
+        .contains("not available in this version yet")
+    );
+    ok(
+        &s,
+        &key,
+        "update_user",
+        json!({"userid": "win", "extern_name": "win@CORP"}),
+    );
+    assert_eq!(
+        ok(&s, &key, "get_user", json!({"userid": "win"}))["extern_name"],
+        json!("win@CORP")
+    );
     assert_eq!(ip["server_ip_addr"], json!("127.0.0.1"));
     admin.post("/_admin/permissions/ips", &[("new_ip", "10.0.0.0/8")]);
     assert_eq!(
@@ -364,10 +402,9 @@ fn repositories_groups_and_changesets_through_the_api() {
             .map(|r| r["repo_name"].as_str().unwrap().to_owned())
             .collect()
     };
-    assert_eq!(
-        names(&ok(&s, &key, "get_repos", json!({}))),
-        vec!["secret", "team/app"]
-    );
+    let repos = ok(&s, &key, "get_repos", json!({}));
+    snapshot("get_repos", &repos);
+    assert_eq!(names(&repos), vec!["secret", "team/app"]);
     assert_eq!(
         names(&ok(&s, &bob_key, "get_repos", json!({}))),
         vec!["team/app"]
@@ -480,8 +517,9 @@ fn repositories_groups_and_changesets_through_the_api() {
         &s,
         &key,
         "get_changeset",
-        json!({"repoid": "team/app", "raw_id": newest}),
+        json!({"repoid": "team/app", "raw_id": newest, "with_reviews": true}),
     );
+    assert_eq!(cs["reviews"], json!([]));
     snapshot("get_changeset", &cs);
     assert_eq!(cs["added"], json!(["main.txt"]));
     assert_eq!(
@@ -615,8 +653,39 @@ fn more_management_methods_through_the_api() {
         &s,
         &key,
         "update_repo",
-        json!({"repoid": "ondisk", "name": "renamed", "group": "tools", "private": true, "description": "moved"}),
+        json!({"repoid": "ondisk", "name": "renamed", "group": "tools", "private": true, "description": "moved", "clone_uri": "https://example.com/upstream.git"}),
     );
+    snapshot("update_repo", &up);
+    assert_eq!(
+        up["repository"]["clone_uri"],
+        json!("https://example.com/upstream.git")
+    );
+    assert!(
+        err(
+            &s,
+            &key,
+            "update_repo",
+            json!({"repoid": "tools/renamed", "clone_uri": "ftp://example.com/x"})
+        )
+        .contains("http:// or https://")
+    );
+    // Watchers are the repository's followers; the newest changeset is its last.
+    let (_, page) = admin.get_text("/tools/renamed");
+    let rid = page
+        .split("name=\"follows_repository_id\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    admin.post(
+        "/_admin/toggle_following",
+        &[("follows_repository_id", &rid)],
+    );
+    let got = ok(&s, &key, "get_repo", json!({"repoid": "tools/renamed"}));
+    assert_eq!(got["followers"][0]["username"], json!("admin"));
+    assert_eq!(got["last_changeset"]["message"], json!("main work"));
     assert_eq!(up["repository"]["repo_name"], json!("tools/renamed"));
     assert!(s.repos.join("tools/renamed/HEAD").is_file());
     assert!(
