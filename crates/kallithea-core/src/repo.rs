@@ -857,3 +857,50 @@ pub async fn set_clone_uri(svc: &Services, access: &RepoAccess, uri: &str) -> Re
     tx.commit().await?;
     Ok(())
 }
+
+/// Fetches every branch and tag from the repository's remote (or `uri`) into it, as
+/// Kallithea's `pull` does; site admins only. Branches move to where the remote has them.
+pub async fn pull(svc: &Services, access: &RepoAccess, uri: Option<&str>) -> Result<String> {
+    access.require(PermLevel::Admin)?;
+    if !access.actor().is_admin() {
+        return Err(Error::forbidden(
+            "Only site administrators can pull into a repository from a remote.",
+        ));
+    }
+    let url = match uri.map(str::trim).filter(|u| !u.is_empty()) {
+        Some(u) => u.to_owned(),
+        None => access.repo().clone_uri.clone().ok_or_else(|| {
+            Error::invalid(format!(
+                "Repository {} has no remote to pull from: give clone_uri.",
+                access.repo().name
+            ))
+        })?,
+    };
+    if !kallithea_vcs::git::valid_remote_url(&url) {
+        return Err(Error::invalid(
+            "The clone URL must start with http:// or https://.",
+        ));
+    }
+    let path = svc.store.path(&access.name()?);
+    let (u, span) = (url.clone(), tracing::Span::current());
+    tokio::task::spawn_blocking(move || {
+        let _in_request = span.enter();
+        kallithea_vcs::git::fetch_from_remote(&path, &u)
+    })
+    .await
+    .map_err(|e| Error::internal("pulling", e))?
+    .map_err(|e| clone_failed(&url, e))?;
+    let mut tx = svc.db.write().await?;
+    kallithea_db::repo::set_last_change(&mut tx, access.repo().id, now()).await?;
+    journal(
+        &mut tx,
+        access.actor(),
+        Some(access.repo().id),
+        &access.repo().name,
+        "pull",
+        "",
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(redact_url(&url))
+}

@@ -14,7 +14,6 @@ use crate::AppState;
 
 /// Methods Kallithea has whose feature this version does not have yet.
 const NOT_YET: &[&str] = &[
-    "pull",
     "fork_repo",
     "get_gist",
     "get_gists",
@@ -108,6 +107,7 @@ fn spec(method: &str) -> Option<&'static [Spec]> {
         ],
         "get_changeset" => &[("repoid", true), ("raw_id", true), ("with_reviews", false)],
         "rescan_repos" => &[("remove_obsolete", false)],
+        "pull" => &[("repoid", true), ("clone_uri", false)],
         "invalidate_cache" => &[("repoid", true)],
         "get_user_group" => &[("usergroupid", true)],
         "update_user_group" => &[
@@ -216,6 +216,7 @@ pub async fn call(
         "get_changesets" => get_changesets(state, caller, &a).await,
         "get_changeset" => get_changeset(state, caller, &a).await,
         "rescan_repos" => rescan_repos(state, caller, &a).await,
+        "pull" => pull(state, caller, &a).await,
         "invalidate_cache" => invalidate_cache(state, caller, &a).await,
         "get_user_group" => get_user_group(state, caller, &a).await,
         "update_user_group" => update_user_group(state, caller, &a).await,
@@ -1469,5 +1470,20 @@ async fn get_repo_nodes(state: &AppState, caller: &Caller, a: &Args) -> Outcome 
         "files" => files,
         "dirs" => dirs,
         _ => dirs.into_iter().chain(files).collect(),
+    }))
+}
+
+async fn pull(state: &AppState, caller: &Caller, a: &Args) -> Outcome {
+    caller.require_admin()?;
+    let key = a.id_or_name("repoid")?;
+    let r = readable_repo(state, caller, &key).await?;
+    let access = repo::open(&caller.perms, r.clone(), PermLevel::Admin).map_err(core)?;
+    let from = repo::pull(&state.svc, &access, a.opt_str("clone_uri")?.as_deref())
+        .await
+        .map_err(core)?;
+    Ok(json!({
+        "msg": format!("Pulled from `{}`", r.name),
+        "repository": r.name,
+        "clone_uri": from,
     }))
 }

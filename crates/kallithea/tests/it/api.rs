@@ -985,6 +985,7 @@ const METHODS: &[(&str, &[&str])] = &[
     ("get_changeset", &["repoid", "raw_id", "with_reviews"]),
     ("rescan_repos", &["remove_obsolete"]),
     ("invalidate_cache", &["repoid"]),
+    ("pull", &["repoid", "clone_uri"]),
 ];
 
 #[test]
@@ -1255,5 +1256,82 @@ fn owners_renames_and_changeset_ranges() {
             json!({"repoid": "dans", "start": "ffffffff"})
         )
         .contains("is not among")
+    );
+}
+
+#[test]
+fn pull_brings_a_mirror_up_to_date() {
+    let s = Server::start();
+    let admin = s.admin();
+    let key = api_key(&admin);
+    ok(&s, &key, "create_repo", json!({"repo_name": "upstream"}));
+    let work = tempfile::tempdir().unwrap();
+    let src = source_repo(work.path());
+    git_ok(
+        &src,
+        &[
+            "push",
+            "-q",
+            &s.git_url(ADMIN, ADMIN_PW, "upstream"),
+            "main",
+        ],
+    );
+    let upstream_url = s.anon_git_url("upstream");
+    ok(
+        &s,
+        &key,
+        "create_repo",
+        json!({"repo_name": "mirror", "clone_uri": upstream_url}),
+    );
+    let before = ok(&s, &key, "get_changesets", json!({"repoid": "mirror"}));
+    assert_eq!(before.as_array().unwrap().len(), 2);
+    // Upstream moves on; pull brings the mirror along.
+    std::fs::write(src.join("new.txt"), "new\n").unwrap();
+    git_ok(&src, &["add", "."]);
+    git_ok(&src, &["commit", "-q", "-m", "newer work"]);
+    git_ok(
+        &src,
+        &[
+            "push",
+            "-q",
+            &s.git_url(ADMIN, ADMIN_PW, "upstream"),
+            "main",
+        ],
+    );
+    let r = ok(&s, &key, "pull", json!({"repoid": "mirror"}));
+    assert_eq!(r["msg"], json!("Pulled from `mirror`"));
+    let after = ok(&s, &key, "get_changesets", json!({"repoid": "mirror"}));
+    assert_eq!(
+        after.as_array().unwrap().last().unwrap()["message"],
+        json!("newer work")
+    );
+    // A repository without a remote, a bad URL, a stranger: refused with a sentence.
+    assert!(
+        err(&s, &key, "pull", json!({"repoid": "upstream"})).contains("has no remote to pull from")
+    );
+    assert!(
+        err(
+            &s,
+            &key,
+            "pull",
+            json!({"repoid": "mirror", "clone_uri": "file:///etc"})
+        )
+        .contains("http:// or https://")
+    );
+    assert!(
+        err(
+            &s,
+            &key,
+            "pull",
+            json!({"repoid": "mirror", "clone_uri": "http://127.0.0.1:1/nothing"})
+        )
+        .contains("Could not clone from")
+    );
+    s.add_user(&admin, "bob", "bob-pass-1");
+    let bob = Browser::new(&s.base);
+    bob.login("bob", "bob-pass-1");
+    assert!(
+        err(&s, &api_key(&bob), "pull", json!({"repoid": "mirror"}))
+            .contains("site administrators")
     );
 }
