@@ -296,6 +296,7 @@ fn get_server_info(caller: &Caller) -> Outcome {
     caller.require_admin()?;
     Ok(json!({
         "kallithea_version": env!("CARGO_PKG_VERSION"),
+        "py_version": null,
         "implementation": "Kallithea in Rust",
         "platform": std::env::consts::OS,
         "arch": std::env::consts::ARCH,
