@@ -452,7 +452,7 @@ pub async fn refs(svc: &Services, access: &RepoAccess) -> Result<(Vec<RefInfo>, 
     Ok((o.refs.branches.clone(), o.refs.tags.clone()))
 }
 
-pub use kallithea_vcs::read::{AnnotatedLine, ArchiveFormat};
+pub use kallithea_vcs::read::{AnnotatedLine, ArchiveFormat, LastChange};
 
 /// Largest file annotated (bytes); bigger ones are refused with a sentence.
 pub const MAX_ANNOTATE_BYTES: u64 = 1024 * 1024;
@@ -687,4 +687,25 @@ pub async fn render_rst(svc: &Services, key: String, text: String) -> Option<Str
         .flatten();
     svc.cache.put(key, Arc::new(html.clone()));
     html
+}
+
+/// How many changesets a folder listing looks back through for its "last change" column.
+pub const LAST_CHANGE_BUDGET: usize = 2000;
+
+/// The newest changeset touching each entry of a folder at a changeset, as far as
+/// [`LAST_CHANGE_BUDGET`] changesets back reach (entries changed longer ago are left out).
+/// Kept by changeset id and folder.
+pub async fn last_changes(
+    svc: &Services,
+    access: &RepoAccess,
+    id: &ChangesetId,
+    dir: &str,
+    names: Vec<String>,
+) -> Result<Arc<std::collections::HashMap<String, LastChange>>> {
+    let o = opened(svc, access).await?;
+    let (i, d) = (id.clone(), dir.trim_matches('/').to_owned());
+    o.cached(svc, format!("last:{id}:{d}"), move |r| {
+        Ok(r.last_changes(&i, &d, &names, LAST_CHANGE_BUDGET)?)
+    })
+    .await
 }

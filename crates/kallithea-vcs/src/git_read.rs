@@ -2,11 +2,12 @@
 //! Every revision reaching git has been resolved to a full id or checked by
 //! [`crate::read::valid_rev`]; every path by [`crate::read::valid_path`].
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::cmd::GitCommand;
 use crate::git::is_object_id;
-use crate::read::{AnnotatedLine, ArchiveFormat};
+use crate::read::{AnnotatedLine, ArchiveFormat, LastChange};
 use crate::read::{
     ChangeKind, Changeset, ChangesetId, DiffOptions, EntryKind, FileChange, FileContent, Node,
     Person, RefInfo, RefKind, TreeEntry, VcsRead, looks_binary,
@@ -245,6 +246,73 @@ impl VcsRead for GitRepo {
             c = c.arg("--").value_after_dashdash(p);
         }
         Ok(parse_log(&self.run(c)?))
+    }
+
+    fn last_changes(
+        &self,
+        id: &ChangesetId,
+        dir: &str,
+        names: &[String],
+        budget: usize,
+    ) -> Result<HashMap<String, LastChange>> {
+        // One `git log --name-only` over the folder, newest first, read until every name has
+        // its changeset or the budget (changesets, and 8 MiB of output) runs out.
+        let mut c = GitCommand::new("log")
+            .arg("-z")
+            .arg("--format=%x1e%H%x1f%at%x1f%s")
+            .arg("--name-only")
+            .arg("--no-renames")
+            .arg_num("--max-count=", budget)
+            .arg("--end-of-options")
+            .value(&id.0)?;
+        if !dir.is_empty() {
+            c = c.arg("--").value_after_dashdash(dir);
+        }
+        let (out, _complete) = c.run_limited(&self.path, 8 * 1024 * 1024)?;
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
+        let mut found: HashMap<String, LastChange> = HashMap::new();
+        for record in out.split(|b| *b == 0x1e).filter(|r| !r.is_empty()) {
+            let Some(end) = record.iter().position(|b| *b == 0) else {
+                continue;
+            };
+            let header = String::from_utf8_lossy(&record[..end]);
+            let mut h = header.splitn(3, '\x1f');
+            let (Some(hash), Some(time), Some(summary)) = (h.next(), h.next(), h.next()) else {
+                continue;
+            };
+            for path in record[end + 1..]
+                .split(|b| *b == 0)
+                .map(|p| {
+                    String::from_utf8_lossy(p)
+                        .trim_start_matches('\n')
+                        .to_owned()
+                })
+                .filter(|p| !p.is_empty())
+            {
+                let Some(rest) = path.strip_prefix(&prefix) else {
+                    continue;
+                };
+                let name = rest.split('/').next().unwrap_or(rest);
+                if !found.contains_key(name) && names.iter().any(|n| n == name) {
+                    found.insert(
+                        name.to_owned(),
+                        LastChange {
+                            id: ChangesetId(hash.to_owned()),
+                            author_time: time.parse().unwrap_or(0),
+                            summary: summary.to_owned(),
+                        },
+                    );
+                }
+            }
+            if found.len() == names.len() {
+                break;
+            }
+        }
+        Ok(found)
     }
 
     fn children(&self, id: &ChangesetId, limit: usize) -> Result<Vec<ChangesetId>> {

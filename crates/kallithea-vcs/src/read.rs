@@ -227,6 +227,18 @@ pub trait VcsRead {
     fn blob(&self, object: &str, max_bytes: usize) -> Result<Option<FileContent>>;
     /// What `path` ("" = root) names at a changeset; `None` when nothing.
     fn node(&self, id: &ChangesetId, path: &str, max_bytes: usize) -> Result<Option<Node>>;
+    /// For each of `names` in the folder `dir` at a changeset, the newest changeset that
+    /// touched it, looking back through at most `budget` changesets; names not found within
+    /// the budget are left out.
+    fn last_changes(
+        &self,
+        _id: &ChangesetId,
+        _dir: &str,
+        _names: &[String],
+        _budget: usize,
+    ) -> Result<std::collections::HashMap<String, LastChange>> {
+        Ok(std::collections::HashMap::new())
+    }
     /// Files changed by a changeset against its first parent.
     fn changes(&self, id: &ChangesetId, opts: DiffOptions) -> Result<Vec<FileChange>>;
     /// The changeset as a patch (`git format-patch` style).
@@ -249,6 +261,14 @@ pub trait VcsRead {
         head: &ChangesetId,
         opts: DiffOptions,
     ) -> Result<Vec<FileChange>>;
+}
+
+/// The newest changeset that touched a path.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LastChange {
+    pub id: ChangesetId,
+    pub author_time: i64,
+    pub summary: String,
 }
 
 /// A repository of any supported kind.
@@ -323,6 +343,18 @@ impl VcsRead for Repo {
     }
     fn changes(&self, id: &ChangesetId, opts: DiffOptions) -> Result<Vec<FileChange>> {
         self.inner().changes(id, opts)
+    }
+    fn last_changes(
+        &self,
+        id: &ChangesetId,
+        dir: &str,
+        names: &[String],
+        budget: usize,
+    ) -> Result<std::collections::HashMap<String, LastChange>> {
+        if !dir.is_empty() && !valid_path(dir) {
+            return Ok(std::collections::HashMap::new());
+        }
+        self.inner().last_changes(id, dir, names, budget)
     }
     fn blob(&self, object: &str, max_bytes: usize) -> Result<Option<FileContent>> {
         if !crate::git::is_object_id(object) {

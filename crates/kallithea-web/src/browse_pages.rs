@@ -708,6 +708,10 @@ pub async fn files(
     };
     match nv.node {
         Node::Dir(entries) => {
+            let names: Vec<String> = entries.iter().map(|e| e.name.clone()).collect();
+            let last = browse::last_changes(&state.svc, &access, &nv.id, &path, names)
+                .await
+                .map_err(web_err(state))?;
             let child = |n: &str| {
                 if path.is_empty() {
                     n.to_owned()
@@ -728,6 +732,18 @@ pub async fn files(
                             EntryKind::File => "file",
                         },
                         size: e.size.map(view::human_size).unwrap_or_default(),
+                        last: last.get(&e.name).map(|l| {
+                            (
+                                format!(
+                                    "{}/{}/changeset/{}",
+                                    state.web.prefix,
+                                    access.repo().name,
+                                    l.id.0
+                                ),
+                                view::age(l.author_time),
+                                l.summary.clone(),
+                            )
+                        }),
                     })
                     .collect(),
             );

@@ -334,6 +334,9 @@ pub struct DirRow {
     pub href: String,
     pub kind: &'static str,
     pub size: String,
+    /// The newest changeset touching the entry, when found within the look-back budget:
+    /// its link, age and first line.
+    pub last: Option<(String, String, String)>,
 }
 
 pub struct LineRow {

@@ -251,6 +251,29 @@ fn files_pages_list_show_and_cut() {
     let src = root.find(">src</a>").unwrap();
     let readme = root.find(">README.md</a>").unwrap();
     assert!(src < readme, "folders first");
+    // Each entry shows the newest changeset that touched it, escaped.
+    let row = |name: &str| {
+        let at = root.find(&format!(">{name}</a>")).unwrap();
+        root[at..at + root[at..].find("</tr>").unwrap()].to_owned()
+    };
+    assert!(
+        row("README.md").contains("<span class=\"summary\">first</span>"),
+        "{}",
+        row("README.md")
+    );
+    assert!(
+        row("blob.bin").contains(">add files</span>"),
+        "{}",
+        row("blob.bin")
+    );
+    let src_row = row("src");
+    assert!(
+        src_row.contains("edit app #12 &#60;script&#62;") && !src_row.contains("<script>"),
+        "{src_row}"
+    );
+    assert!(src_row.contains("/web/changeset/"), "{src_row}");
+    let (_, inner) = b.get_text("/web/files/main/src");
+    assert!(inner.contains(">edit app #12"), "{inner}");
     let (_, file) = b.get_text("/web/files/main/src/app.py");
     assert!(
         file.contains("id=\"L5\"") && file.contains(">extra</span>"),
