@@ -268,50 +268,65 @@ impl VcsRead for GitRepo {
         if !dir.is_empty() {
             c = c.arg("--").value_after_dashdash(dir);
         }
-        let (out, _complete) = c.run_limited(&self.path, 8 * 1024 * 1024)?;
+        // Records are read as git writes them, and git is stopped as soon as every name has
+        // its changeset (usually within the first few dozen changesets).
+        use std::io::BufRead;
+        let mut child = c.spawn_std_stdout(&self.path)?;
+        let Some(stdout) = child.stdout.take() else {
+            return Ok(HashMap::new());
+        };
+        let mut reader = std::io::BufReader::new(stdout);
         let prefix = if dir.is_empty() {
             String::new()
         } else {
             format!("{dir}/")
         };
         let mut found: HashMap<String, LastChange> = HashMap::new();
-        for record in out.split(|b| *b == 0x1e).filter(|r| !r.is_empty()) {
-            let Some(end) = record.iter().position(|b| *b == 0) else {
-                continue;
-            };
-            let header = String::from_utf8_lossy(&record[..end]);
-            let mut h = header.splitn(3, '\x1f');
-            let (Some(hash), Some(time), Some(summary)) = (h.next(), h.next(), h.next()) else {
-                continue;
-            };
-            for path in record[end + 1..]
-                .split(|b| *b == 0)
-                .map(|p| {
-                    String::from_utf8_lossy(p)
-                        .trim_start_matches('\n')
-                        .to_owned()
-                })
-                .filter(|p| !p.is_empty())
-            {
-                let Some(rest) = path.strip_prefix(&prefix) else {
-                    continue;
-                };
-                let name = rest.split('/').next().unwrap_or(rest);
-                if !found.contains_key(name) && names.iter().any(|n| n == name) {
-                    found.insert(
-                        name.to_owned(),
-                        LastChange {
-                            id: ChangesetId(hash.to_owned()),
-                            author_time: time.parse().unwrap_or(0),
-                            summary: summary.to_owned(),
-                        },
-                    );
+        let mut read_total = 0usize;
+        let mut record = Vec::new();
+        loop {
+            record.clear();
+            let n = reader.read_until(0x1e, &mut record).unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            read_total += n;
+            if record.last() == Some(&0x1e) {
+                record.pop();
+            }
+            if let Some(end) = record.iter().position(|b| *b == 0) {
+                let header = String::from_utf8_lossy(&record[..end]);
+                let mut h = header.splitn(3, '\x1f');
+                if let (Some(hash), Some(time), Some(summary)) = (h.next(), h.next(), h.next()) {
+                    for path in record[end + 1..]
+                        .split(|b| *b == 0)
+                        .map(|p| String::from_utf8_lossy(p).trim_start_matches('\n').to_owned())
+                        .filter(|p| !p.is_empty())
+                    {
+                        let Some(rest) = path.strip_prefix(&prefix) else {
+                            continue;
+                        };
+                        let name = rest.split('/').next().unwrap_or(rest);
+                        if !found.contains_key(name) && names.iter().any(|n| n == name) {
+                            found.insert(
+                                name.to_owned(),
+                                LastChange {
+                                    id: ChangesetId(hash.to_owned()),
+                                    author_time: time.parse().unwrap_or(0),
+                                    summary: summary.to_owned(),
+                                },
+                            );
+                        }
+                    }
                 }
             }
-            if found.len() == names.len() {
+            if found.len() == names.len() || read_total > 8 * 1024 * 1024 {
                 break;
             }
         }
+        drop(reader);
+        let _ = child.kill();
+        let _ = child.wait();
         Ok(found)
     }
 
