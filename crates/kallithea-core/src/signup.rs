@@ -75,6 +75,12 @@ pub async fn register(svc: &Services, a: &NewAccount<'_>, confirmation: &str) ->
 
 /// The secret reset links are signed with, made on first use and kept in the database.
 async fn reset_secret(svc: &Services) -> Result<String> {
+    let mut tx = svc.db.read().await?;
+    let existing = kallithea_db::setting::get(&mut tx, "password_reset_secret").await?;
+    tx.commit().await?;
+    if let Some(s) = existing.filter(|s| s.len() >= 32) {
+        return Ok(s);
+    }
     let mut tx = svc.db.write().await?;
     let s = match kallithea_db::setting::get(&mut tx, "password_reset_secret").await? {
         Some(s) if s.len() >= 32 => s,
@@ -99,11 +105,22 @@ fn sign(secret: &str, u: &kallithea_db::user::User, timestamp: i64) -> String {
 
 /// Sends a reset link to the account with this address, if there is one and it may sign in
 /// with a password. Says nothing about whether there was: the caller shows the same page.
-pub async fn request_reset(svc: &Services, email: &str, base_url: &str) -> Result<()> {
+/// Checks the address typed on the reset form.
+pub fn check_reset_email(email: &str) -> Result<()> {
     let email = email.trim();
-    if email.is_empty() || !email.contains('@') || email.chars().any(char::is_control) {
+    if email.is_empty()
+        || !email.contains('@')
+        || email.chars().any(char::is_control)
+        || email.len() > 255
+    {
         return Err(Error::invalid("Enter the email address of your account."));
     }
+    Ok(())
+}
+
+pub async fn request_reset(svc: &Services, email: &str, base_url: &str) -> Result<()> {
+    check_reset_email(email)?;
+    let email = email.trim();
     let mut tx = svc.db.read().await?;
     let found = kallithea_db::user::list(&mut tx)
         .await?

@@ -300,7 +300,11 @@ impl VcsRead for GitRepo {
                 if let (Some(hash), Some(time), Some(summary)) = (h.next(), h.next(), h.next()) {
                     for path in record[end + 1..]
                         .split(|b| *b == 0)
-                        .map(|p| String::from_utf8_lossy(p).trim_start_matches('\n').to_owned())
+                        .map(|p| {
+                            String::from_utf8_lossy(p)
+                                .trim_start_matches('\n')
+                                .to_owned()
+                        })
                         .filter(|p| !p.is_empty())
                     {
                         let Some(rest) = path.strip_prefix(&prefix) else {

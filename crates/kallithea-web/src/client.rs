@@ -91,11 +91,16 @@ pub fn show_details() -> bool {
     REQUEST.try_with(|t| t.show_details).unwrap_or(false)
 }
 
+/// Every value of a header joined with `,` (a proxy that appends adds its own line after
+/// whatever the client sent, so the last value is the proxy's).
 fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get(name)
+    let all: Vec<String> = headers
+        .get_all(name)
+        .iter()
         .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_owned())
         .filter(|v| !v.is_empty())
+        .collect();
+    (!all.is_empty()).then(|| all.join(","))
 }
 
 /// `1.2.3.4`, `1.2.3.4:5678`, `[::1]:80` or `::1` → the address.
@@ -191,6 +196,25 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Client {
     }
 }
 
+/// The error page for a request whose handling panicked (logged with the request's id).
+fn panic_page(state: &AppState, panic: Box<dyn std::any::Any + Send>) -> Response {
+    let what = panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".to_owned());
+    tracing::error!("unhandled error: {what}");
+    crate::WebError::new(
+        kallithea_core::Error::new(
+            kallithea_core::ErrorKind::Internal,
+            "Something went wrong on our side.",
+        ),
+        &state.web.prefix,
+    )
+    .with_detail(show_details(), &what)
+    .into_response()
+}
+
 /// Runs first for every request; see the module documentation.
 pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let client = Client::from_request(&state, &req);
@@ -209,32 +233,21 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     let hsts = client.https && state.web.proxy.use_hsts && !state.web.debug;
     let work = async move {
         req.extensions_mut().insert(client.clone());
-        let set_cookie = match crate::proxy_auth::apply(&state, &client, &mut req).await {
-            Ok(c) => c,
-            Err(resp) => return resp,
+        let applied =
+            std::panic::AssertUnwindSafe(crate::proxy_auth::apply(&state, &client, &mut req))
+                .catch_unwind()
+                .await;
+        let set_cookie = match applied {
+            Ok(Ok(c)) => c,
+            Ok(Err(resp)) => return resp,
+            Err(panic) => return panic_page(&state, panic),
         };
         let mut resp = match std::panic::AssertUnwindSafe(next.run(req))
             .catch_unwind()
             .await
         {
             Ok(r) => r,
-            Err(panic) => {
-                let what = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| (*s).to_owned())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "a panic".to_owned());
-                tracing::error!("unhandled error: {what}");
-                crate::WebError::new(
-                    kallithea_core::Error::new(
-                        kallithea_core::ErrorKind::Internal,
-                        "Something went wrong on our side.",
-                    ),
-                    &state.web.prefix,
-                )
-                .with_detail(show_details(), &what)
-                .into_response()
-            }
+            Err(panic) => panic_page(&state, panic),
         };
         if let Some(c) = set_cookie {
             resp.headers_mut().append(header::SET_COOKIE, c);
@@ -277,6 +290,15 @@ mod tests {
             ("x-forwarded-for", "6.6.6.6, 10.0.0.7"),
             ("x-forwarded-proto", "https"),
         ]);
+        // A client-sent line before the proxy's own does not win.
+        let appended = headers(&[
+            ("x-forwarded-for", "127.0.0.1"),
+            ("x-forwarded-for", "10.0.0.8"),
+        ]);
+        assert_eq!(
+            Client::of(&cfg(), "127.0.0.1:4000".parse().unwrap(), &appended).addr,
+            "10.0.0.8".parse::<IpAddr>().unwrap()
+        );
         let local = Client::of(&cfg(), "127.0.0.1:4000".parse().unwrap(), &h);
         assert!(local.trusted);
         assert_eq!(local.addr, "10.0.0.7".parse::<IpAddr>().unwrap());

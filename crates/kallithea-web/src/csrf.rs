@@ -23,6 +23,25 @@ pub fn is_api_path(path: &str) -> bool {
     path == "/_admin/api"
 }
 
+/// A request of Git's smart HTTP protocol: `GET .../info/refs`, or a `POST` to a service
+/// with the service's own content type (which no HTML form can send, so skipping the CSRF
+/// token is safe).
+pub fn is_git_request(method: &Method, path: &str, headers: &axum::http::HeaderMap) -> bool {
+    match *method {
+        Method::GET | Method::HEAD => path.ends_with("/info/refs"),
+        Method::POST => {
+            let ct = headers
+                .get(axum::http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            (path.ends_with("/git-upload-pack") && ct == "application/x-git-upload-pack-request")
+                || (path.ends_with("/git-receive-pack")
+                    && ct == "application/x-git-receive-pack-request")
+        }
+        _ => false,
+    }
+}
+
 pub fn is_git_path(path: &str) -> bool {
     path.ends_with("/info/refs")
         || path.ends_with("/git-upload-pack")
@@ -42,7 +61,7 @@ fn refuse(state: &AppState, status: StatusCode, msg: &str) -> Response {
 
 pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
-    if is_git_path(&path) || is_api_path(&path) {
+    if is_git_request(req.method(), &path, req.headers()) || is_api_path(&path) {
         return next.run(req).await;
     }
     match *req.method() {

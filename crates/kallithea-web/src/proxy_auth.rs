@@ -19,7 +19,6 @@ use kallithea_core::user::UserRow;
 use kallithea_core::{Error, ErrorKind, session, user};
 
 use crate::client::Client;
-use crate::csrf::is_git_path;
 use crate::visitor::{COOKIE, Visitor, cookie_value, session_cookie};
 use crate::{AppState, WebError};
 
@@ -97,6 +96,12 @@ fn identify(
                     ));
                 }
             }
+            if req.headers().get_all(h.as_str()).iter().count() > 1 {
+                tracing::warn!(peer = %client.peer, "refused a request carrying {h} more than once");
+                return Err(format!(
+                    "This request carries the identity header \"{h}\" more than once. Such requests are refused."
+                ));
+            }
             if req.headers().contains_key(h.as_str()) {
                 named.push(h);
             }
@@ -142,16 +147,17 @@ pub async fn apply(
         return Ok(None);
     }
     let cfg = auth::current(&state.svc);
+    let git = crate::csrf::is_git_request(req.method(), &path, req.headers());
     let named = match identify(client, req, &cfg) {
         Ok(n) => n,
-        Err(msg) if is_git_path(&path) => return Err(git_refusal(&msg)),
+        Err(msg) if git => return Err(git_refusal(&msg)),
         Err(msg) => return Err(page_error(state, Error::invalid(msg))),
     };
     // The API names its user by API key only.
     if crate::csrf::is_api_path(&path) {
         return Ok(None);
     }
-    if is_git_path(&path) {
+    if git {
         if let Some((plugin, ext)) = named {
             match auth::sign_in_external(&state.svc, plugin, &ext, false).await {
                 Ok(u) => {
@@ -183,7 +189,7 @@ pub async fn apply(
         visitor.session = Some(s);
         visitor.user = Some(u);
     }
-    if visitor.user.is_none() && !is_public(&path) && !is_git_path(&path) {
+    if visitor.user.is_none() && !is_public(&path) && !git {
         let open = user::anonymous_access(&state.svc)
             .await
             .map_err(|e| page_error(state, e))?;
@@ -202,10 +208,13 @@ pub async fn apply(
     }
     if let Some(u) = &visitor.user {
         tracing::Span::current().record("user", u.username.as_str());
-        let allowed = kallithea_core::account::ip_allowed(&state.svc, u.id, client.addr)
+    } else if let Some(id) = visitor.session.as_ref().and_then(|s| s.user_id) {
+        // Signed in, yet nobody: say so when the address is not allowed for the account.
+        if let Some(u) = user::get(&state.svc, id)
             .await
-            .map_err(|e| page_error(state, e))?;
-        if !allowed {
+            .map_err(|e| page_error(state, e))?
+            .filter(|u| u.active)
+        {
             tracing::warn!(user = %u.username, addr = %client.addr, "refused: address not on the allow-list");
             return Err(page_error(
                 state,

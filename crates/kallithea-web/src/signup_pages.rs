@@ -149,22 +149,37 @@ pub async fn reset(
         )
         .await;
     }
-    if state.web.canonical_url.is_none() {
-        tracing::warn!(
-            "password reset link built from the request's Host header; set canonical_url in my.ini so a forged Host cannot redirect reset links"
-        );
+    // Links in mail never follow the request's Host header (a forged one would send the
+    // token elsewhere): without canonical_url there is no reset by mail.
+    let Some(base) = state.web.canonical_url.clone() else {
+        tracing::warn!("password reset asked, but canonical_url is not set in my.ini");
+        return reset_page(
+            &state,
+            v,
+            Some((
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Password reset by email is not set up on this server (the administrator must set canonical_url in my.ini). Ask an administrator to set a new password.".into(),
+            )),
+            None,
+        )
+        .await;
+    };
+    let _ = headers;
+    let email = field(&f, "email");
+    if let Err(e) = signup::check_reset_email(&email) {
+        let shown = refusal(&state, e)?;
+        return reset_page(&state, v, Some(shown), None).await;
     }
-    let base = crate::repo_pages::base_url_of(&state, &v.client, &headers);
-    match signup::request_reset(&state.svc, &field(&f, "email"), &base).await {
-        Ok(()) => {
-            let notice = "If an account has this address, a link to choose a new password is on its way. It works for 24 hours.";
-            reset_page(&state, v, None, Some(notice.into())).await
+    // Sent in the background, so the answer takes as long whether or not the address has an
+    // account.
+    let svc = state.svc.clone();
+    tokio::spawn(async move {
+        if let Err(e) = signup::request_reset(&svc, &email, &base).await {
+            tracing::warn!("password reset mail: {}", e.message);
         }
-        Err(e) => {
-            let shown = refusal(&state, e)?;
-            reset_page(&state, v, Some(shown), None).await
-        }
-    }
+    });
+    let notice = "If an account has this address, a link to choose a new password is on its way. It works for 24 hours.";
+    reset_page(&state, v, None, Some(notice.into())).await
 }
 
 #[derive(serde::Deserialize, Default)]

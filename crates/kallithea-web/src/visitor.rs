@@ -53,6 +53,15 @@ impl Visitor {
                 .filter(|u| u.active),
             None => None,
         };
+        // An account used from outside its IP allow-list counts as nobody here (the sign-in
+        // layer shows why on pages; this covers every other way in).
+        let user = match user {
+            Some(u) => kallithea_core::account::ip_allowed(&state.svc, u.id, client.addr)
+                .await
+                .map_err(err)?
+                .then_some(u),
+            None => None,
+        };
         let actor = user.as_ref().map_or(Actor::Anonymous, user::actor_of);
         Ok(Self {
             session,

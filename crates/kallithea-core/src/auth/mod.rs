@@ -425,6 +425,29 @@ pub async fn sign_in_external(
     tx.commit().await?;
     let user = match found {
         Some(u) => {
+            // As in Kallithea, a plugin signs in only the accounts it made: a proxy must not
+            // be able to become an account that signs in with a password here (such as the
+            // first admin), whatever domain or realm `clean_username` took away.
+            if u.extern_type != plugin.name() {
+                tracing::warn!(
+                    "{} named the account {}, which signs in through {}; refused",
+                    plugin.name(),
+                    u.username,
+                    u.extern_type
+                );
+                return Err(Error::new(
+                    ErrorKind::Forbidden,
+                    format!(
+                        "The account \"{}\" signs in with {} here, not through the proxy. Sign in at the sign-in page, or ask an administrator.",
+                        u.username,
+                        if u.extern_type == "internal" {
+                            "a password".to_owned()
+                        } else {
+                            format!("the {} plugin", u.extern_type)
+                        }
+                    ),
+                ));
+            }
             if !u.active {
                 return Err(inactive(&u));
             }

@@ -882,3 +882,39 @@ fn sign_in_throttling_counts_the_client_the_proxy_reports() {
     );
     assert_eq!(b.login(ADMIN, ADMIN_PW).status(), 303);
 }
+
+#[test]
+fn the_proxy_cannot_become_an_account_that_signs_in_with_a_password() {
+    let s = Server::start();
+    let admin = s.admin();
+    enable_container(&admin, &[]);
+    for name in ["admin", "OTHERDOMAIN\\admin", "Admin@ANYREALM"] {
+        let b = Browser::with(&s.base, None, &[("remote-user", name)]);
+        let (status, page) = b.get_text("/");
+        assert_eq!(status, 403, "{name}: {page}");
+        assert!(page.contains("signs in with a password here"), "{page}");
+        assert_eq!(signed_in_as(&page), None);
+    }
+    // Git too.
+    s.create_repo(&admin, "r", true);
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "http.extraHeader=Remote-User: admin",
+            "ls-remote",
+            &s.anon_git_url("r"),
+        ])
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    // Two identity header lines in one request are refused (sent by hand: HTTP clients merge).
+    use std::io::{Read, Write};
+    let mut tcp = std::net::TcpStream::connect(("127.0.0.1", s.port)).unwrap();
+    tcp.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nRemote-User: zed\r\nRemote-User: admin\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    tcp.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("more than once"), "{answer}");
+}

@@ -177,6 +177,7 @@ fn password_reset_by_a_single_use_link_sent_by_smtp() {
             format!("smtp_port={}", smtp.port),
             "app_email_from=Kallithea <kallithea@example.com>".into(),
             "email_prefix=[code]".into(),
+            "canonical_url=http://code.example".into(),
         ],
         ..Options::default()
     });
@@ -210,8 +211,9 @@ fn password_reset_by_a_single_use_link_sent_by_smtp() {
         .unwrap()
         .trim()
         .to_owned();
+    // The link uses canonical_url, never the request's Host.
     let path = link
-        .strip_prefix(&s.base)
+        .strip_prefix("http://code.example")
         .unwrap_or_else(|| panic!("{link}"));
 
     let (status, page) = anon.get_text(path);
@@ -266,7 +268,16 @@ fn password_reset_by_a_single_use_link_sent_by_smtp() {
 
 #[test]
 fn without_smtp_the_reset_link_goes_to_the_log() {
-    let s = Server::start();
+    // Without canonical_url there is no reset by mail at all.
+    let bare = Server::start();
+    let r =
+        Browser::new(&bare.base).post("/_admin/password_reset", &[("email", "admin@example.com")]);
+    assert_eq!(r.status(), 503);
+    assert!(r.text().unwrap().contains("must set canonical_url"));
+    let s = Server::start_with(Options {
+        extra_config: vec!["canonical_url=http://code.example".into()],
+        ..Options::default()
+    });
     let admin = s.admin();
     s.add_user(&admin, "dan", "dan-pass-1");
     let id = user_id(&admin, "dan");
