@@ -40,6 +40,18 @@ impl ApplyTo {
     }
 }
 
+/// What follows `prefix` (a group path and `/`) in `name`: exact, or ignoring ASCII case
+/// (names below a group are made from its path, so other differences do not occur). Never
+/// cuts inside a character.
+fn below<'a>(name: &'a str, prefix: &str) -> Option<&'a str> {
+    if let Some(rest) = name.strip_prefix(prefix) {
+        return Some(rest);
+    }
+    let head = name.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &name[prefix.len()..])
+}
+
 fn not_found(what: &str) -> Error {
     Error::not_found(format!("There is no repository group \"{what}\"."))
 }
@@ -325,16 +337,17 @@ pub async fn update(
     .await?;
     if new != old {
         // Every path below the group changes prefix.
-        let prefix = format!("{}/", old.as_str().to_lowercase());
-        let rebase = |n: &str| format!("{}/{}", new.as_str(), &n[prefix.len()..]);
+        let prefix = format!("{}/", old.as_str());
         for sub in kallithea_db::repo_group::list(&mut tx).await? {
-            if sub.name.to_lowercase().starts_with(&prefix) {
-                kallithea_db::repo_group::set_name(&mut tx, sub.id, &rebase(&sub.name)).await?;
+            if let Some(rest) = below(&sub.name, &prefix) {
+                let n = format!("{}/{rest}", new.as_str());
+                kallithea_db::repo_group::set_name(&mut tx, sub.id, &n).await?;
             }
         }
         for r in kallithea_db::repo::list(&mut tx).await? {
-            if r.name.to_lowercase().starts_with(&prefix) {
-                kallithea_db::repo::rename(&mut tx, r.id, &rebase(&r.name), now()).await?;
+            if let Some(rest) = below(&r.name, &prefix) {
+                let n = format!("{}/{rest}", new.as_str());
+                kallithea_db::repo::rename(&mut tx, r.id, &n, now()).await?;
             }
         }
         if svc.store.exists(&old) {
@@ -437,19 +450,19 @@ pub async fn set_grant(
             )
         }
     };
-    let prefix = format!("{}/", g.name.to_lowercase());
+    let prefix = format!("{}/", g.name);
     let mut groups = vec![g.id];
     let mut repos = Vec::new();
     if matches!(apply, ApplyTo::Groups | ApplyTo::All) {
         for sub in kallithea_db::repo_group::list(&mut tx).await? {
-            if sub.name.to_lowercase().starts_with(&prefix) {
+            if below(&sub.name, &prefix).is_some() {
                 groups.push(sub.id);
             }
         }
     }
     if matches!(apply, ApplyTo::Repos | ApplyTo::All) {
         for r in kallithea_db::repo::list(&mut tx).await? {
-            if r.name.to_lowercase().starts_with(&prefix) {
+            if below(&r.name, &prefix).is_some() {
                 repos.push(r.id);
             }
         }

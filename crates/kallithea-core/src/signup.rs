@@ -51,6 +51,15 @@ pub async fn register(svc: &Services, a: &NewAccount<'_>, confirmation: &str) ->
     if a.email.trim().is_empty() {
         return Err(Error::invalid("An email address is needed to register."));
     }
+    let account = NewAccount {
+        admin: false,
+        active,
+        email: a.email.trim(),
+        ..a.clone()
+    };
+    crate::user::validate_new_account(&account)?;
+    // Hash before taking the write lock: nobody waits on a stranger's password.
+    let hash = crate::user::hash_password(svc, a.password).await?;
     let mut tx = svc.db.write().await?;
     if kallithea_db::account::email_in_use(&mut tx, a.email.trim()).await? {
         return Err(Error::new(
@@ -58,17 +67,7 @@ pub async fn register(svc: &Services, a: &NewAccount<'_>, confirmation: &str) ->
             format!("The email address {} is already in use.", a.email.trim()),
         ));
     }
-    crate::user::create(
-        svc,
-        &mut tx,
-        &NewAccount {
-            admin: false,
-            active,
-            email: a.email.trim(),
-            ..a.clone()
-        },
-    )
-    .await?;
+    crate::user::create_with_hash(&mut tx, &account, &hash).await?;
     tx.commit().await?;
     Ok(active)
 }

@@ -85,6 +85,50 @@ pub fn validate_new_account(a: &NewAccount<'_>) -> Result<UserName> {
     Ok(name)
 }
 
+/// Hashes a password on a blocking thread, a few at a time (call before opening a write
+/// transaction: hashing takes a while).
+pub async fn hash_password(svc: &Services, pw: &str) -> Result<String> {
+    let _permit = svc
+        .hashing
+        .acquire()
+        .await
+        .map_err(|e| Error::internal("waiting to hash", e))?;
+    let pw = pw.to_owned();
+    tokio::task::spawn_blocking(move || password::hash(&pw))
+        .await
+        .map_err(|e| Error::internal("hashing a password", e))
+}
+
+/// Creates an account whose password was hashed already ([`hash_password`]).
+pub async fn create_with_hash(tx: &mut Tx, a: &NewAccount<'_>, hash: &str) -> Result<UserId> {
+    let name = validate_new_account(a)?;
+    if kallithea_db::user::find_by_name(tx, name.as_str())
+        .await?
+        .is_some()
+    {
+        return Err(Error::new(
+            ErrorKind::NameTaken,
+            format!("The user name \"{name}\" is already taken."),
+        ));
+    }
+    Ok(kallithea_db::user::insert(
+        tx,
+        &NewUser {
+            username: name.as_str(),
+            password: hash,
+            email: a.email,
+            firstname: a.firstname,
+            lastname: a.lastname,
+            active: a.active,
+            admin: a.admin,
+            api_key: &new_api_key(),
+            extern_type: "internal",
+            created_on: now(),
+        },
+    )
+    .await?)
+}
+
 pub async fn create(svc: &Services, tx: &mut Tx, a: &NewAccount<'_>) -> Result<UserId> {
     let name = validate_new_account(a)?;
     if kallithea_db::user::find_by_name(tx, name.as_str())
@@ -253,8 +297,10 @@ pub async fn admin_create(svc: &Services, actor: &Actor, a: &NewAccount<'_>) -> 
     if !actor.is_admin() {
         return Err(crate::repo::denied(actor));
     }
+    validate_new_account(a)?;
+    let hash = hash_password(svc, a.password).await?;
     let mut tx = svc.db.write().await?;
-    let id = create(svc, &mut tx, a).await?;
+    let id = create_with_hash(&mut tx, a, &hash).await?;
     tx.commit().await?;
     Ok(id)
 }

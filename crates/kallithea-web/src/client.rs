@@ -196,6 +196,31 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Client {
     }
 }
 
+/// Redirects to names with non-ASCII letters: percent-encode those bytes, so every client
+/// reads the `Location` header.
+fn ascii_location(resp: &mut Response) {
+    let Some(loc) = resp.headers().get(header::LOCATION) else {
+        return;
+    };
+    if loc.as_bytes().is_ascii() {
+        return;
+    }
+    let encoded: String = loc
+        .as_bytes()
+        .iter()
+        .map(|b| {
+            if b.is_ascii() {
+                (*b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    if let Ok(v) = HeaderValue::from_str(&encoded) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+}
+
 /// The error page for a request whose handling panicked (logged with the request's id).
 fn panic_page(state: &AppState, panic: Box<dyn std::any::Any + Send>) -> Response {
     let what = panic
@@ -252,6 +277,7 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         if let Some(c) = set_cookie {
             resp.headers_mut().append(header::SET_COOKIE, c);
         }
+        ascii_location(&mut resp);
         resp
     };
     let mut resp = REQUEST.scope(tag, work.instrument(span)).await;

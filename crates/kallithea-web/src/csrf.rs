@@ -24,8 +24,8 @@ pub fn is_api_path(path: &str) -> bool {
 }
 
 /// A request of Git's smart HTTP protocol: `GET .../info/refs`, or a `POST` to a service
-/// with the service's own content type (which no HTML form can send, so skipping the CSRF
-/// token is safe).
+/// with a content type no HTML form can send (forms send only urlencoded, multipart or plain
+/// text), so skipping the CSRF token is safe; Git's endpoint then insists on the exact type.
 pub fn is_git_request(method: &Method, path: &str, headers: &axum::http::HeaderMap) -> bool {
     match *method {
         Method::GET | Method::HEAD => path.ends_with("/info/refs"),
@@ -34,9 +34,18 @@ pub fn is_git_request(method: &Method, path: &str, headers: &axum::http::HeaderM
                 .get(axum::http::header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("");
-            (path.ends_with("/git-upload-pack") && ct == "application/x-git-upload-pack-request")
-                || (path.ends_with("/git-receive-pack")
-                    && ct == "application/x-git-receive-pack-request")
+            let essence = ct
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            let form_type = matches!(
+                essence.as_str(),
+                "application/x-www-form-urlencoded" | "multipart/form-data" | "text/plain"
+            );
+            (path.ends_with("/git-upload-pack") || path.ends_with("/git-receive-pack"))
+                && !form_type
         }
         _ => false,
     }

@@ -324,7 +324,13 @@ pub async fn dispatch(
                 parent_group_id: field(&form, "parent_group_id"),
                 copy_permissions: false,
             };
-            match group::update(&state.svc, &perms, &g, &f).await {
+            let (svc, task_g, task_f) = (state.svc.clone(), g.clone(), f.clone());
+            let updated =
+                crate::to_the_end(
+                    async move { group::update(&svc, &perms, &task_g, &task_f).await },
+                )
+                .await;
+            match updated {
                 Ok(new) => Ok(Redirect::to(&format!(
                     "{}/_admin/repo_groups/{}/edit",
                     state.web.prefix, new.name

@@ -309,6 +309,16 @@ async fn strip_prefix(
     }
 }
 
+/// Runs a change that touches the disk and the database together to its end even if the
+/// client goes away (a dropped request must not stop between the two).
+pub(crate) async fn to_the_end<T: Send + 'static>(
+    f: impl std::future::Future<Output = kallithea_core::Result<T>> + Send + 'static,
+) -> kallithea_core::Result<T> {
+    tokio::spawn(f)
+        .await
+        .map_err(|e| kallithea_core::Error::internal("finishing a change", e))?
+}
+
 /// How long a client may take to send a request's headers (slow clients hold a connection).
 const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 

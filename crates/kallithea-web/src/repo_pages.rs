@@ -400,7 +400,13 @@ async fn settings_update(
     let perms = kallithea_core::permission::Permissions::load(&state.svc, access.actor())
         .await
         .map_err(web_err(state))?;
-    match repo::update(&state.svc, &perms, &access, &update).await {
+    let (svc, task_access, task_update) = (state.svc.clone(), access.clone(), update.clone());
+    let updated =
+        crate::to_the_end(
+            async move { repo::update(&svc, &perms, &task_access, &task_update).await },
+        )
+        .await;
+    match updated {
         Ok(name) => {
             Ok(Redirect::to(&format!("{}/{}/settings", state.web.prefix, name)).into_response())
         }
@@ -420,7 +426,8 @@ async fn settings_delete(
 ) -> Result<Response, WebError> {
     let _ = form_of(req).await;
     let (_, access) = open(state, headers, row, PermLevel::Admin, "/settings").await?;
-    repo::delete(&state.svc, &access)
+    let svc = state.svc.clone();
+    crate::to_the_end(async move { repo::delete(&svc, &access).await })
         .await
         .map_err(web_err(state))?;
     Ok(Redirect::to(&format!("{}/", state.web.prefix)).into_response())

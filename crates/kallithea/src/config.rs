@@ -254,11 +254,12 @@ impl Config {
         };
         let proxy_secret = match get("app:main", "proxy_secret").map(|v| v.trim().to_owned()) {
             Some(v) if !v.is_empty() => {
-                if v.len() < 16 || v.chars().any(|c| c.is_control() || c == ' ') {
+                // Braces would be read as variables by IIS URL Rewrite (install-iis).
+                if v.len() < 16 || v.chars().any(|c| c.is_control() || " {}".contains(c)) {
                     bail!(bad(
                         "proxy_secret",
                         "(hidden)",
-                        "at least 16 characters without spaces, the same value the proxy sends"
+                        "at least 16 characters without spaces or braces, the same value the proxy sends"
                     ));
                 }
                 let h = get("app:main", "proxy_secret_header")

@@ -83,15 +83,18 @@ pub fn web_config(s: &IisSetup<'_>) -> Result<String> {
     }
     let exe = xml_escape(&s.executable.display().to_string());
     let ini = xml_escape(&s.config.path.display().to_string());
+    // Text inside an XML comment may not contain `--`.
+    let in_comment = |t: &str| t.replace("--", "-\u{2010}");
+    let ini_comment = in_comment(&ini);
     let user_var = server_variable(&user_header);
     let secret_var = server_variable(secret_header);
     let secret = xml_escape(secret);
-    let app = if root.is_empty() { "/" } else { root };
+    let app = in_comment(&xml_escape(if root.is_empty() { "/" } else { root }));
     Ok(format!(
         r#"<?xml version="1.0" encoding="utf-8"?>
 <!--
   Written by `kallithea install-iis` for the IIS application at {app}.
-  IIS (HttpPlatformHandler) starts Kallithea with the configuration {ini}
+  IIS (HttpPlatformHandler) starts Kallithea with the configuration {ini_comment}
   and forwards every request to it on 127.0.0.1. Run install-iis again after moving files.
 
   The URL Rewrite rules below need these server variables allowed at server level

@@ -352,11 +352,19 @@ fn the_dumb_protocol_and_unknown_services_are_refused_with_a_message() {
     assert_eq!(r.status(), 403);
     let r = c
         .post(s.url("/smart/git-upload-pack"))
-        .header("content-type", "text/plain")
+        .header("content-type", "application/octet-stream")
         .body("0000")
         .send()
         .unwrap();
     assert_eq!(r.status(), 415);
+    // A type an HTML form can send is a cross-site request until it proves otherwise.
+    let r = c
+        .post(s.url("/smart/git-upload-pack"))
+        .header("content-type", "text/plain")
+        .body("0000")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 403);
     let r = c
         .get(s.url("/nothing-here/info/refs?service=git-upload-pack"))
         .send()

@@ -510,3 +510,37 @@ fn user_group_permissions_decide_who_sees_and_manages_a_user_group() {
     );
     assert!(r.status().is_redirection());
 }
+
+#[test]
+fn renaming_a_group_with_letters_whose_lower_case_changes_length_keeps_disk_and_database_together()
+{
+    let s = Server::start();
+    let admin = s.admin();
+    // U+212A KELVIN SIGN lower-cases to a one-byte `k`; U+0130 to two characters.
+    for (i, name) in ["\u{212A}elvin", "\u{130}stanbul"].iter().enumerate() {
+        let r = add_group(&admin, name, "-1");
+        assert_eq!(r.status(), 303, "{name}");
+        let path = location(&r);
+        assert!(
+            path.starts_with("/%"),
+            "non-ASCII letters are percent-encoded: {path}"
+        );
+        let gid = group_id(&admin, path.trim_start_matches('/'));
+        assert_eq!(add_repo(&admin, "inside", &gid, false).status(), 303);
+        let target = format!("moved{i}");
+        let r = admin.post(
+            &format!("/_admin/repo_groups{path}"),
+            &[("group_name", target.as_str()), ("parent_group_id", "-1")],
+        );
+        assert_eq!(r.status(), 303, "{name}");
+        assert_eq!(
+            admin.get(&format!("/{target}/inside")).status(),
+            200,
+            "{name}"
+        );
+        assert!(
+            s.repos.join(&target).join("inside/HEAD").is_file(),
+            "{name}"
+        );
+    }
+}
