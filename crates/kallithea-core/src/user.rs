@@ -129,42 +129,12 @@ pub async fn create_with_hash(tx: &mut Tx, a: &NewAccount<'_>, hash: &str) -> Re
     .await?)
 }
 
+/// Creates an internal account (hashing its password while the transaction waits: for
+/// setup; requests use [`hash_password`] first, then [`create_with_hash`]).
 pub async fn create(svc: &Services, tx: &mut Tx, a: &NewAccount<'_>) -> Result<UserId> {
-    let name = validate_new_account(a)?;
-    if kallithea_db::user::find_by_name(tx, name.as_str())
-        .await?
-        .is_some()
-    {
-        return Err(Error::new(
-            ErrorKind::NameTaken,
-            format!("The user name \"{name}\" is already taken."),
-        ));
-    }
-    let pw = a.password.to_owned();
-    let _permit = svc
-        .hashing
-        .acquire()
-        .await
-        .map_err(|e| Error::internal("waiting to hash", e))?;
-    let hash = tokio::task::spawn_blocking(move || password::hash(&pw))
-        .await
-        .map_err(|e| Error::internal("hashing a password", e))?;
-    Ok(kallithea_db::user::insert(
-        tx,
-        &NewUser {
-            username: name.as_str(),
-            password: &hash,
-            email: a.email,
-            firstname: a.firstname,
-            lastname: a.lastname,
-            active: a.active,
-            admin: a.admin,
-            api_key: &new_api_key(),
-            extern_type: "internal",
-            created_on: now(),
-        },
-    )
-    .await?)
+    validate_new_account(a)?;
+    let hash = hash_password(svc, a.password).await?;
+    create_with_hash(tx, a, &hash).await
 }
 
 fn auth_failed() -> Error {
@@ -339,15 +309,7 @@ pub async fn change_password(
                 e
             }
         })?;
-    let _permit = svc
-        .hashing
-        .acquire()
-        .await
-        .map_err(|e| Error::internal("waiting to hash", e))?;
-    let pw = new.to_owned();
-    let hash = tokio::task::spawn_blocking(move || password::hash(&pw))
-        .await
-        .map_err(|e| Error::internal("hashing a password", e))?;
+    let hash = hash_password(svc, new).await?;
     let mut tx = svc.db.write().await?;
     kallithea_db::user::set_password(&mut tx, user.id, &hash).await?;
     kallithea_db::session::delete_for_user_except(
@@ -373,15 +335,7 @@ pub async fn set_password_and_end_sessions(svc: &Services, id: UserId, new: &str
             "The password may not contain NUL characters.",
         ));
     }
-    let _permit = svc
-        .hashing
-        .acquire()
-        .await
-        .map_err(|e| Error::internal("waiting to hash", e))?;
-    let pw = new.to_owned();
-    let hash = tokio::task::spawn_blocking(move || password::hash(&pw))
-        .await
-        .map_err(|e| Error::internal("hashing a password", e))?;
+    let hash = hash_password(svc, new).await?;
     let mut tx = svc.db.write().await?;
     kallithea_db::user::set_password(&mut tx, id, &hash).await?;
     kallithea_db::user::end_sessions(&mut tx, id).await?;
