@@ -197,6 +197,21 @@ impl Tx {
         Ok(q.fetch_all(&mut *self.tx).await?)
     }
 
+    /// Runs a query whose `{ids}` stands for a list of `?` placeholders, one per id (for
+    /// `... IN ({ids})`); no ids, no rows.
+    pub(crate) async fn fetch_all_in(&mut self, sql: &str, ids: &[i64]) -> Result<Vec<AnyRow>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks = vec!["?"; ids.len()].join(", ");
+        let sql = self.backend.sql(&sql.replace("{ids}", &marks)).into_owned();
+        let mut query = sqlx::query(&sql);
+        for id in ids {
+            query = query.bind(*id);
+        }
+        self.fetch_all(query).await
+    }
+
     /// Runs an INSERT and returns the new row's id (`pk` is the key column).
     pub(crate) async fn insert_returning_id(
         &mut self,

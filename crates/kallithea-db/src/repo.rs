@@ -240,19 +240,13 @@ pub async fn grants_for_repo(tx: &mut Tx, repo: RepoId) -> Result<Vec<Grant>> {
 /// The grants one user (and the `default` user) hold on every repository: what the
 /// permission function needs to filter a list in one query.
 pub async fn grants_for_users(tx: &mut Tx, users: &[UserId]) -> Result<Vec<(RepoId, Grant)>> {
-    if users.is_empty() {
-        return Ok(Vec::new());
-    }
-    let marks = vec!["?"; users.len()].join(", ");
-    let q = format!(
-        "SELECT p.user_id, u.username, p.permission, p.repo_id FROM repo_to_perm p JOIN users u ON u.user_id = p.user_id WHERE p.user_id IN ({marks})"
-    );
-    let sql = sql!(tx, &q).into_owned();
-    let mut query = sqlx::query(&sql);
-    for u in users {
-        query = query.bind(u.0);
-    }
-    let rows = tx.fetch_all(query).await?;
+    let ids: Vec<i64> = users.iter().map(|u| u.0).collect();
+    let rows = tx
+        .fetch_all_in(
+            "SELECT p.user_id, u.username, p.permission, p.repo_id FROM repo_to_perm p JOIN users u ON u.user_id = p.user_id WHERE p.user_id IN ({ids})",
+            &ids,
+        )
+        .await?;
     rows.iter()
         .map(|r| Ok((RepoId(r.try_get(3)?), grant_from_row(r)?)))
         .collect()

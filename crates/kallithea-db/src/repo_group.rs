@@ -310,16 +310,14 @@ pub async fn grants_for(
 ) -> Result<Vec<GroupGrant>> {
     let mut out = Vec::new();
     if !users.is_empty() {
-        let marks = vec!["?"; users.len()].join(", ");
-        let q = format!(
-            "SELECT p.group_id, p.user_id, p.permission FROM user_repo_group_to_perm p WHERE p.user_id IN ({marks})"
-        );
-        let sql = sql!(tx, &q).into_owned();
-        let mut query = sqlx::query(&sql);
-        for u in users {
-            query = query.bind(u.0);
-        }
-        for r in tx.fetch_all(query).await? {
+        let ids: Vec<i64> = users.iter().map(|x| x.0).collect();
+        let rows = tx
+            .fetch_all_in(
+                "SELECT p.group_id, p.user_id, p.permission FROM user_repo_group_to_perm p WHERE p.user_id IN ({ids})",
+                &ids,
+            )
+            .await?;
+        for r in rows {
             out.push(GroupGrant {
                 group_id: GroupId(r.try_get(0)?),
                 user_id: Some(UserId(r.try_get(1)?)),
@@ -330,16 +328,14 @@ pub async fn grants_for(
         }
     }
     if !user_groups.is_empty() {
-        let marks = vec!["?"; user_groups.len()].join(", ");
-        let q = format!(
-            "SELECT p.group_id, p.users_group_id, p.permission FROM users_group_repo_group_to_perm p WHERE p.users_group_id IN ({marks})"
-        );
-        let sql = sql!(tx, &q).into_owned();
-        let mut query = sqlx::query(&sql);
-        for g in user_groups {
-            query = query.bind(g.0);
-        }
-        for r in tx.fetch_all(query).await? {
+        let ids: Vec<i64> = user_groups.iter().map(|x| x.0).collect();
+        let rows = tx
+            .fetch_all_in(
+                "SELECT p.group_id, p.users_group_id, p.permission FROM users_group_repo_group_to_perm p WHERE p.users_group_id IN ({ids})",
+                &ids,
+            )
+            .await?;
+        for r in rows {
             out.push(GroupGrant {
                 group_id: GroupId(r.try_get(0)?),
                 user_id: None,

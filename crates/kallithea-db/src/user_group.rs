@@ -237,16 +237,13 @@ pub async fn repo_grants_for(tx: &mut Tx, ugs: &[UserGroupId]) -> Result<Vec<Rep
     if ugs.is_empty() {
         return Ok(Vec::new());
     }
-    let marks = vec!["?"; ugs.len()].join(", ");
-    let q = format!(
-        "SELECT p.repo_id, p.users_group_id, g.users_group_name, p.permission FROM users_group_repo_to_perm p JOIN users_groups g ON g.users_group_id = p.users_group_id WHERE p.users_group_id IN ({marks})"
-    );
-    let sql = sql!(tx, &q).into_owned();
-    let mut query = sqlx::query(&sql);
-    for g in ugs {
-        query = query.bind(g.0);
-    }
-    let rows = tx.fetch_all(query).await?;
+    let ids: Vec<i64> = ugs.iter().map(|x| x.0).collect();
+    let rows = tx
+        .fetch_all_in(
+            "SELECT p.repo_id, p.users_group_id, g.users_group_name, p.permission FROM users_group_repo_to_perm p JOIN users_groups g ON g.users_group_id = p.users_group_id WHERE p.users_group_id IN ({ids})",
+            &ids,
+        )
+        .await?;
     rows.iter().map(repo_grant).collect()
 }
 
@@ -375,16 +372,14 @@ pub async fn grants_on_for(
 ) -> Result<Vec<UserGroupGrant>> {
     let mut out = Vec::new();
     if !users.is_empty() {
-        let marks = vec!["?"; users.len()].join(", ");
-        let q = format!(
-            "SELECT user_group_id, user_id, permission FROM user_user_group_to_perm WHERE user_id IN ({marks})"
-        );
-        let sql = sql!(tx, &q).into_owned();
-        let mut query = sqlx::query(&sql);
-        for u in users {
-            query = query.bind(u.0);
-        }
-        for r in tx.fetch_all(query).await? {
+        let ids: Vec<i64> = users.iter().map(|x| x.0).collect();
+        let rows = tx
+            .fetch_all_in(
+                "SELECT user_group_id, user_id, permission FROM user_user_group_to_perm WHERE user_id IN ({ids})",
+                &ids,
+            )
+            .await?;
+        for r in rows {
             out.push(UserGroupGrant {
                 target: UserGroupId(r.try_get(0)?),
                 user_id: Some(UserId(r.try_get(1)?)),
@@ -395,16 +390,14 @@ pub async fn grants_on_for(
         }
     }
     if !groups.is_empty() {
-        let marks = vec!["?"; groups.len()].join(", ");
-        let q = format!(
-            "SELECT target_user_group_id, user_group_id, permission FROM user_group_user_group_to_perm WHERE user_group_id IN ({marks})"
-        );
-        let sql = sql!(tx, &q).into_owned();
-        let mut query = sqlx::query(&sql);
-        for g in groups {
-            query = query.bind(g.0);
-        }
-        for r in tx.fetch_all(query).await? {
+        let ids: Vec<i64> = groups.iter().map(|x| x.0).collect();
+        let rows = tx
+            .fetch_all_in(
+                "SELECT target_user_group_id, user_group_id, permission FROM user_group_user_group_to_perm WHERE user_group_id IN ({ids})",
+                &ids,
+            )
+            .await?;
+        for r in rows {
             out.push(UserGroupGrant {
                 target: UserGroupId(r.try_get(0)?),
                 user_id: None,
