@@ -25,6 +25,8 @@ pub enum Error {
     },
     #[error("the output is larger than {0} bytes")]
     TooLarge(usize),
+    #[error("reading the repository failed: {0}")]
+    Objects(String),
     #[error("{context}: {source}")]
     Io {
         context: String,

@@ -1,16 +1,19 @@
-//! The Git backend of [`VcsRead`], through the `git` command line (one process per call).
-//! Every revision reaching git has been resolved to a full id or checked by
-//! [`crate::read::valid_rev`]; every path by [`crate::read::valid_path`].
+//! The Git backend of [`VcsRead`]: refs, commits, history pages, trees and files are read
+//! in-process ([`crate::git_objects`], gix); path-limited history, diffs, blame, patches and
+//! archives through the `git` command line (one process per call). Every revision reaching
+//! git has been resolved to a full id or checked by [`crate::read::valid_rev`]; every path by
+//! [`crate::read::valid_path`].
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::cmd::GitCommand;
 use crate::git::is_object_id;
+use crate::git_objects::{MAX_IN_MEMORY_BLOB, Objects};
 use crate::read::{AnnotatedLine, ArchiveFormat, LastChange};
 use crate::read::{
     ChangeKind, Changeset, ChangesetId, DiffOptions, EntryKind, FileChange, FileContent, Node,
-    Person, RefInfo, RefKind, TreeEntry, VcsRead, looks_binary,
+    Person, RefInfo, RefKind, VcsRead, looks_binary,
 };
 use crate::{Error, Result};
 
@@ -38,43 +41,13 @@ impl GitRepo {
         c.run(&self.path)
     }
 
-    /// Branches and tags in one `for-each-ref`, newest first.
+    /// Branches and tags, newest first.
     fn all_refs(&self) -> Result<(Vec<RefInfo>, Vec<RefInfo>)> {
-        let out = self.run(
-            GitCommand::new("for-each-ref")
-                .arg("--format=%(refname)%00%(objectname)%00%(*objectname)%00%(committerdate:unix)%00%(*committerdate:unix)%00%(objecttype)%00%(*objecttype)%00%(contents:subject)")
-                .arg("--sort=-creatordate")
-                .arg("refs/heads/")
-                .arg("refs/tags/"),
-        )?;
-        let (mut branches, mut tags) = (Vec::new(), Vec::new());
-        for line in String::from_utf8_lossy(&out).lines() {
-            let f: Vec<&str> = line.split('\0').collect();
-            if f.len() < 6 {
-                continue;
-            }
-            // Annotated tags: the peeled (`*`) fields describe the changeset.
-            let (target, time) = if f[2].is_empty() {
-                (f[1], f[3])
-            } else {
-                (f[2], f[4])
-            };
-            let (list, kind, short) = if let Some(b) = f[0].strip_prefix("refs/heads/") {
-                (&mut branches, RefKind::Branch, b)
-            } else if let Some(t) = f[0].strip_prefix("refs/tags/") {
-                (&mut tags, RefKind::Tag, t)
-            } else {
-                continue;
-            };
-            list.push(RefInfo {
-                name: short.to_owned(),
-                kind,
-                target: ChangesetId(target.to_owned()),
-                time: time.parse().unwrap_or(0),
-                summary: f[7].to_owned(),
-            });
-        }
-        Ok((branches, tags))
+        self.objects()?.refs()
+    }
+
+    fn objects(&self) -> Result<Objects> {
+        Objects::open(&self.path)
     }
 
     fn refs(&self, kind: RefKind) -> Result<Vec<RefInfo>> {
@@ -171,16 +144,14 @@ impl VcsRead for GitRepo {
     }
 
     fn is_empty(&self) -> Result<bool> {
-        let out = self.run(
-            GitCommand::new("for-each-ref")
-                .arg("--count=1")
-                .arg("--format=x")
-                .arg("refs/heads/"),
-        )?;
-        Ok(out.is_empty())
+        self.objects()?.has_no_branches()
     }
 
     fn resolve(&self, rev: &str) -> Result<Option<ChangesetId>> {
+        // A full id is looked up in-process; names and short ids are git's to read.
+        if is_object_id(rev) {
+            return Ok(self.objects()?.commit(rev)?.map(|c| c.id));
+        }
         let spec = format!("{rev}^{{commit}}");
         let out = GitCommand::new("rev-parse")
             .arg("--verify")
@@ -215,17 +186,11 @@ impl VcsRead for GitRepo {
     }
 
     fn changeset(&self, id: &ChangesetId) -> Result<Changeset> {
-        let out = self.run(
-            GitCommand::new("log")
-                .arg("-z")
-                .arg("-n1")
-                .arg(FORMAT)
-                .arg("--end-of-options")
-                .value(&id.0)?,
-        )?;
-        parse_log(&out)
-            .into_iter()
-            .next()
+        if !is_object_id(&id.0) {
+            return Err(Error::OptionLikeArgument(id.0.clone()));
+        }
+        self.objects()?
+            .commit(&id.0)?
             .ok_or_else(|| Error::NotFound(self.path.join(&id.0)))
     }
 
@@ -236,6 +201,9 @@ impl VcsRead for GitRepo {
         skip: usize,
         limit: usize,
     ) -> Result<Vec<Changeset>> {
+        if path.is_none() && is_object_id(&start.0) {
+            return self.objects()?.history(&start.0, skip, limit);
+        }
         let mut c = GitCommand::new("log")
             .arg("-z")
             .arg(FORMAT)
@@ -335,50 +303,32 @@ impl VcsRead for GitRepo {
     }
 
     fn children(&self, id: &ChangesetId, limit: usize) -> Result<Vec<ChangesetId>> {
-        // Changesets whose parent is `id`, among those reachable from branches but not from
-        // `id` itself: bounded to `limit` results by walking at most 1000 changesets.
-        let out = self.run(
-            GitCommand::new("rev-list")
-                .arg("--parents")
-                .arg("--max-count=1000")
-                .arg("--branches")
-                .arg("--not")
-                .arg("--end-of-options")
-                .value(&id.0)?,
-        )?;
-        Ok(String::from_utf8_lossy(&out)
-            .lines()
-            .filter_map(|l| {
-                let mut it = l.split_whitespace();
-                let child = it.next()?;
-                it.any(|p| p == id.0).then(|| ChangesetId(child.to_owned()))
-            })
-            .take(limit)
-            .collect())
+        // Changesets whose parent is `id`, among those reachable from branches: bounded to
+        // `limit` results by walking at most 1000 changesets.
+        if !is_object_id(&id.0) {
+            return Ok(Vec::new());
+        }
+        self.objects()?.children(&id.0, limit, 1000)
     }
 
     fn node(&self, id: &ChangesetId, path: &str, max_bytes: usize) -> Result<Option<Node>> {
-        if path.is_empty() {
-            return Ok(Some(Node::Dir(
-                self.list_tree(&format!("{}^{{tree}}", id.0))?,
-            )));
+        if !is_object_id(&id.0) || !(path.is_empty() || crate::read::valid_path(path)) {
+            return Ok(None);
         }
-        // One `ls-tree` names the entry's kind, object and size.
-        let Some(entry) = self.ls_entry(id, path)? else {
+        let objects = self.objects()?;
+        let Some(crate::git_objects::PathEntry { kind, object, size }) =
+            objects.entry(&id.0, path)?
+        else {
             return Ok(None);
         };
-        let Some(parsed) = entry.split('\0').next().and_then(parse_ls_tree_with_object) else {
-            return Ok(None);
-        };
-        let (meta, object) = parsed;
-        match meta.kind {
-            EntryKind::Dir => Ok(Some(Node::Dir(self.list_tree(&object)?))),
+        match kind {
+            EntryKind::Dir => Ok(Some(Node::Dir(objects.list(object)?))),
             EntryKind::Submodule => Ok(Some(Node::Submodule)),
             EntryKind::File | EntryKind::Symlink => Ok(self
-                .read_blob(&object, meta.size.unwrap_or(0), max_bytes)?
+                .read_blob(&objects, object, size.unwrap_or(0), max_bytes)?
                 .map(|f| {
                     Node::File(FileContent {
-                        symlink: meta.kind == EntryKind::Symlink,
+                        symlink: kind == EntryKind::Symlink,
                         ..f
                     })
                 })),
@@ -425,33 +375,15 @@ impl VcsRead for GitRepo {
     }
 
     fn blob(&self, object: &str, max_bytes: usize) -> Result<Option<FileContent>> {
-        // One call when the blob fits; its size is asked for only when it does not.
-        let (bytes, complete) = match GitCommand::new("cat-file")
-            .arg("blob")
-            .value(object)?
-            .run_limited(&self.path, max_bytes)
-        {
-            Ok(r) => r,
-            Err(Error::CommandFailed { .. }) => return Ok(None),
-            Err(e) => return Err(e),
+        if !is_object_id(object) {
+            return Ok(None);
+        }
+        let objects = self.objects()?;
+        let id = Objects::parse_id(object)?;
+        let Ok(size) = objects.size(id) else {
+            return Ok(None);
         };
-        let size = if complete {
-            bytes.len() as u64
-        } else {
-            let out = self.run(GitCommand::new("cat-file").arg("-s").value(object)?)?;
-            String::from_utf8_lossy(&out)
-                .trim()
-                .parse()
-                .unwrap_or(bytes.len() as u64)
-        };
-        let binary = looks_binary(&bytes);
-        Ok(Some(FileContent {
-            size,
-            truncated: !complete,
-            bytes,
-            binary,
-            symlink: false,
-        }))
+        self.read_blob(&objects, id, size, max_bytes)
     }
 
     fn changes(&self, id: &ChangesetId, opts: DiffOptions) -> Result<Vec<FileChange>> {
@@ -509,12 +441,22 @@ impl VcsRead for GitRepo {
 }
 
 impl GitRepo {
-    /// A blob of known size, at most `max_bytes` of it.
-    fn read_blob(&self, object: &str, size: u64, max_bytes: usize) -> Result<Option<FileContent>> {
-        let mut bytes = if size as usize <= max_bytes {
-            self.run(GitCommand::new("cat-file").arg("blob").value(object)?)?
+    /// A blob of known size, at most `max_bytes` of it: read in-process unless it is too big
+    /// to hold in memory, when git streams the first `max_bytes`.
+    fn read_blob(
+        &self,
+        objects: &Objects,
+        object: gix::ObjectId,
+        size: u64,
+        max_bytes: usize,
+    ) -> Result<Option<FileContent>> {
+        let mut bytes = if size <= MAX_IN_MEMORY_BLOB {
+            match objects.blob(object)? {
+                Some(b) => b,
+                None => return Ok(None),
+            }
         } else {
-            self.blob_prefix(object, max_bytes)?
+            self.blob_prefix(&object.to_string(), max_bytes)?
         };
         bytes.truncate(max_bytes);
         let binary = looks_binary(&bytes);
@@ -616,24 +558,6 @@ impl GitRepo {
             .spawn_piped(&self.path)
     }
 
-    /// A folder's entries, folders first (`spec` is a checked tree-ish we built).
-    fn list_tree(&self, spec: &str) -> Result<Vec<TreeEntry>> {
-        let out = self.run(
-            GitCommand::new("ls-tree")
-                .arg("-z")
-                .arg("--long")
-                .value(spec)?,
-        )?;
-        let mut entries: Vec<TreeEntry> = String::from_utf8_lossy(&out)
-            .split('\0')
-            .filter_map(parse_ls_tree)
-            .collect();
-        entries.sort_by(|a, b| {
-            (a.kind.min(EntryKind::File), &a.name).cmp(&(b.kind.min(EntryKind::File), &b.name))
-        });
-        Ok(entries)
-    }
-
     fn ls_entry(&self, id: &ChangesetId, path: &str) -> Result<Option<String>> {
         let out = GitCommand::new("ls-tree")
             .arg("-z")
@@ -713,32 +637,6 @@ fn parse_blame(out: &[u8]) -> Vec<AnnotatedLine> {
         }
     }
     lines
-}
-
-/// An `ls-tree --long` record and its object id.
-fn parse_ls_tree_with_object(rec: &str) -> Option<(TreeEntry, String)> {
-    let e = parse_ls_tree(rec)?;
-    let object = e.object.clone();
-    Some((e, object))
-}
-
-fn parse_ls_tree(rec: &str) -> Option<TreeEntry> {
-    let (meta, name) = rec.split_once('\t')?;
-    let mut it = meta.split_whitespace();
-    let (mode, kind, object, size) = (it.next()?, it.next()?, it.next()?, it.next()?);
-    let kind = match (kind, mode) {
-        ("tree", _) => EntryKind::Dir,
-        ("commit", _) => EntryKind::Submodule,
-        (_, "120000") => EntryKind::Symlink,
-        _ => EntryKind::File,
-    };
-    Some(TreeEntry {
-        name: name.to_owned(),
-        object: object.to_owned(),
-        kind,
-        size: size.parse().ok(),
-        executable: mode == "100755",
-    })
 }
 
 /// `--numstat -z` output: `added\tremoved\tpath\0`, or for renames `added\tremoved\t\0old\0new\0`.
@@ -848,6 +746,26 @@ fn attach_patches(files: &mut [FileChange], patch: &str) {
             f.kind = ChangeKind::Modified;
         }
         f.patch.push_str(&body);
+    }
+}
+
+/// What the in-process reader's tests compare against: history as `git log` gives it.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::*;
+
+    pub(crate) fn git_log(repo: &GitRepo, tip: &str) -> Vec<Changeset> {
+        let out = repo
+            .run(
+                GitCommand::new("log")
+                    .arg("-z")
+                    .arg(FORMAT)
+                    .arg("--end-of-options")
+                    .value(tip)
+                    .unwrap(),
+            )
+            .unwrap();
+        parse_log(&out)
     }
 }
 
