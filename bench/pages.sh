@@ -6,6 +6,9 @@
 #
 #   bash bench/pages.sh                 # RUNS=7 COMMITS=2000
 #   COMMITS=200000 bash bench/pages.sh  # the big repository (generating it takes minutes)
+#   PAGES="summary changelog" bash bench/pages.sh   # only some rows
+#   MODE=restart ...                    # "cold" without dropping the page cache: the server
+#                                       # restarts (its caches are empty) but files stay cached
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 RUNS=${RUNS:-7}
@@ -50,7 +53,9 @@ REPO="$INST/repos/bench"
 B="http://127.0.0.1:$PORT/bench"
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-drop_caches() { [ "$(id -u)" = 0 ] && sync && echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true; }
+MODE=${MODE:-cold}
+PAGES=${PAGES:-summary changelog changeset files file annotate archive}
+drop_caches() { [ "$MODE" = cold ] && [ "$(id -u)" = 0 ] && sync && echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true; }
 page_ms() { curl -s -o /dev/null -w '%{time_total}' "$1" | awk '{printf "%.1f", $1 * 1000}'; }
 cmd_ms() { local t0 t1; t0=$(date +%s%N); "$@" >/dev/null 2>&1; t1=$(date +%s%N); awk -v d=$((t1 - t0)) 'BEGIN {printf "%.1f", d / 1000000}'; }
 
@@ -68,9 +73,11 @@ cold_cmd() { local v=(); for _ in $(seq "$RUNS"); do drop_caches; v+=("$(cmd_ms 
 warm_cmd() { cmd_ms "$@" >/dev/null; local v=(); for _ in $(seq "$RUNS"); do v+=("$(cmd_ms "$@")"); done; RESULT=$(printf '%s\n' "${v[@]}" | median); }
 
 G=(git -C "$REPO")
+echo "$COMMITS commits, $MODE, median of $RUNS"
 printf '%-12s %10s %10s %8s   %10s %10s %8s   %s\n' page cold_ms git_cold ratio warm_ms git_warm ratio "git command"
 row() { # name url git-args...
   local name=$1 url=$2; shift 2
+  case " $PAGES " in *" $name "*) ;; *) return ;; esac
   local pc pw gc gw
   cold_page "$url"; pc=$RESULT; cold_cmd "${G[@]}" "$@"; gc=$RESULT
   warm_page "$url"; pw=$RESULT; warm_cmd "${G[@]}" "$@"; gw=$RESULT

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use kallithea_model::PermLevel;
 pub use kallithea_vcs::read::{
     ChangeKind, Changeset, ChangesetId, DiffOptions, EntryKind, FileChange, FileContent, Node,
-    RefInfo, RefKind, TreeEntry,
+    RefDetails, RefInfo, RefKind, TreeEntry,
 };
 use kallithea_vcs::{Repo, VcsRead};
 
@@ -446,10 +446,25 @@ pub async fn file_stream(
     Ok((id, size, child))
 }
 
-/// Branches and tags, newest first.
+/// Branches and tags by name.
 pub async fn refs(svc: &Services, access: &RepoAccess) -> Result<(Vec<RefInfo>, Vec<RefInfo>)> {
     let o = opened(svc, access).await?;
     Ok((o.refs.branches.clone(), o.refs.tags.clone()))
+}
+
+/// Branches or tags with their changesets' times and first lines, newest first (kept for the
+/// refs as they are on disk).
+pub async fn ref_details(
+    svc: &Services,
+    access: &RepoAccess,
+    kind: RefKind,
+) -> Result<Vec<RefDetails>> {
+    let o = opened(svc, access).await?;
+    let key = format!("refdetails:{}:{kind:?}", o.fingerprint);
+    Ok((*o
+        .cached(svc, key, move |r| Ok(r.ref_details(kind)?))
+        .await?)
+        .clone())
 }
 
 pub use kallithea_vcs::read::{AnnotatedLine, ArchiveFormat, LastChange};

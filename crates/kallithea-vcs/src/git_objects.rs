@@ -7,13 +7,15 @@
 //! Only ids (never user text) reach this module: revisions were resolved and paths checked
 //! by [`crate::read::valid_path`] before.
 
-use std::collections::{BinaryHeap, HashSet};
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::path::Path;
 
 use gix::ObjectId;
 use gix::objs::{CommitRef, Kind, TagRef, TreeRef};
 
-use crate::read::{Changeset, ChangesetId, EntryKind, Person, RefInfo, RefKind, TreeEntry};
+use crate::read::{
+    Changeset, ChangesetId, EntryKind, LastChange, Person, RefDetails, RefInfo, RefKind, TreeEntry,
+};
 use crate::{Error, Result};
 
 /// Blobs larger than this are not read into memory here (the caller streams a prefix).
@@ -193,79 +195,123 @@ impl Objects {
         Ok(branches.next().is_none())
     }
 
-    /// Branches and tags with the commit each names, newest first (by the tagger's date for
-    /// annotated tags, as `git for-each-ref --sort=-creatordate`); refs that do not name a
-    /// commit are left out.
-    pub(crate) fn refs(&self) -> Result<(Vec<RefInfo>, Vec<RefInfo>)> {
+    fn references(&self, kind: RefKind) -> Result<Vec<gix::refs::Reference>> {
         let platform = self
             .repo
             .references()
             .map_err(|e| odb_error("reading refs", e))?;
-        let mut lists: [Vec<(i64, RefInfo)>; 2] = [Vec::new(), Vec::new()];
+        let iter = match kind {
+            RefKind::Branch => platform.local_branches(),
+            RefKind::Tag => platform.tags(),
+        }
+        .map_err(|e| odb_error("reading refs", e))?;
+        // Refs that cannot be read (broken files) are left out, as git leaves them out.
+        Ok(iter.flatten().map(|r| r.detach()).collect())
+    }
+
+    /// Branches and tags by name with the commit each names, without reading commits:
+    /// packed refs carry their peeled ids; a loose tag is read only to see whether it is
+    /// annotated. Refs that do not name a commit (tags of trees or blobs) are left out.
+    pub(crate) fn refs(&self) -> Result<(Vec<RefInfo>, Vec<RefInfo>)> {
+        let mut lists: [Vec<RefInfo>; 2] = [Vec::new(), Vec::new()];
         for (slot, kind) in [(0, RefKind::Branch), (1, RefKind::Tag)] {
-            let iter = match kind {
-                RefKind::Branch => platform.local_branches(),
-                RefKind::Tag => platform.tags(),
-            }
-            .map_err(|e| odb_error("reading refs", e))?;
-            for r in iter {
-                let Ok(r) = r else { continue };
-                let Some(target) = r.target().try_id().map(ToOwned::to_owned) else {
+            for r in self.references(kind)? {
+                let Some(direct) = r.target.try_id().map(ToOwned::to_owned) else {
                     continue;
                 };
-                let name = String::from_utf8_lossy(r.name().shorten()).into_owned();
-                let Some(Peeled {
-                    id,
-                    kind: kind_found,
-                    data,
-                    tag,
-                }) = self.peel(target)?
-                else {
-                    continue;
-                };
-                if kind_found != Kind::Commit {
-                    continue;
-                }
-                let cs = self.parse_commit(id, &data)?;
-                let (created, summary) = match &tag {
-                    Some(tag_data) => {
-                        let t = TagRef::from_bytes(tag_data, self.repo.object_hash())
-                            .map_err(|e| odb_error("reading a tag", e))?;
-                        let created = t
-                            .tagger()
-                            .ok()
-                            .flatten()
-                            .map_or(cs.commit_time, |s| s.seconds());
-                        (created, subject(t.message))
+                let target = match (kind, r.peeled) {
+                    // git keeps branches on commits.
+                    (RefKind::Branch, _) => direct,
+                    (RefKind::Tag, Some(peeled)) if self.kind_of(peeled)? == Some(Kind::Commit) => {
+                        peeled
                     }
-                    None => (cs.commit_time, subject(cs.message.as_bytes())),
+                    (RefKind::Tag, _) => match self.kind_of(direct)? {
+                        Some(Kind::Commit) => direct,
+                        Some(Kind::Tag) => match self.peel(direct)? {
+                            Some(p) if p.kind == Kind::Commit => p.id,
+                            _ => continue,
+                        },
+                        _ => continue,
+                    },
                 };
-                lists[slot].push((
-                    created,
-                    RefInfo {
-                        name,
+                lists[slot].push(RefInfo {
+                    name: String::from_utf8_lossy(r.name.shorten()).into_owned(),
+                    kind,
+                    target: ChangesetId(target.to_string()),
+                });
+            }
+            lists[slot].sort_by(|a, b| a.name.cmp(&b.name));
+        }
+        let [branches, tags] = lists;
+        Ok((branches, tags))
+    }
+
+    /// An object's kind without reading it, `None` when missing.
+    fn kind_of(&self, id: ObjectId) -> Result<Option<Kind>> {
+        match self.repo.try_find_header(id) {
+            Ok(h) => Ok(h.map(|h| h.kind())),
+            Err(e) => Err(odb_error("reading an object's kind", e)),
+        }
+    }
+
+    /// Branches or tags with the commit each names, its time and first line, newest first
+    /// (by the tagger's date for annotated tags, as `git for-each-ref --sort=-creatordate`);
+    /// refs that do not name a commit are left out.
+    pub(crate) fn ref_details(&self, kind: RefKind) -> Result<Vec<RefDetails>> {
+        let mut list: Vec<(i64, RefDetails)> = Vec::new();
+        for r in self.references(kind)? {
+            let Some(target) = r.target.try_id().map(ToOwned::to_owned) else {
+                continue;
+            };
+            let Some(Peeled {
+                id,
+                kind: Kind::Commit,
+                data,
+                tag,
+            }) = self.peel(target)?
+            else {
+                continue;
+            };
+            let cs = self.parse_commit(id, &data)?;
+            let (created, summary) = match &tag {
+                Some(tag_data) => {
+                    let t = TagRef::from_bytes(tag_data, self.repo.object_hash())
+                        .map_err(|e| odb_error("reading a tag", e))?;
+                    let created = t
+                        .tagger()
+                        .ok()
+                        .flatten()
+                        .map_or(cs.commit_time, |s| s.seconds());
+                    (created, subject(t.message))
+                }
+                None => (cs.commit_time, subject(cs.message.as_bytes())),
+            };
+            list.push((
+                created,
+                RefDetails {
+                    info: RefInfo {
+                        name: String::from_utf8_lossy(r.name.shorten()).into_owned(),
                         kind,
                         target: cs.id.clone(),
-                        time: cs.commit_time,
-                        summary,
                     },
-                ));
-            }
+                    time: cs.commit_time,
+                    summary,
+                },
+            ));
         }
-        let [mut branches, mut tags] = lists;
-        for list in [&mut branches, &mut tags] {
-            list.sort_by(|(ta, a), (tb, b)| tb.cmp(ta).then_with(|| a.name.cmp(&b.name)));
-        }
-        Ok((
-            branches.into_iter().map(|(_, r)| r).collect(),
-            tags.into_iter().map(|(_, r)| r).collect(),
-        ))
+        list.sort_by(|(ta, a), (tb, b)| tb.cmp(ta).then_with(|| a.info.name.cmp(&b.info.name)));
+        Ok(list.into_iter().map(|(_, r)| r).collect())
     }
 
     /// Changesets reachable from `starts`, newest commit time first with ties in the order
-    /// they were reached: the order of `git log` without options. `keep` decides, for each
-    /// changeset in that order, whether to go on (`false` stops the walk).
-    fn walk(&self, starts: &[ObjectId], mut keep: impl FnMut(Changeset) -> bool) -> Result<()> {
+    /// they were reached: the order of `git log`. `visit` sees each changeset in that order
+    /// and names the parents to go on through (all of them, unless history is simplified), or
+    /// `None` to stop.
+    fn walk(
+        &self,
+        starts: &[ObjectId],
+        mut visit: impl FnMut(Changeset) -> Result<Option<Vec<ObjectId>>>,
+    ) -> Result<()> {
         let mut seen: HashSet<ObjectId> = HashSet::new();
         let mut queue = BinaryHeap::new();
         let mut order = 0u64;
@@ -289,14 +335,18 @@ impl Objects {
             push(*id, &mut queue)?;
         }
         while let Some(entry) = queue.pop() {
-            for p in &entry.changeset.parents {
-                push(Self::id(&p.0)?, &mut queue)?;
-            }
-            if !keep(entry.changeset) {
+            let Some(parents) = visit(entry.changeset)? else {
                 break;
+            };
+            for p in parents {
+                push(p, &mut queue)?;
             }
         }
         Ok(())
+    }
+
+    fn parent_ids(cs: &Changeset) -> Result<Vec<ObjectId>> {
+        cs.parents.iter().map(|p| Self::id(&p.0)).collect()
     }
 
     /// A page of history from `start`: `limit` changesets after skipping `skip`.
@@ -307,12 +357,13 @@ impl Objects {
         }
         let mut skipped = 0;
         self.walk(&[Self::id(start)?], |cs| {
+            let parents = Self::parent_ids(&cs)?;
             if skipped < skip {
                 skipped += 1;
-                return true;
+            } else {
+                out.push(cs);
             }
-            out.push(cs);
-            out.len() < limit
+            Ok((out.len() < limit).then_some(parents))
         })?;
         Ok(out)
     }
@@ -333,15 +384,128 @@ impl Objects {
         let mut visited = 0;
         self.walk(&branches, |cs| {
             visited += 1;
-            if cs.commit_time < parent.commit_time || cs.id == parent.id {
-                return visited < budget;
-            }
-            if cs.parents.contains(&parent.id) && !found.contains(&cs.id) {
+            let parents = Self::parent_ids(&cs)?;
+            let older = cs.commit_time < parent.commit_time || cs.id == parent.id;
+            if !older && cs.parents.contains(&parent.id) && !found.contains(&cs.id) {
                 found.push(cs.id);
             }
-            found.len() < limit && visited < budget
+            Ok((found.len() < limit && visited < budget).then_some(parents))
         })?;
         Ok(found)
+    }
+
+    /// For each of `names` in the folder `dir`, the newest changeset that changed it, as
+    /// `git log --name-only -- <dir>` finds it: history simplified by the folder (a merge
+    /// whose folder equals a parent's is followed through that parent only), merges naming
+    /// no files. At most `budget` changesets are looked at; names not found are left out.
+    pub(crate) fn last_changes(
+        &self,
+        start: &str,
+        dir: &str,
+        names: &[String],
+        budget: usize,
+    ) -> Result<HashMap<String, LastChange>> {
+        let mut found: HashMap<String, LastChange> = HashMap::new();
+        let mut folders: HashMap<ObjectId, Option<ObjectId>> = HashMap::new();
+        let mut visited = 0;
+        self.walk(&[Self::id(start)?], |cs| {
+            visited += 1;
+            let id = Self::id(&cs.id.0)?;
+            let parents = Self::parent_ids(&cs)?;
+            let mine = self.folder_of(&mut folders, id, dir)?;
+            let mut theirs = Vec::with_capacity(parents.len());
+            for p in &parents {
+                theirs.push(self.folder_of(&mut folders, *p, dir)?);
+            }
+            let follow = match theirs.iter().position(|t| *t == mine) {
+                // Nothing changed in the folder through that parent: only it is followed.
+                Some(same) if parents.len() > 1 => vec![parents[same]],
+                _ => parents.clone(),
+            };
+            if parents.len() <= 1 && theirs.first().copied().flatten() != mine {
+                let before = theirs.first().copied().flatten();
+                for name in self.changed_names(before, mine)? {
+                    if !found.contains_key(&name) && names.contains(&name) {
+                        found.insert(
+                            name,
+                            LastChange {
+                                id: cs.id.clone(),
+                                author_time: cs.author_time,
+                                summary: cs.summary().to_owned(),
+                            },
+                        );
+                    }
+                }
+            }
+            Ok((found.len() < names.len() && visited < budget).then_some(follow))
+        })?;
+        Ok(found)
+    }
+
+    /// The tree of folder `dir` at a commit (remembered in `cache`), `None` when absent.
+    fn folder_of(
+        &self,
+        cache: &mut HashMap<ObjectId, Option<ObjectId>>,
+        commit: ObjectId,
+        dir: &str,
+    ) -> Result<Option<ObjectId>> {
+        if let Some(t) = cache.get(&commit) {
+            return Ok(*t);
+        }
+        let tree = match self.commit_tree(&commit.to_string())? {
+            Some(root) => self.subtree(root, dir)?,
+            None => None,
+        };
+        cache.insert(commit, tree);
+        Ok(tree)
+    }
+
+    /// The tree at `path` below `tree` ("" = itself).
+    fn subtree(&self, mut tree: ObjectId, path: &str) -> Result<Option<ObjectId>> {
+        for part in path.split('/').filter(|p| !p.is_empty()) {
+            let Some((Kind::Tree, data)) = self.object(tree)? else {
+                return Ok(None);
+            };
+            let t = TreeRef::from_bytes(&data, self.repo.object_hash())
+                .map_err(|e| odb_error("reading a tree", e))?;
+            match t.entries.iter().find(|e| e.filename == part.as_bytes()) {
+                Some(e) if e.mode.is_tree() => tree = e.oid.to_owned(),
+                _ => return Ok(None),
+            }
+        }
+        Ok(Some(tree))
+    }
+
+    /// Names of the entries that differ between two versions of a folder.
+    fn changed_names(
+        &self,
+        before: Option<ObjectId>,
+        after: Option<ObjectId>,
+    ) -> Result<Vec<String>> {
+        let entries = |tree: Option<ObjectId>| -> Result<HashMap<Vec<u8>, (u16, ObjectId)>> {
+            let Some(tree) = tree else {
+                return Ok(HashMap::new());
+            };
+            let Some((Kind::Tree, data)) = self.object(tree)? else {
+                return Ok(HashMap::new());
+            };
+            let t = TreeRef::from_bytes(&data, self.repo.object_hash())
+                .map_err(|e| odb_error("reading a tree", e))?;
+            Ok(t.entries
+                .iter()
+                .map(|e| (e.filename.to_vec(), (e.mode.value(), e.oid.to_owned())))
+                .collect())
+        };
+        let (old, new) = (entries(before)?, entries(after)?);
+        let mut changed: Vec<String> = new
+            .iter()
+            .filter(|(name, v)| old.get(*name) != Some(v))
+            .chain(old.iter().filter(|(name, _)| !new.contains_key(*name)))
+            .map(|(name, _)| String::from_utf8_lossy(name).into_owned())
+            .collect();
+        changed.sort();
+        changed.dedup();
+        Ok(changed)
     }
 
     /// The commit ids branches point at (tags are not followed).
@@ -541,6 +705,41 @@ mod tests {
                 same,
             );
         }
+        // A folder changed on a side branch, by a merge that keeps main's version, and by
+        // a change that is later undone.
+        let write = |path: &str, text: &str| {
+            let p = w.join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        write("sub/a.txt", "a");
+        write("sub/deep/b.txt", "b");
+        write("sub/c.txt", "c");
+        commit("add sub", same);
+        git(&w, &["checkout", "-q", "-b", "side"], same);
+        write("sub/a.txt", "a on side");
+        commit("side edits a", same);
+        git(&w, &["checkout", "-q", "main"], same);
+        write("sub/deep/b.txt", "b on main");
+        commit("main edits deep b", same);
+        git(
+            &w,
+            &[
+                "merge",
+                "-q",
+                "--no-ff",
+                "-s",
+                "ours",
+                "-m",
+                "Merge side, keeping ours",
+                "side",
+            ],
+            same,
+        );
+        write("sub/c.txt", "c changed");
+        commit("change c", same);
+        write("sub/c.txt", "c");
+        commit("undo c", same);
         commit("older clock", "2023-12-31T00:00:00-08:00");
         git(
             &w,
@@ -588,15 +787,10 @@ mod tests {
         // Refs: as `git for-each-ref --sort=-creatordate`, peeled to changesets.
         let (branches, tags) = objects.refs().unwrap();
         let names = |l: &[RefInfo]| l.iter().map(|r| r.name.clone()).collect::<Vec<_>>();
-        let for_each_ref = |prefix: &str| {
+        let for_each_ref = |sort: &str, prefix: &str| {
             let out = git(
                 &bare,
-                &[
-                    "for-each-ref",
-                    "--sort=-creatordate",
-                    "--format=%(refname:short)",
-                    prefix,
-                ],
+                &["for-each-ref", sort, "--format=%(refname:short)", prefix],
                 "",
             );
             String::from_utf8(out)
@@ -606,18 +800,65 @@ mod tests {
                 .map(str::to_owned)
                 .collect::<Vec<_>>()
         };
-        assert_eq!(names(&branches), for_each_ref("refs/heads/"));
-        assert_eq!(branches.len(), 5);
-        assert_eq!(names(&tags), for_each_ref("refs/tags/"));
+        assert_eq!(
+            names(&branches),
+            for_each_ref("--sort=refname", "refs/heads/")
+        );
+        assert_eq!(branches.len(), 6);
         assert_eq!(
             names(&tags),
-            ["v1-again", "v1", "light"],
+            ["light", "v1", "v1-again"],
             "the tree tag is left out"
         );
-        assert_eq!(tags[1].summary, "release one continued");
-        assert_eq!(tags[0].target, tags[1].target);
         let v1 = String::from_utf8(git(&bare, &["rev-parse", "v1^{commit}"], "")).unwrap();
-        assert_eq!(tags[1].target.0, v1.trim());
+        assert_eq!(
+            tags[1].target.0,
+            v1.trim(),
+            "annotated tags name their changeset"
+        );
+        assert_eq!(tags[2].target, tags[1].target, "a tag of a tag too");
+        // The same from loose refs (no peeled ids to read).
+        let loose = t.path().join("loose.git");
+        git(
+            t.path(),
+            &[
+                "clone",
+                "-q",
+                "--bare",
+                "--no-local",
+                "bare.git",
+                "loose.git",
+            ],
+            "",
+        );
+        std::fs::remove_file(loose.join("packed-refs")).ok();
+        for r in &branches {
+            let p = loose.join("refs/heads").join(&r.name);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, format!("{}\n", r.target)).unwrap();
+        }
+        for name in ["v1", "v1-again", "light", "tree-tag"] {
+            let id = String::from_utf8(git(&bare, &["rev-parse", name], "")).unwrap();
+            std::fs::create_dir_all(loose.join("refs/tags")).unwrap();
+            std::fs::write(loose.join("refs/tags").join(name), id).unwrap();
+        }
+        assert_eq!(
+            Objects::open(&loose).unwrap().refs().unwrap(),
+            (branches.clone(), tags.clone())
+        );
+
+        // With times and first lines, newest first: as `git for-each-ref --sort=-creatordate`.
+        let dated = objects.ref_details(RefKind::Branch).unwrap();
+        let dated_names: Vec<String> = dated.iter().map(|r| r.info.name.clone()).collect();
+        assert_eq!(
+            dated_names,
+            for_each_ref("--sort=-creatordate", "refs/heads/")
+        );
+        let dated = objects.ref_details(RefKind::Tag).unwrap();
+        let dated_names: Vec<String> = dated.iter().map(|r| r.info.name.clone()).collect();
+        assert_eq!(dated_names, ["v1-again", "v1", "light"]);
+        assert_eq!(dated[1].summary, "release one continued");
+        assert_eq!(dated[1].info.target.0, v1.trim());
 
         // Trees and sizes, as `git ls-tree --long`.
         let root_entry = objects.entry(tip, "").unwrap().unwrap();
@@ -632,7 +873,8 @@ mod tests {
                 .find(|l| l.ends_with(&format!("\t{}", e.name)))
                 .unwrap();
             assert!(line.contains(&e.object));
-            assert!(line.contains(&format!(" {}\t", e.size.unwrap())));
+            let size = e.size.map_or("-".to_owned(), |n| n.to_string());
+            assert!(line.contains(&format!(" {size}\t")), "{line}");
         }
         assert!(objects.entry(tip, "4.txt/x").unwrap().is_none());
         assert!(objects.entry(tip, "missing").unwrap().is_none());
@@ -654,5 +896,50 @@ mod tests {
             objects.commit(&tree.to_string()).unwrap().is_none(),
             "a tree is no changeset"
         );
+
+        // Last changes of a folder's entries: as `git log --name-only -- <folder>` says.
+        for (dir, names) in [
+            (
+                "",
+                listed.iter().map(|e| e.name.clone()).collect::<Vec<_>>(),
+            ),
+            (
+                "sub",
+                vec!["a.txt".into(), "deep".into(), "c.txt".into(), "gone".into()],
+            ),
+            ("sub/deep", vec!["b.txt".into()]),
+        ] {
+            let mine = objects.last_changes(tip, dir, &names, 2000).unwrap();
+            let theirs = crate::git_read::tests_support::last_changes_by_git(
+                &repo,
+                &ChangesetId(tip.to_owned()),
+                dir,
+                &names,
+                2000,
+            )
+            .unwrap();
+            assert_eq!(mine, theirs, "{dir}");
+            assert!(!mine.is_empty());
+        }
+        let sub = objects
+            .last_changes(tip, "sub", &["a.txt".into(), "c.txt".into()], 2000)
+            .unwrap();
+        assert_eq!(
+            sub["a.txt"].summary, "add sub",
+            "the side edit was not kept"
+        );
+        assert_eq!(sub["c.txt"].summary, "undo c");
+        // The budget bounds the walk.
+        assert!(
+            objects
+                .last_changes(tip, "", &names_of(&listed), 1)
+                .unwrap()
+                .len()
+                < listed.len()
+        );
+    }
+
+    fn names_of(entries: &[TreeEntry]) -> Vec<String> {
+        entries.iter().map(|e| e.name.clone()).collect()
     }
 }

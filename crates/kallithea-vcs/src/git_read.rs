@@ -13,7 +13,7 @@ use crate::git_objects::{MAX_IN_MEMORY_BLOB, Objects};
 use crate::read::{AnnotatedLine, ArchiveFormat, LastChange};
 use crate::read::{
     ChangeKind, Changeset, ChangesetId, DiffOptions, EntryKind, FileChange, FileContent, Node,
-    Person, RefInfo, RefKind, VcsRead, looks_binary,
+    Person, RefDetails, RefInfo, RefKind, VcsRead, looks_binary,
 };
 use crate::{Error, Result};
 
@@ -41,18 +41,8 @@ impl GitRepo {
         c.run(&self.path)
     }
 
-    /// Branches and tags, newest first.
-    fn all_refs(&self) -> Result<(Vec<RefInfo>, Vec<RefInfo>)> {
-        self.objects()?.refs()
-    }
-
     fn objects(&self) -> Result<Objects> {
         Objects::open(&self.path)
-    }
-
-    fn refs(&self, kind: RefKind) -> Result<Vec<RefInfo>> {
-        let (b, t) = self.all_refs()?;
-        Ok(if kind == RefKind::Branch { b } else { t })
     }
 }
 
@@ -135,7 +125,7 @@ impl VcsRead for GitRepo {
     }
 
     fn refs_snapshot(&self) -> Result<(Vec<RefInfo>, Vec<RefInfo>, Option<RefInfo>)> {
-        let (branches, tags) = self.all_refs()?;
+        let (branches, tags) = self.objects()?.refs()?;
         let head = crate::git::head_branch(&self.path)?;
         let default = head
             .and_then(|h| branches.iter().find(|b| b.name == h).cloned())
@@ -166,23 +156,8 @@ impl VcsRead for GitRepo {
         Ok(is_object_id(&id).then_some(ChangesetId(id)))
     }
 
-    fn default_branch(&self) -> Result<Option<RefInfo>> {
-        let Some(name) = crate::git::head_branch(&self.path)? else {
-            return Ok(None);
-        };
-        let branches = self.branches()?;
-        if let Some(b) = branches.iter().find(|b| b.name == name) {
-            return Ok(Some(b.clone()));
-        }
-        Ok(branches.into_iter().next())
-    }
-
-    fn branches(&self) -> Result<Vec<RefInfo>> {
-        self.refs(RefKind::Branch)
-    }
-
-    fn tags(&self) -> Result<Vec<RefInfo>> {
-        self.refs(RefKind::Tag)
+    fn ref_details(&self, kind: RefKind) -> Result<Vec<RefDetails>> {
+        self.objects()?.ref_details(kind)
     }
 
     fn changeset(&self, id: &ChangesetId) -> Result<Changeset> {
@@ -223,83 +198,10 @@ impl VcsRead for GitRepo {
         names: &[String],
         budget: usize,
     ) -> Result<HashMap<String, LastChange>> {
-        // One `git log --name-only` over the folder, newest first, read until every name has
-        // its changeset or the budget (changesets, and 8 MiB of output) runs out.
-        let mut c = GitCommand::new("log")
-            .arg("-z")
-            .arg("--format=%x1e%H%x1f%at%x1f%s")
-            .arg("--name-only")
-            .arg("--no-renames")
-            .arg_num("--max-count=", budget)
-            .arg("--end-of-options")
-            .value(&id.0)?;
-        if !dir.is_empty() {
-            c = c.arg("--").value_after_dashdash(dir);
-        }
-        // Records are read as git writes them, and git is stopped as soon as every name has
-        // its changeset (usually within the first few dozen changesets).
-        use std::io::BufRead;
-        let mut child = c.spawn_std_stdout(&self.path)?;
-        let Some(stdout) = child.stdout.take() else {
+        if !is_object_id(&id.0) || !(dir.is_empty() || crate::read::valid_path(dir)) {
             return Ok(HashMap::new());
-        };
-        let mut reader = std::io::BufReader::new(stdout);
-        let prefix = if dir.is_empty() {
-            String::new()
-        } else {
-            format!("{dir}/")
-        };
-        let mut found: HashMap<String, LastChange> = HashMap::new();
-        let mut read_total = 0usize;
-        let mut record = Vec::new();
-        loop {
-            record.clear();
-            let n = reader.read_until(0x1e, &mut record).unwrap_or(0);
-            if n == 0 {
-                break;
-            }
-            read_total += n;
-            if record.last() == Some(&0x1e) {
-                record.pop();
-            }
-            if let Some(end) = record.iter().position(|b| *b == 0) {
-                let header = String::from_utf8_lossy(&record[..end]);
-                let mut h = header.splitn(3, '\x1f');
-                if let (Some(hash), Some(time), Some(summary)) = (h.next(), h.next(), h.next()) {
-                    for path in record[end + 1..]
-                        .split(|b| *b == 0)
-                        .map(|p| {
-                            String::from_utf8_lossy(p)
-                                .trim_start_matches('\n')
-                                .to_owned()
-                        })
-                        .filter(|p| !p.is_empty())
-                    {
-                        let Some(rest) = path.strip_prefix(&prefix) else {
-                            continue;
-                        };
-                        let name = rest.split('/').next().unwrap_or(rest);
-                        if !found.contains_key(name) && names.iter().any(|n| n == name) {
-                            found.insert(
-                                name.to_owned(),
-                                LastChange {
-                                    id: ChangesetId(hash.to_owned()),
-                                    author_time: time.parse().unwrap_or(0),
-                                    summary: summary.to_owned(),
-                                },
-                            );
-                        }
-                    }
-                }
-            }
-            if found.len() == names.len() || read_total > 8 * 1024 * 1024 {
-                break;
-            }
         }
-        drop(reader);
-        let _ = child.kill();
-        let _ = child.wait();
-        Ok(found)
+        self.objects()?.last_changes(&id.0, dir, names, budget)
     }
 
     fn children(&self, id: &ChangesetId, limit: usize) -> Result<Vec<ChangesetId>> {
@@ -767,6 +669,93 @@ pub(crate) mod tests_support {
             .unwrap();
         parse_log(&out)
     }
+
+    /// The folder's last changes as `git log --name-only` gives them.
+    pub(crate) fn last_changes_by_git(
+        repo: &GitRepo,
+        id: &ChangesetId,
+        dir: &str,
+        names: &[String],
+        budget: usize,
+    ) -> Result<HashMap<String, LastChange>> {
+        // One `git log --name-only` over the folder, newest first, read until every name has
+        // its changeset or the budget (changesets, and 8 MiB of output) runs out.
+        let mut c = GitCommand::new("log")
+            .arg("-z")
+            .arg("--format=%x1e%H%x1f%at%x1f%s")
+            .arg("--name-only")
+            .arg("--no-renames")
+            .arg_num("--max-count=", budget)
+            .arg("--end-of-options")
+            .value(&id.0)?;
+        if !dir.is_empty() {
+            c = c.arg("--").value_after_dashdash(dir);
+        }
+        // Records are read as git writes them, and git is stopped as soon as every name has
+        // its changeset (usually within the first few dozen changesets).
+        use std::io::BufRead;
+        let mut child = c.spawn_std_stdout(&repo.path)?;
+        let Some(stdout) = child.stdout.take() else {
+            return Ok(HashMap::new());
+        };
+        let mut reader = std::io::BufReader::new(stdout);
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
+        let mut found: HashMap<String, LastChange> = HashMap::new();
+        let mut read_total = 0usize;
+        let mut record = Vec::new();
+        loop {
+            record.clear();
+            let n = reader.read_until(0x1e, &mut record).unwrap_or(0);
+            if n == 0 {
+                break;
+            }
+            read_total += n;
+            if record.last() == Some(&0x1e) {
+                record.pop();
+            }
+            if let Some(end) = record.iter().position(|b| *b == 0) {
+                let header = String::from_utf8_lossy(&record[..end]);
+                let mut h = header.splitn(3, '\x1f');
+                if let (Some(hash), Some(time), Some(summary)) = (h.next(), h.next(), h.next()) {
+                    for path in record[end + 1..]
+                        .split(|b| *b == 0)
+                        .map(|p| {
+                            String::from_utf8_lossy(p)
+                                .trim_start_matches('\n')
+                                .to_owned()
+                        })
+                        .filter(|p| !p.is_empty())
+                    {
+                        let Some(rest) = path.strip_prefix(&prefix) else {
+                            continue;
+                        };
+                        let name = rest.split('/').next().unwrap_or(rest);
+                        if !found.contains_key(name) && names.iter().any(|n| n == name) {
+                            found.insert(
+                                name.to_owned(),
+                                LastChange {
+                                    id: ChangesetId(hash.to_owned()),
+                                    author_time: time.parse().unwrap_or(0),
+                                    summary: summary.to_owned(),
+                                },
+                            );
+                        }
+                    }
+                }
+            }
+            if found.len() == names.len() || read_total > 8 * 1024 * 1024 {
+                break;
+            }
+        }
+        drop(reader);
+        let _ = child.kill();
+        let _ = child.wait();
+        Ok(found)
+    }
 }
 
 #[cfg(test)]
@@ -831,15 +820,20 @@ mod tests {
         for hostile in ["--output=/tmp/x", "-h", "main..side", "main:README.md"] {
             assert_eq!(r.resolve(hostile).unwrap(), None, "{hostile}");
         }
-        let names: Vec<String> = r.branches().unwrap().into_iter().map(|b| b.name).collect();
+        let (branches, tags, default) = r.refs_snapshot().unwrap();
+        let names: Vec<String> = branches.into_iter().map(|b| b.name).collect();
         assert_eq!(names, ["main", "side"]);
-        let tags = r.tags().unwrap();
         assert_eq!(tags.len(), 1);
         assert_eq!(
             tags[0].target, v1,
             "annotated tags are peeled to their changeset"
         );
-        assert_eq!(r.default_branch().unwrap().unwrap().name, "main");
+        assert_eq!(default.unwrap().name, "main");
+        let dated = r.ref_details(RefKind::Tag).unwrap();
+        assert_eq!(
+            (dated[0].info.name.as_str(), &dated[0].info.target),
+            ("v1", &v1)
+        );
     }
 
     #[test]

@@ -63,9 +63,15 @@ pub struct RefInfo {
     pub name: String,
     pub kind: RefKind,
     pub target: ChangesetId,
+}
+
+/// A branch or tag with its changeset's time and first line, for the branch and tag lists.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefDetails {
+    pub info: RefInfo,
     /// Commit time of the target changeset.
     pub time: i64,
-    /// First line of the target changeset's message.
+    /// First line of the annotated tag's message, or else of the target changeset's.
     pub summary: String,
 }
 
@@ -204,14 +210,12 @@ pub trait VcsRead {
     fn is_empty(&self) -> Result<bool>;
     /// The changeset a revision (branch, tag, full or short id) names, if any.
     fn resolve(&self, rev: &str) -> Result<Option<ChangesetId>>;
-    /// The default branch and its tip, when there is one.
-    fn default_branch(&self) -> Result<Option<RefInfo>>;
-    fn branches(&self) -> Result<Vec<RefInfo>>;
-    fn tags(&self) -> Result<Vec<RefInfo>>;
-    /// Branches, tags and the default branch together (as few calls as the backend allows).
-    fn refs_snapshot(&self) -> Result<(Vec<RefInfo>, Vec<RefInfo>, Option<RefInfo>)> {
-        Ok((self.branches()?, self.tags()?, self.default_branch()?))
-    }
+    /// Branches and tags by name, and the default branch: what every page needs, read
+    /// without looking at the changesets (cost grows with the number of refs only).
+    fn refs_snapshot(&self) -> Result<(Vec<RefInfo>, Vec<RefInfo>, Option<RefInfo>)>;
+    /// Branches or tags with their changesets' times and first lines, newest first (by the
+    /// tagger's date for annotated tags).
+    fn ref_details(&self, kind: RefKind) -> Result<Vec<RefDetails>>;
     fn changeset(&self, id: &ChangesetId) -> Result<Changeset>;
     /// Changesets reachable from `start` (touching `path` when given), newest first.
     fn history(
@@ -305,17 +309,11 @@ impl VcsRead for Repo {
         }
         self.inner().resolve(rev)
     }
-    fn default_branch(&self) -> Result<Option<RefInfo>> {
-        self.inner().default_branch()
-    }
-    fn branches(&self) -> Result<Vec<RefInfo>> {
-        self.inner().branches()
-    }
     fn refs_snapshot(&self) -> Result<(Vec<RefInfo>, Vec<RefInfo>, Option<RefInfo>)> {
         self.inner().refs_snapshot()
     }
-    fn tags(&self) -> Result<Vec<RefInfo>> {
-        self.inner().tags()
+    fn ref_details(&self, kind: RefKind) -> Result<Vec<RefDetails>> {
+        self.inner().ref_details(kind)
     }
     fn changeset(&self, id: &ChangesetId) -> Result<Changeset> {
         self.inner().changeset(id)

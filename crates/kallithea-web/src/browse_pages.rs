@@ -73,22 +73,31 @@ fn row(c: &Changeset, labels: &RefLabels) -> ChangesetRow {
     }
 }
 
+/// Branches and tags listed in the switcher; the branch and tag pages list them all.
+const SWITCHER_MAX: usize = 100;
+
 fn switcher(
     label: String,
-    branches: &[RefInfo],
-    tags: &[RefInfo],
+    repo_href: String,
+    refs: (&[RefInfo], &[RefInfo]),
     current: &str,
     href: impl Fn(&str) -> String,
 ) -> Switcher {
+    let (branches, tags) = refs;
     let item = |r: &RefInfo| SwitchItem {
         name: r.name.clone(),
         href: href(&r.name),
         current: r.name == current,
     };
+    let more = |list: &[RefInfo], page: &str| {
+        (list.len() > SWITCHER_MAX).then(|| (list.len(), format!("{repo_href}/{page}")))
+    };
     Switcher {
         label,
-        branches: branches.iter().map(item).collect(),
-        tags: tags.iter().take(200).map(item).collect(),
+        branches: branches.iter().take(SWITCHER_MAX).map(item).collect(),
+        tags: tags.iter().take(SWITCHER_MAX).map(item).collect(),
+        more_branches: more(branches, "branches"),
+        more_tags: more(tags, "tags"),
     }
 }
 
@@ -258,8 +267,8 @@ pub async fn changelog(
             } else {
                 format!("Branch or tag: {}", log.rev)
             },
-            &log.branches,
-            &log.tags,
+            format!("{prefix}/{name}"),
+            (&log.branches, &log.tags),
             &log.rev,
             |r| format!("{prefix}/{name}/changelog?branch={}", seg(r)),
         ),
@@ -683,8 +692,8 @@ pub async fn files(
         repo: header(&access, "files"),
         switcher: switcher(
             format!("Revision: {rev}"),
-            &nv.branches,
-            &nv.tags,
+            format!("{prefix}/{name}"),
+            (&nv.branches, &nv.tags),
             rev,
             |r| format!("{prefix}/{name}/files/{}/{}", seg(r), path_enc(&path)),
         ),
@@ -907,12 +916,16 @@ pub async fn refs(
 ) -> Result<Response, WebError> {
     let tail = if tags { "/tags" } else { "/branches" };
     let (v, access) = open(state, headers, row_, PermLevel::Read, tail).await?;
-    let (branches, tag_list) = browse::refs(&state.svc, &access)
+    let kind = if tags {
+        browse::RefKind::Tag
+    } else {
+        browse::RefKind::Branch
+    };
+    let list = browse::ref_details(&state.svc, &access, kind)
         .await
         .map_err(web_err(state))?;
     let name = access.repo().name.clone();
     let prefix = &state.web.prefix;
-    let list = if tags { tag_list } else { branches };
     let page = RefsPage {
         layout: layout(state, &v),
         repo: header(&access, if tags { "tags" } else { "branches" }),
@@ -920,13 +933,13 @@ pub async fn refs(
         rows: list
             .into_iter()
             .map(|r| RefRow {
-                changelog_href: format!("{prefix}/{name}/changelog?branch={}", seg(&r.name)),
-                files_href: format!("{prefix}/{name}/files/{}/", seg(&r.name)),
-                short: r.target.short().to_owned(),
-                id: r.target.0,
+                changelog_href: format!("{prefix}/{name}/changelog?branch={}", seg(&r.info.name)),
+                files_href: format!("{prefix}/{name}/files/{}/", seg(&r.info.name)),
+                short: r.info.target.short().to_owned(),
+                id: r.info.target.0,
                 summary: r.summary,
                 age: view::age(r.time),
-                name: r.name,
+                name: r.info.name,
             })
             .collect(),
     };

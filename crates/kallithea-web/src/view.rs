@@ -258,6 +258,9 @@ pub struct Switcher {
     pub label: String,
     pub branches: Vec<SwitchItem>,
     pub tags: Vec<SwitchItem>,
+    /// When not all are listed: how many there are and the page that lists them.
+    pub more_branches: Option<(usize, String)>,
+    pub more_tags: Option<(usize, String)>,
 }
 
 /// One changeset in a list.
