@@ -28,9 +28,54 @@ fn odb_error(context: &str, e: impl std::fmt::Display) -> Error {
     Error::Objects(format!("{context}: {e}"))
 }
 
-/// An opened repository for in-process reads (cheap to open; one per request).
+/// An opened repository for in-process reads (one per call; the costly part of opening,
+/// reading the pack indexes, is shared through [`KEPT`]).
 pub(crate) struct Objects {
     repo: gix::Repository,
+}
+
+/// Repositories opened before, by folder: gix checks a pack index whole when it opens it
+/// (tens of milliseconds for millions of objects), so a handle is kept and shared. gix
+/// re-reads refs that changed on disk and looks for new packs when an object is missing,
+/// so a push shows at once. A folder replaced by another (a new repository under the same
+/// name) is told apart by its inode; handles unused for a while are dropped so that
+/// deleted repositories do not stay mapped.
+static KEPT: std::sync::Mutex<Option<HashMap<std::path::PathBuf, Kept>>> =
+    std::sync::Mutex::new(None);
+
+/// Most repositories kept open at once.
+const MAX_KEPT: usize = 64;
+/// Handles unused this long are dropped.
+const KEPT_IDLE: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
+/// Drops the kept handles of repositories at or below `path` (moved, renamed or deleted).
+pub(crate) fn forget_under(path: &Path) {
+    if let Some(kept) = KEPT.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+        kept.retain(|p, _| !p.starts_with(path));
+    }
+}
+
+struct Kept {
+    repo: gix::ThreadSafeRepository,
+    identity: u64,
+    used: std::time::Instant,
+}
+
+/// What tells a repository folder from another one later created at the same path.
+fn identity(path: &Path) -> u64 {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).map_or(0, |m| m.ino() ^ (m.dev() << 32))
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::metadata(path)
+            .and_then(|m| m.created())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_nanos() as u64)
+    }
 }
 
 /// An object reached by following tags, and the first tag on the way (if any).
@@ -107,8 +152,42 @@ fn subject(message: &[u8]) -> String {
 
 impl Objects {
     pub(crate) fn open(path: &Path) -> Result<Self> {
-        let repo = gix::open_opts(path, gix::open::Options::isolated())
+        let id = identity(path);
+        let now = std::time::Instant::now();
+        {
+            let mut kept = KEPT.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(k) = kept.get_or_insert_with(HashMap::new).get_mut(path)
+                && k.identity == id
+            {
+                k.used = now;
+                return Ok(Self {
+                    repo: k.repo.to_thread_local(),
+                });
+            }
+        }
+        // Opened outside the lock: other repositories are not kept waiting.
+        let shared = gix::ThreadSafeRepository::open_opts(path, gix::open::Options::isolated())
             .map_err(|e| odb_error("opening the repository", e))?;
+        let repo = shared.to_thread_local();
+        let mut kept = KEPT.lock().unwrap_or_else(|p| p.into_inner());
+        let kept = kept.get_or_insert_with(HashMap::new);
+        kept.retain(|_, k| now.duration_since(k.used) < KEPT_IDLE);
+        if kept.len() >= MAX_KEPT
+            && let Some(oldest) = kept
+                .iter()
+                .min_by_key(|(_, k)| k.used)
+                .map(|(p, _)| p.clone())
+        {
+            kept.remove(&oldest);
+        }
+        kept.insert(
+            path.to_owned(),
+            Kept {
+                repo: shared,
+                identity: id,
+                used: now,
+            },
+        );
         Ok(Self { repo })
     }
 
@@ -936,6 +1015,61 @@ mod tests {
                 .unwrap()
                 .len()
                 < listed.len()
+        );
+    }
+
+    #[test]
+    fn kept_handles_see_pushes_and_replaced_repositories() {
+        let t = fixture();
+        let (w, bare) = (t.path().join("w"), t.path().join("bare.git"));
+        let date = "2024-03-01T00:00:00Z";
+        let tip = |objects: &Objects| {
+            objects
+                .refs()
+                .unwrap()
+                .0
+                .into_iter()
+                .find(|b| b.name == "main")
+                .unwrap()
+                .target
+        };
+        let before = tip(&Objects::open(&bare).unwrap());
+        // A push with a pack (many objects) and one with loose objects.
+        for (i, many) in [(0, true), (1, false)] {
+            let files = if many { 200 } else { 1 };
+            for f in 0..files {
+                std::fs::write(w.join(format!("pushed-{i}-{f}.txt")), format!("{i} {f}")).unwrap();
+            }
+            git(&w, &["add", "-A"], date);
+            git(&w, &["commit", "-q", "-m", &format!("pushed {i}")], date);
+            git(&w, &["push", "-q", bare.to_str().unwrap(), "main"], date);
+            let objects = Objects::open(&bare).unwrap();
+            let now = tip(&objects);
+            assert_ne!(now, before);
+            let top = objects.history(&now.0, 0, 1).unwrap();
+            assert_eq!(top[0].message, format!("pushed {i}"));
+            let root = objects.entry(&now.0, "").unwrap().unwrap();
+            assert!(
+                objects
+                    .list(root.object)
+                    .unwrap()
+                    .iter()
+                    .any(|e| e.name == format!("pushed-{i}-0.txt"))
+            );
+        }
+        // Another repository at the same path.
+        std::fs::remove_dir_all(&bare).unwrap();
+        git(t.path(), &["init", "-q", "--bare", "bare.git"], date);
+        let objects = Objects::open(&bare).unwrap();
+        assert!(objects.has_no_branches().unwrap());
+        forget_under(t.path());
+        assert!(
+            KEPT.lock()
+                .unwrap()
+                .as_ref()
+                .unwrap()
+                .keys()
+                .all(|p| !p.starts_with(t.path()))
         );
     }
 

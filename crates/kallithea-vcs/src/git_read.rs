@@ -408,18 +408,29 @@ impl GitRepo {
                 c
             }
         };
-        let stat = self.run(revs(common(
-            GitCommand::new("diff-tree").arg("-z").arg("--numstat"),
-        ))?)?;
-        let mut files = parse_numstat(&stat);
-        let patch_cmd = common(
+        // One git: the `--numstat` records come first, then an empty record, then the patch.
+        // Never more than MAX_PATCH_BYTES in memory: files past it show as cut.
+        let both = common(
             GitCommand::new("diff-tree")
+                .arg("-z")
+                .arg("--numstat")
                 .arg("-p")
                 .arg_num("-U", opts.context as usize),
         );
-        // Never more than MAX_PATCH_BYTES in memory: files past it show as cut.
-        let (patch, _complete) = revs(patch_cmd)?.run_limited(&self.path, MAX_PATCH_BYTES)?;
-        attach_patches(&mut files, &String::from_utf8_lossy(&patch));
+        let (out, complete) = revs(both)?.run_limited(&self.path, MAX_PATCH_BYTES)?;
+        let (stat, patch) = match split_numstat(&out) {
+            Some(parts) => parts,
+            None if complete => (&out[..], &[][..]),
+            // So many files that their list alone fills the limit: list them all, no patches.
+            None => {
+                let stat = self.run(revs(common(
+                    GitCommand::new("diff-tree").arg("-z").arg("--numstat"),
+                ))?)?;
+                return Ok(parse_numstat(&stat));
+            }
+        };
+        let mut files = parse_numstat(stat);
+        attach_patches(&mut files, &String::from_utf8_lossy(patch));
         Ok(files)
     }
 
@@ -578,6 +589,27 @@ fn parse_numstat(out: &[u8]) -> Vec<FileChange> {
         });
     }
     files
+}
+
+/// Splits `diff-tree -z --numstat -p` output into the numstat records and the patch: the
+/// records end with an empty one (a rename record is `a\tr\t`, then the two paths).
+/// `None` when the end of the records is not in `out`.
+fn split_numstat(out: &[u8]) -> Option<(&[u8], &[u8])> {
+    let mut pos = 0;
+    let mut paths_to_skip = 0;
+    while pos < out.len() {
+        let end = pos + out[pos..].iter().position(|b| *b == 0)?;
+        let record = &out[pos..end];
+        if paths_to_skip > 0 {
+            paths_to_skip -= 1;
+        } else if record.is_empty() {
+            return Some((&out[..pos], &out[end + 1..]));
+        } else if record.ends_with(b"\t") {
+            paths_to_skip = 2;
+        }
+        pos = end + 1;
+    }
+    None
 }
 
 /// The most text a raw diff or patch download may have.
@@ -1025,6 +1057,21 @@ mod tests {
             "only side's own change"
         );
         assert!(r.between(&side, &side, 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn numstat_records_end_before_the_patch() {
+        let out =
+            b"1\t2\ta.txt\x003\t0\t\x00old name\x00new name\x00\x00diff --git a/a.txt b/a.txt\n";
+        let (stat, patch) = split_numstat(out).unwrap();
+        assert_eq!(patch, b"diff --git a/a.txt b/a.txt\n");
+        let files = parse_numstat(stat);
+        assert_eq!(files.len(), 2);
+        assert_eq!(files[1].old_path.as_deref(), Some("old name"));
+        assert_eq!(files[1].path, "new name");
+        // Cut inside the records: not split.
+        assert!(split_numstat(&out[..20]).is_none());
+        assert!(split_numstat(b"").is_none());
     }
 
     #[test]

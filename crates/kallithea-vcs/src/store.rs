@@ -106,6 +106,7 @@ impl RepoStore {
     /// for a repository people have pushed to: those are moved aside).
     pub fn discard_new(&self, name: &RepoName) -> Result<()> {
         let path = self.path(name);
+        crate::git_objects::forget_under(&path);
         fs::remove_dir_all(&path).map_err(|e| Error::io(format!("removing {}", path.display()), e))
     }
 
@@ -146,6 +147,7 @@ impl RepoStore {
         if let Some(parent) = dst.parent() {
             fs::create_dir_all(parent).map_err(|e| Error::io("creating parent folder", e))?;
         }
+        crate::git_objects::forget_under(&src);
         fs::rename(&src, &dst).map_err(|e| Error::io(format!("renaming {}", src.display()), e))
     }
 
@@ -177,6 +179,7 @@ impl RepoStore {
         }
         let stamp = chrono::Utc::now().format("%Y%m%d_%H%M%S_%6f");
         let dst = src.with_file_name(format!("rm__{stamp}__{}", name.base_name()));
+        crate::git_objects::forget_under(&src);
         fs::rename(&src, &dst)
             .map_err(|e| Error::io(format!("moving {} aside", src.display()), e))?;
         Ok(dst)
