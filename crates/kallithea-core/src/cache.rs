@@ -4,14 +4,28 @@
 //!
 //! Two generations approximate least-recently-used eviction: entries live in `current`; when
 //! it holds half the entries or half the bytes allowed it becomes `previous` (whose entries
-//! are dropped unless used again). An entry's bytes are estimated from its `Debug` text, once,
-//! when it is stored (after the git work that made it, which costs far more).
+//! are dropped unless used again). An entry's bytes are estimated from the length of its `Debug`
+//! text (counted, not kept), once, when it is stored.
 
 use std::any::Any;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 type Value = Arc<dyn Any + Send + Sync>;
+
+/// The length of a value's `Debug` text, without building it.
+fn debug_len(value: &dyn std::fmt::Debug) -> usize {
+    struct Count(usize);
+    impl std::fmt::Write for Count {
+        fn write_str(&mut self, s: &str) -> std::fmt::Result {
+            self.0 += s.len();
+            Ok(())
+        }
+    }
+    let mut c = Count(0);
+    let _ = std::fmt::write(&mut c, format_args!("{value:?}"));
+    c.0
+}
 
 #[derive(Debug)]
 pub struct Cache {
@@ -62,7 +76,7 @@ impl Cache {
     }
 
     pub fn put<T: Any + Send + Sync + std::fmt::Debug>(&self, key: String, value: Arc<T>) {
-        let bytes = format!("{value:?}").len() + key.len() + 64;
+        let bytes = debug_len(&*value) + key.len() + 64;
         if bytes > self.max_bytes / 4 {
             return; // Too big to be worth keeping.
         }

@@ -21,6 +21,9 @@ use crate::{Error, Result};
 /// Blobs larger than this are not read into memory here (the caller streams a prefix).
 pub(crate) const MAX_IN_MEMORY_BLOB: u64 = 64 * 1024 * 1024;
 
+/// How far commit clocks may disagree (seconds) when history is cut by time.
+const CLOCK_SKEW: i64 = 86_400;
+
 /// Tags are peeled at most this deep (a tag of a tag of ... a commit).
 const MAX_PEEL: usize = 8;
 
@@ -448,7 +451,7 @@ impl Objects {
     }
 
     /// Changesets on branches whose parent is `id`, looking at most `budget` changesets
-    /// back from the branch tips and no further back than `id`'s own commit time.
+    /// back from the branch tips and no further back than a day before `id`'s commit time.
     pub(crate) fn children(
         &self,
         id: &str,
@@ -468,7 +471,10 @@ impl Objects {
             if !older && cs.parents.contains(&parent.id) && !found.contains(&cs.id) {
                 found.push(cs.id);
             }
-            Ok((found.len() < limit && visited < budget).then_some(parents))
+            // Newest first: once the walk is a day (for clocks that disagree) older than the
+            // parent, no child can follow.
+            let past = cs.commit_time.saturating_add(CLOCK_SKEW) < parent.commit_time;
+            Ok((found.len() < limit && visited < budget && !past).then_some(parents))
         })?;
         Ok(found)
     }
