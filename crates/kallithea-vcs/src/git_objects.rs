@@ -31,14 +31,14 @@ fn odb_error(context: &str, e: impl std::fmt::Display) -> Error {
     Error::Objects(format!("{context}: {e}"))
 }
 
-/// An opened repository for in-process reads (one per call; the costly part of opening,
-/// reading the pack indexes, is shared through [`KEPT`]).
+/// An opened repository for in-process reads (one per call, made from a handle kept in
+/// [`KEPT`]).
 pub(crate) struct Objects {
     repo: gix::Repository,
 }
 
-/// Repositories opened before, by folder: gix checks a pack index whole when it opens it
-/// (tens of milliseconds for millions of objects), so a handle is kept and shared. gix
+/// Repositories opened before, by folder: a handle (config read, pack indexes mapped, object
+/// caches warm) is kept and shared by the requests that follow. gix
 /// re-reads refs that changed on disk and looks for new packs when an object is missing,
 /// so a push shows at once. A folder replaced by another (a new repository under the same
 /// name) is told apart by its inode; handles unused for a while are dropped so that
@@ -222,8 +222,7 @@ impl Objects {
                     tag: first_tag,
                 }));
             }
-            let tag = TagRef::from_bytes(&data, self.repo.object_hash())
-                .map_err(|e| odb_error("reading a tag", e))?;
+            let tag = TagRef::from_bytes(&data).map_err(|e| odb_error("reading a tag", e))?;
             id = tag.target();
             if first_tag.is_none() {
                 first_tag = Some(data.clone());
@@ -233,8 +232,7 @@ impl Objects {
     }
 
     fn parse_commit(&self, id: ObjectId, data: &[u8]) -> Result<Changeset> {
-        let c = CommitRef::from_bytes(data, self.repo.object_hash())
-            .map_err(|e| odb_error("reading a commit", e))?;
+        let c = CommitRef::from_bytes(data).map_err(|e| odb_error("reading a commit", e))?;
         let author = c
             .author()
             .map_err(|e| odb_error("reading a commit's author", e))?;
@@ -291,33 +289,36 @@ impl Objects {
         Ok(iter.flatten().map(|r| r.detach()).collect())
     }
 
-    /// Branches and tags by name with the commit each names, without reading commits:
-    /// packed refs carry their peeled ids; a loose tag is read only to see whether it is
-    /// annotated. Refs that do not name a commit (tags of trees or blobs) are left out.
+    /// Branches and tags by name with what each names, without reading objects where the
+    /// refs say it: packed refs carry the peeled id of annotated tags (and a packed tag
+    /// without one is not annotated), so only loose tags are looked at. A lightweight tag
+    /// of a tree or blob is listed with that object (pages then say there is no such
+    /// changeset); annotated tags are followed to what they finally name.
     pub(crate) fn refs(&self) -> Result<(Vec<RefInfo>, Vec<RefInfo>)> {
+        let loose_tags = loose_ref_names(&self.repo.git_dir().join("refs/tags"));
         let mut lists: [Vec<RefInfo>; 2] = [Vec::new(), Vec::new()];
         for (slot, kind) in [(0, RefKind::Branch), (1, RefKind::Tag)] {
             for r in self.references(kind)? {
                 let Some(direct) = r.target.try_id().map(ToOwned::to_owned) else {
                     continue;
                 };
+                let name = String::from_utf8_lossy(r.name.shorten()).into_owned();
                 let target = match (kind, r.peeled) {
                     // git keeps branches on commits.
                     (RefKind::Branch, _) => direct,
-                    (RefKind::Tag, Some(peeled)) if self.kind_of(peeled)? == Some(Kind::Commit) => {
-                        peeled
-                    }
-                    (RefKind::Tag, _) => match self.kind_of(direct)? {
-                        Some(Kind::Commit) => direct,
+                    (RefKind::Tag, Some(peeled)) => peeled,
+                    (RefKind::Tag, None) if !loose_tags.contains(&name) => direct,
+                    (RefKind::Tag, None) => match self.kind_of(direct)? {
                         Some(Kind::Tag) => match self.peel(direct)? {
-                            Some(p) if p.kind == Kind::Commit => p.id,
-                            _ => continue,
+                            Some(p) => p.id,
+                            None => continue,
                         },
-                        _ => continue,
+                        Some(_) => direct,
+                        None => continue,
                     },
                 };
                 lists[slot].push(RefInfo {
-                    name: String::from_utf8_lossy(r.name.shorten()).into_owned(),
+                    name,
                     kind,
                     target: ChangesetId(target.to_string()),
                 });
@@ -357,8 +358,8 @@ impl Objects {
             let cs = self.parse_commit(id, &data)?;
             let (created, summary) = match &tag {
                 Some(tag_data) => {
-                    let t = TagRef::from_bytes(tag_data, self.repo.object_hash())
-                        .map_err(|e| odb_error("reading a tag", e))?;
+                    let t =
+                        TagRef::from_bytes(tag_data).map_err(|e| odb_error("reading a tag", e))?;
                     let created = t
                         .tagger()
                         .ok()
@@ -551,8 +552,7 @@ impl Objects {
             let Some((Kind::Tree, data)) = self.object(tree)? else {
                 return Ok(None);
             };
-            let t = TreeRef::from_bytes(&data, self.repo.object_hash())
-                .map_err(|e| odb_error("reading a tree", e))?;
+            let t = TreeRef::from_bytes(&data).map_err(|e| odb_error("reading a tree", e))?;
             match t.entries.iter().find(|e| e.filename == part.as_bytes()) {
                 Some(e) if e.mode.is_tree() => tree = e.oid.to_owned(),
                 _ => return Ok(None),
@@ -574,8 +574,7 @@ impl Objects {
             let Some((Kind::Tree, data)) = self.object(tree)? else {
                 return Ok(HashMap::new());
             };
-            let t = TreeRef::from_bytes(&data, self.repo.object_hash())
-                .map_err(|e| odb_error("reading a tree", e))?;
+            let t = TreeRef::from_bytes(&data).map_err(|e| odb_error("reading a tree", e))?;
             Ok(t.entries
                 .iter()
                 .map(|e| (e.filename.to_vec(), (e.mode.value(), e.oid.to_owned())))
@@ -622,8 +621,7 @@ impl Objects {
         else {
             return Ok(None);
         };
-        let c = CommitRef::from_bytes(&data, self.repo.object_hash())
-            .map_err(|e| odb_error("reading a commit", e))?;
+        let c = CommitRef::from_bytes(&data).map_err(|e| odb_error("reading a commit", e))?;
         Ok(Some(c.tree()))
     }
 
@@ -645,8 +643,7 @@ impl Objects {
             let Some((Kind::Tree, data)) = self.object(tree)? else {
                 return Ok(None);
             };
-            let t = TreeRef::from_bytes(&data, self.repo.object_hash())
-                .map_err(|e| odb_error("reading a tree", e))?;
+            let t = TreeRef::from_bytes(&data).map_err(|e| odb_error("reading a tree", e))?;
             let Some(e) = t.entries.iter().find(|e| e.filename == part.as_bytes()) else {
                 return Ok(None);
             };
@@ -684,8 +681,7 @@ impl Objects {
         let Some((Kind::Tree, data)) = self.object(tree)? else {
             return Ok(Vec::new());
         };
-        let t = TreeRef::from_bytes(&data, self.repo.object_hash())
-            .map_err(|e| odb_error("reading a tree", e))?;
+        let t = TreeRef::from_bytes(&data).map_err(|e| odb_error("reading a tree", e))?;
         let mut entries = Vec::with_capacity(t.entries.len());
         for e in &t.entries {
             let kind = entry_kind(e.mode);
@@ -719,6 +715,26 @@ impl Objects {
     pub(crate) fn parse_id(hex: &str) -> Result<ObjectId> {
         Self::id(hex)
     }
+}
+
+/// Names of the loose refs under a folder (`a/b` for `folder/a/b`).
+fn loose_ref_names(folder: &Path) -> HashSet<String> {
+    let mut names = HashSet::new();
+    let mut dirs = vec![folder.to_owned()];
+    while let Some(d) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                dirs.push(path);
+            } else if let Ok(rel) = path.strip_prefix(folder) {
+                names.insert(rel.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    names
 }
 
 fn entry_kind(mode: gix::objs::tree::EntryMode) -> EntryKind {
@@ -892,16 +908,19 @@ mod tests {
         assert_eq!(branches.len(), 6);
         assert_eq!(
             names(&tags),
-            ["light", "v1", "v1-again"],
-            "the tree tag is left out"
+            ["light", "tree-tag", "v1", "v1-again"],
+            "a tree tag is listed as the refs say"
         );
         let v1 = String::from_utf8(git(&bare, &["rev-parse", "v1^{commit}"], "")).unwrap();
         assert_eq!(
-            tags[1].target.0,
+            tags[2].target.0,
             v1.trim(),
             "annotated tags name their changeset"
         );
-        assert_eq!(tags[2].target, tags[1].target, "a tag of a tag too");
+        assert_eq!(tags[3].target, tags[2].target, "a tag of a tag too");
+        let tree = String::from_utf8(git(&bare, &["rev-parse", "main^{tree}"], "")).unwrap();
+        assert_eq!(tags[1].target.0, tree.trim());
+        assert!(objects.commit(&tags[1].target.0).unwrap().is_none());
         // The same from loose refs (no peeled ids to read).
         let loose = t.path().join("loose.git");
         git(

@@ -297,10 +297,12 @@ impl VcsRead for GitRepo {
     }
 
     fn annotate(&self, id: &ChangesetId, path: &str) -> Result<Option<Vec<AnnotatedLine>>> {
-        if self
-            .ls_entry(id, path)?
-            .is_none_or(|e| !e.starts_with("100"))
-        {
+        if !is_object_id(&id.0) || !crate::read::valid_path(path) {
+            return Ok(None);
+        }
+        // Only regular files are annotated (not folders, symlinks or submodules).
+        let entry = self.objects()?.entry(&id.0, path)?;
+        if entry.is_none_or(|e| e.kind != EntryKind::File) {
             return Ok(None);
         }
         // blame reads `--` after `--end-of-options` as a revision; the id is a checked hex.
@@ -352,7 +354,10 @@ impl GitRepo {
         size: u64,
         max_bytes: usize,
     ) -> Result<Option<FileContent>> {
-        let mut bytes = if size <= MAX_IN_MEMORY_BLOB {
+        let mut bytes = if max_bytes == 0 {
+            // Only the kind and size were asked for.
+            Vec::new()
+        } else if size <= MAX_IN_MEMORY_BLOB {
             match objects.blob(object)? {
                 Some(b) => b,
                 None => return Ok(None),
@@ -469,22 +474,6 @@ impl GitRepo {
             .arg("--end-of-options")
             .value(&id.0)?
             .spawn_piped(&self.path)
-    }
-
-    fn ls_entry(&self, id: &ChangesetId, path: &str) -> Result<Option<String>> {
-        let out = GitCommand::new("ls-tree")
-            .arg("-z")
-            .arg("--long")
-            .arg("--end-of-options")
-            .value(&id.0)?
-            .arg("--")
-            .value_after_dashdash(path)
-            .run_unchecked(&self.path)?;
-        Ok(out
-            .status
-            .success()
-            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
-            .filter(|s| !s.is_empty()))
     }
 
     fn blob_prefix(&self, spec: &str, max_bytes: usize) -> Result<Vec<u8>> {
