@@ -199,6 +199,11 @@ impl Objects {
     }
 
     /// An object's kind and data, or `None` when the repository does not have it.
+    pub(crate) fn raw(&self, id: ObjectId) -> Result<Option<(Kind, Vec<u8>)>> {
+        self.object(id)
+    }
+
+    /// An object's kind and data, or `None` when the repository does not have it.
     fn object(&self, id: ObjectId) -> Result<Option<(Kind, Vec<u8>)>> {
         match self.repo.try_find_object(id) {
             Ok(Some(mut o)) => Ok(Some((o.kind, std::mem::take(&mut o.data)))),
@@ -612,7 +617,7 @@ impl Objects {
     }
 
     /// The tree of a commit.
-    fn commit_tree(&self, commit: &str) -> Result<Option<ObjectId>> {
+    pub(crate) fn commit_tree(&self, commit: &str) -> Result<Option<ObjectId>> {
         let Some(Peeled {
             kind: Kind::Commit,
             data,

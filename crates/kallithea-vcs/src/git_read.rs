@@ -290,6 +290,27 @@ impl VcsRead for GitRepo {
 
     fn changes(&self, id: &ChangesetId, opts: DiffOptions) -> Result<Vec<FileChange>> {
         let cs = self.changeset(id)?;
+        // Plain changesets are compared in-process; the rest (renames, whitespace ignored,
+        // type changes, attributes, big files) by git.
+        if !opts.ignore_whitespace {
+            let objects = self.objects()?;
+            let from = match cs.parents.first() {
+                Some(p) => objects.commit_tree(&p.0)?,
+                None => None,
+            };
+            if let Some(to) = objects.commit_tree(&id.0)?
+                && (from.is_some() || cs.parents.is_empty())
+                && let Some(files) = crate::git_diff::plain_changes(
+                    &objects,
+                    from,
+                    to,
+                    opts.context,
+                    MAX_PATCH_BYTES,
+                )?
+            {
+                return Ok(files);
+            }
+        }
         match cs.parents.first() {
             Some(p) => self.diff_pair(&p.0, &id.0, opts),
             None => self.diff_root(&id.0, opts),
@@ -689,6 +710,18 @@ pub(crate) mod tests_support {
             )
             .unwrap();
         parse_log(&out)
+    }
+
+    /// A changeset's files and patches as `git diff-tree` gives them.
+    pub(crate) fn changes_by_git(
+        repo: &GitRepo,
+        cs: &Changeset,
+        opts: DiffOptions,
+    ) -> Vec<FileChange> {
+        match cs.parents.first() {
+            Some(p) => repo.diff_pair(&p.0, &cs.id.0, opts).unwrap(),
+            None => repo.diff_root(&cs.id.0, opts).unwrap(),
+        }
     }
 
     /// The folder's last changes as `git log --name-only` gives them.

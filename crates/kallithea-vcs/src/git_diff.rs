@@ -1,0 +1,420 @@
+//! In-process diffs of plain changesets: files added, changed or deleted, compared line by
+//! line with imara-diff (Myers, then git's indent heuristic) and written as git writes
+//! unified hunks (`@@ -a,b +c,d @@ function`, `\ No newline at end of file`).
+//!
+//! Anything git would treat differently is left to `git diff-tree` (the caller's fallback):
+//! possible renames (a file added and one deleted in the same changeset), type changes,
+//! symlinks and submodules, `.gitattributes` (which can make a file binary or change its
+//! diff driver), ignoring whitespace, big blobs and changesets touching many files.
+
+use gix::ObjectId;
+use gix::objs::{Kind, TreeRef};
+use imara_diff::{Algorithm, Diff, InternedInput};
+
+use crate::git_objects::Objects;
+use crate::read::{ChangeKind, FileChange};
+use crate::{Error, Result};
+
+/// Files larger than this are left to git.
+const MAX_BLOB: u64 = 8 * 1024 * 1024;
+/// Changesets touching more files than this are left to git.
+const MAX_FILES: usize = 500;
+/// git reads this many bytes to decide that a file is binary (a NUL among them).
+const BINARY_PROBE: usize = 8000;
+
+/// One side of a changed path.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Side {
+    mode: u16,
+    id: ObjectId,
+}
+
+/// Paths that differ between two trees, or `None` when git should do it.
+type Changed = Vec<(String, Option<Side>, Option<Side>)>;
+
+fn is_regular(mode: u16) -> bool {
+    mode == 0o100644 || mode == 0o100755
+}
+
+/// The changes from tree `from` (none for a first changeset) to `to`, with `context` lines
+/// around each hunk; `None` when the changeset is not plain enough (see the module doc).
+pub(crate) fn plain_changes(
+    objects: &Objects,
+    from: Option<ObjectId>,
+    to: ObjectId,
+    context: u32,
+    max_patch_bytes: usize,
+) -> Result<Option<Vec<FileChange>>> {
+    let mut changed = Vec::new();
+    if !walk(objects, from, Some(to), "", &mut changed)? {
+        return Ok(None);
+    }
+    let added = changed.iter().any(|(_, a, b)| a.is_none() && b.is_some());
+    let deleted = changed.iter().any(|(_, a, b)| a.is_some() && b.is_none());
+    if (added && deleted) || changed.len() > MAX_FILES {
+        return Ok(None);
+    }
+    let mut files = Vec::with_capacity(changed.len());
+    let mut patch_bytes = 0usize;
+    for (path, old, new) in changed {
+        let read = |side: Option<Side>| -> Result<Option<Vec<u8>>> {
+            match side {
+                None => Ok(Some(Vec::new())),
+                Some(s) if objects.size(s.id)? > MAX_BLOB => Ok(None),
+                Some(s) => objects.blob(s.id),
+            }
+        };
+        let (Some(a), Some(b)) = (read(old)?, read(new)?) else {
+            return Ok(None);
+        };
+        let kind = match (old, new) {
+            (None, _) => ChangeKind::Added,
+            (_, None) => ChangeKind::Deleted,
+            _ => ChangeKind::Modified,
+        };
+        let binary = [&a, &b]
+            .iter()
+            .any(|t| t[..t.len().min(BINARY_PROBE)].contains(&0));
+        let (patch, added, removed) = if binary {
+            (String::new(), 0, 0)
+        } else {
+            unified(&a, &b, context)
+        };
+        patch_bytes += patch.len();
+        files.push(FileChange {
+            path,
+            old_path: None,
+            kind,
+            added,
+            removed,
+            binary,
+            // Past the limit, files are listed without their patch (as cut).
+            patch: if patch_bytes > max_patch_bytes {
+                String::new()
+            } else {
+                patch
+            },
+        });
+    }
+    Ok(Some(files))
+}
+
+/// Entries of a tree by name (empty for none).
+fn entries(objects: &Objects, tree: Option<ObjectId>) -> Result<Vec<(Vec<u8>, Side)>> {
+    let Some(tree) = tree else {
+        return Ok(Vec::new());
+    };
+    let Some((Kind::Tree, data)) = objects.raw(tree)? else {
+        return Err(Error::Objects(format!("{tree} is not a tree")));
+    };
+    let t =
+        TreeRef::from_bytes(&data).map_err(|e| Error::Objects(format!("reading a tree: {e}")))?;
+    Ok(t.entries
+        .iter()
+        .map(|e| {
+            (
+                e.filename.to_vec(),
+                Side {
+                    mode: e.mode.value(),
+                    id: e.oid.to_owned(),
+                },
+            )
+        })
+        .collect())
+}
+
+/// Collects the paths that differ below two trees, in git's order (byte order of the full
+/// path, as git sorts tree entries with folders compared as `name/`). False when something
+/// needs git: a type change, a symlink, a submodule or `.gitattributes`.
+fn walk(
+    objects: &Objects,
+    a: Option<ObjectId>,
+    b: Option<ObjectId>,
+    prefix: &str,
+    out: &mut Changed,
+) -> Result<bool> {
+    if a == b {
+        return Ok(true);
+    }
+    let (old, new) = (entries(objects, a)?, entries(objects, b)?);
+    let mut names: Vec<Vec<u8>> = old.iter().chain(&new).map(|(n, _)| n.clone()).collect();
+    names.sort();
+    names.dedup();
+    // git orders a folder `x` as `x/`: sort by that key so output follows `git diff-tree -r`.
+    let is_tree = |n: &[u8]| {
+        old.iter()
+            .chain(&new)
+            .any(|(m, s)| m == n && s.mode == 0o040000)
+    };
+    names.sort_by_cached_key(|n| {
+        let mut k = n.clone();
+        if is_tree(n) {
+            k.push(b'/');
+        }
+        k
+    });
+    for name in names {
+        if prefix.is_empty() && name == b".gitattributes" {
+            return Ok(false);
+        }
+        let o = old.iter().find(|(n, _)| *n == name).map(|(_, s)| *s);
+        let n = new.iter().find(|(m, _)| *m == name).map(|(_, s)| *s);
+        if o == n {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&name);
+        let path = if prefix.is_empty() {
+            text.into_owned()
+        } else {
+            format!("{prefix}/{text}")
+        };
+        let tree = |s: Option<Side>| s.filter(|s| s.mode == 0o040000).map(|s| s.id);
+        let file = |s: Option<Side>| s.filter(|s| s.mode != 0o040000);
+        match (o.map(|s| s.mode), n.map(|s| s.mode)) {
+            (Some(0o040000), Some(0o040000)) | (Some(0o040000), None) | (None, Some(0o040000)) => {
+                if !walk(objects, tree(o), tree(n), &path, out)? {
+                    return Ok(false);
+                }
+            }
+            (Some(x), Some(y)) if is_regular(x) && is_regular(y) => out.push((path, o, n)),
+            (Some(x), None) | (None, Some(x)) if is_regular(x) => {
+                out.push((path, file(o), file(n)))
+            }
+            // A file that became a folder or the other way round, symlinks, submodules.
+            _ => return Ok(false),
+        }
+    }
+    Ok(true)
+}
+
+/// The unified diff of two texts (hunks only) with its added and removed line counts.
+fn unified(a: &[u8], b: &[u8], context: u32) -> (String, u64, u64) {
+    let input = InternedInput::new(a, b);
+    let mut diff = Diff::compute(Algorithm::Myers, &input);
+    diff.postprocess_lines(&input);
+    let (added, removed) = (diff.count_additions() as u64, diff.count_removals() as u64);
+    let before: Vec<&[u8]> = input.before.iter().map(|t| input.interner[*t]).collect();
+    let after: Vec<&[u8]> = input.after.iter().map(|t| input.interner[*t]).collect();
+    let mut out = String::new();
+    // Hunks closer than twice the context are joined, as git joins them.
+    let mut groups: Vec<Vec<imara_diff::Hunk>> = Vec::new();
+    for h in diff.hunks() {
+        match groups.last_mut() {
+            Some(g) if h.before.start - g.last().map_or(0, |l| l.before.end) <= 2 * context => {
+                g.push(h)
+            }
+            _ => groups.push(vec![h]),
+        }
+    }
+    for group in groups {
+        let (first, last) = (&group[0], &group[group.len() - 1]);
+        let b_start = first.before.start.saturating_sub(context);
+        let a_start = first.after.start - (first.before.start - b_start);
+        let b_end = (last.before.end + context).min(before.len() as u32);
+        let a_end = last.after.end + (b_end - last.before.end);
+        let range = |start: u32, end: u32| match end - start {
+            0 => format!("{start},0"),
+            1 => format!("{}", start + 1),
+            n => format!("{},{n}", start + 1),
+        };
+        out.push_str(&format!(
+            "@@ -{} +{} @@{}\n",
+            range(b_start, b_end),
+            range(a_start, a_end),
+            function_line(&before, b_start)
+        ));
+        let mut at = b_start;
+        for h in &group {
+            for line in &before[at as usize..h.before.start as usize] {
+                push_line(&mut out, ' ', line);
+            }
+            for line in &before[h.before.start as usize..h.before.end as usize] {
+                push_line(&mut out, '-', line);
+            }
+            for line in &after[h.after.start as usize..h.after.end as usize] {
+                push_line(&mut out, '+', line);
+            }
+            at = h.before.end;
+        }
+        for line in &before[at as usize..b_end as usize] {
+            push_line(&mut out, ' ', line);
+        }
+    }
+    (out, added, removed)
+}
+
+fn push_line(out: &mut String, mark: char, line: &[u8]) {
+    out.push(mark);
+    out.push_str(&String::from_utf8_lossy(line));
+    if !line.ends_with(b"\n") {
+        out.push_str("\n\\ No newline at end of file\n");
+    }
+}
+
+/// What git shows after a hunk's `@@`: the nearest line above the hunk that starts with a
+/// letter, `_` or `$` (git's default function line), cut to 80 bytes.
+fn function_line(before: &[&[u8]], start: u32) -> String {
+    for line in before[..start as usize].iter().rev() {
+        if line
+            .first()
+            .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_' || *c == b'$')
+        {
+            let mut l = line.strip_suffix(b"\n").unwrap_or(line);
+            l = &l[..l.len().min(80)];
+            let text = String::from_utf8_lossy(l);
+            return format!(" {}", text.trim_end());
+        }
+    }
+    String::new()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::read::{DiffOptions, Repo, VcsRead};
+
+    /// git as a user runs it.
+    #[allow(clippy::disallowed_methods)]
+    fn git(dir: &std::path::Path, args: &[&str]) -> String {
+        let out = std::process::Command::new("git")
+            .args(["-c", "init.defaultBranch=main"])
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_AUTHOR_NAME", "A")
+            .env("GIT_AUTHOR_EMAIL", "a@example.com")
+            .env("GIT_AUTHOR_DATE", "2024-01-01T00:00:00Z")
+            .env("GIT_COMMITTER_NAME", "A")
+            .env("GIT_COMMITTER_EMAIL", "a@example.com")
+            .env("GIT_COMMITTER_DATE", "2024-01-01T00:00:00Z")
+            .output()
+            .expect("git");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// A file of code-like lines: functions, indented bodies, blank lines.
+    fn code(seed: &mut u64, lines: usize) -> Vec<String> {
+        let mut next = || {
+            *seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (*seed >> 33) as usize
+        };
+        (0..lines)
+            .map(|i| match next() % 7 {
+                0 => format!("def f{}(x):", next() % 50),
+                1 => String::new(),
+                2 => "    return x".to_owned(),
+                3 => format!("    y = x + {}", next() % 5),
+                4 => "}".to_owned(),
+                5 => format!("int g{i}(void) {{"),
+                _ => format!("    call({});", next() % 9),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn plain_diffs_are_the_ones_git_writes() {
+        let t = tempfile::tempdir().unwrap();
+        let w = t.path().join("w");
+        std::fs::create_dir(&w).unwrap();
+        git(&w, &["init", "-q"]);
+        let mut seed = 7u64;
+        let mut files: Vec<Vec<String>> = (0..6).map(|i| code(&mut seed, 40 + 30 * i)).collect();
+        let write = |files: &[Vec<String>], seed: u64| {
+            for (i, f) in files.iter().enumerate() {
+                let mut text = f.join("\n");
+                // Some files end without a newline.
+                if !(i as u64 + seed).is_multiple_of(3) {
+                    text.push('\n');
+                }
+                std::fs::create_dir_all(w.join(format!("d{}", i % 2))).unwrap();
+                std::fs::write(w.join(format!("d{}/f{i}.txt", i % 2)), text).unwrap();
+            }
+        };
+        write(&files, 0);
+        std::fs::write(w.join("bin.dat"), b"\x00\x01\x02binary").unwrap();
+        std::fs::write(w.join("empty"), b"").unwrap();
+        git(&w, &["add", "-A"]);
+        git(&w, &["commit", "-q", "-m", "first"]);
+        for round in 1..40u64 {
+            let mut rng = seed;
+            for f in files.iter_mut() {
+                rng = rng.wrapping_mul(6364136223846793005).wrapping_add(round);
+                let at = (rng >> 33) as usize % (f.len() + 1);
+                match (rng >> 40) % 4 {
+                    0 => {
+                        let new = code(&mut seed, 1 + (rng >> 50) as usize % 6);
+                        f.splice(at..at, new);
+                    }
+                    1 if f.len() > 5 => {
+                        let end = (at + 1 + (rng >> 50) as usize % 4).min(f.len());
+                        f.drain(at.min(end)..end);
+                    }
+                    2 if at < f.len() => f[at] = format!("{} // changed {round}", f[at]),
+                    _ => {}
+                }
+            }
+            write(&files, round);
+            if round.is_multiple_of(7) {
+                std::fs::write(w.join("bin.dat"), format!("\x00 {round}")).unwrap();
+                std::fs::write(w.join("empty"), "now with text\n").unwrap();
+            }
+            if round == 20 {
+                std::fs::write(w.join(format!("new-{round}.txt")), "a\nb\n").unwrap();
+            }
+            if round == 30 {
+                std::fs::remove_file(w.join("new-20.txt")).unwrap();
+            }
+            git(&w, &["add", "-A"]);
+            git(
+                &w,
+                &[
+                    "commit",
+                    "-q",
+                    "--allow-empty",
+                    "-m",
+                    &format!("round {round}"),
+                ],
+            );
+        }
+        git(&w, &["clone", "-q", "--bare", ".", "../bare.git"]);
+        let bare = t.path().join("bare.git");
+        let repo = crate::git_read::GitRepo::new(&bare);
+        let objects = Objects::open(&bare).unwrap();
+        let ids = git(&bare, &["rev-list", "main"]);
+        let mut compared = 0;
+        for id in ids.lines() {
+            let cs = objects.commit(id).unwrap().unwrap();
+            let from = cs
+                .parents
+                .first()
+                .map(|p| objects.commit_tree(&p.0).unwrap().unwrap());
+            let to = objects.commit_tree(id).unwrap().unwrap();
+            for context in [3, 0, 10] {
+                let Some(mine) = plain_changes(&objects, from, to, context, usize::MAX).unwrap()
+                else {
+                    continue;
+                };
+                let opts = DiffOptions {
+                    context,
+                    ignore_whitespace: false,
+                };
+                let theirs = crate::git_read::tests_support::changes_by_git(&repo, &cs, opts);
+                assert_eq!(mine, theirs, "{id} with {context} lines of context");
+                compared += 1;
+            }
+        }
+        assert!(compared > 100, "{compared}");
+        // Through the backend too.
+        let r = Repo::open_git(&bare).unwrap();
+        let tip = crate::read::ChangesetId(ids.lines().next().unwrap().to_owned());
+        assert!(!r.changes(&tip, DiffOptions::default()).unwrap().is_empty());
+    }
+}
