@@ -7,13 +7,15 @@
 //! symlinks and submodules, `.gitattributes` (which can make a file binary or change its
 //! diff driver), ignoring whitespace, big blobs and changesets touching many files.
 
+use std::collections::HashMap;
+
 use gix::ObjectId;
 use gix::objs::{Kind, TreeRef};
 use imara_diff::{Algorithm, Diff, InternedInput};
 
+use crate::Result;
 use crate::git_objects::Objects;
 use crate::read::{ChangeKind, FileChange};
-use crate::{Error, Result};
 
 /// Files larger than this are left to git.
 const MAX_BLOB: u64 = 8 * 1024 * 1024;
@@ -28,6 +30,9 @@ struct Side {
     mode: u16,
     id: ObjectId,
 }
+
+/// A tree entry: its name and what it names.
+type Named = (Vec<u8>, Side);
 
 /// Paths that differ between two trees, or `None` when git should do it.
 type Changed = Vec<(String, Option<Side>, Option<Side>)>;
@@ -45,14 +50,27 @@ pub(crate) fn plain_changes(
     context: u32,
     max_patch_bytes: usize,
 ) -> Result<Option<Vec<FileChange>>> {
+    // Attributes outside the tree can change how git diffs a file.
+    if objects.git_dir().join("info/attributes").exists() {
+        return Ok(None);
+    }
     let mut changed = Vec::new();
-    if !walk(objects, from, Some(to), "", &mut changed)? {
+    if !walk(objects, from, Some(to), "", 0, &mut changed)? {
         return Ok(None);
     }
     let added = changed.iter().any(|(_, a, b)| a.is_none() && b.is_some());
     let deleted = changed.iter().any(|(_, a, b)| a.is_some() && b.is_none());
-    if (added && deleted) || changed.len() > MAX_FILES {
+    if added && deleted {
         return Ok(None);
+    }
+    // Every blob's size before any is read: a big one anywhere leaves the whole diff to git.
+    for (_, old, new) in &changed {
+        for side in [old, new].into_iter().flatten() {
+            match objects.size(side.id) {
+                Ok(n) if n <= MAX_BLOB => {}
+                _ => return Ok(None),
+            }
+        }
     }
     let mut files = Vec::with_capacity(changed.len());
     let mut patch_bytes = 0usize;
@@ -60,7 +78,6 @@ pub(crate) fn plain_changes(
         let read = |side: Option<Side>| -> Result<Option<Vec<u8>>> {
             match side {
                 None => Ok(Some(Vec::new())),
-                Some(s) if objects.size(s.id)? > MAX_BLOB => Ok(None),
                 Some(s) => objects.blob(s.id),
             }
         };
@@ -99,89 +116,105 @@ pub(crate) fn plain_changes(
     Ok(Some(files))
 }
 
-/// Entries of a tree by name (empty for none).
-fn entries(objects: &Objects, tree: Option<ObjectId>) -> Result<Vec<(Vec<u8>, Side)>> {
+/// Entries of a tree (empty for none), or `None` when the object is not a readable tree.
+fn entries(objects: &Objects, tree: Option<ObjectId>) -> Result<Option<Vec<Named>>> {
     let Some(tree) = tree else {
-        return Ok(Vec::new());
+        return Ok(Some(Vec::new()));
     };
     let Some((Kind::Tree, data)) = objects.raw(tree)? else {
-        return Err(Error::Objects(format!("{tree} is not a tree")));
+        return Ok(None);
     };
-    let t =
-        TreeRef::from_bytes(&data).map_err(|e| Error::Objects(format!("reading a tree: {e}")))?;
-    Ok(t.entries
-        .iter()
-        .map(|e| {
-            (
-                e.filename.to_vec(),
-                Side {
-                    mode: e.mode.value(),
-                    id: e.oid.to_owned(),
-                },
-            )
-        })
-        .collect())
+    let Ok(t) = TreeRef::from_bytes(&data) else {
+        return Ok(None);
+    };
+    Ok(Some(
+        t.entries
+            .iter()
+            .map(|e| {
+                (
+                    e.filename.to_vec(),
+                    Side {
+                        mode: e.mode.value(),
+                        id: e.oid.to_owned(),
+                    },
+                )
+            })
+            .collect(),
+    ))
 }
+
+/// Folders nested deeper than this are left to git.
+const MAX_DEPTH: usize = 256;
+
+const TREE: u16 = 0o040000;
 
 /// Collects the paths that differ below two trees, in git's order (byte order of the full
 /// path, as git sorts tree entries with folders compared as `name/`). False when something
-/// needs git: a type change, a symlink, a submodule or `.gitattributes`.
+/// needs git: a type change, a symlink, a submodule, `.gitattributes`, more than
+/// [`MAX_FILES`] files, folders deeper than [`MAX_DEPTH`] or an unreadable tree.
 fn walk(
     objects: &Objects,
     a: Option<ObjectId>,
     b: Option<ObjectId>,
     prefix: &str,
+    depth: usize,
     out: &mut Changed,
 ) -> Result<bool> {
     if a == b {
         return Ok(true);
     }
-    let (old, new) = (entries(objects, a)?, entries(objects, b)?);
-    let mut names: Vec<Vec<u8>> = old.iter().chain(&new).map(|(n, _)| n.clone()).collect();
-    names.sort();
-    names.dedup();
-    // git orders a folder `x` as `x/`: sort by that key so output follows `git diff-tree -r`.
-    let is_tree = |n: &[u8]| {
-        old.iter()
-            .chain(&new)
-            .any(|(m, s)| m == n && s.mode == 0o040000)
+    if depth > MAX_DEPTH {
+        return Ok(false);
+    }
+    let (Some(old), Some(new)) = (entries(objects, a)?, entries(objects, b)?) else {
+        return Ok(false);
     };
-    names.sort_by_cached_key(|n| {
-        let mut k = n.clone();
-        if is_tree(n) {
-            k.push(b'/');
-        }
-        k
-    });
-    for name in names {
+    let old: HashMap<&[u8], Side> = old.iter().map(|(n, s)| (n.as_slice(), *s)).collect();
+    let new: HashMap<&[u8], Side> = new.iter().map(|(n, s)| (n.as_slice(), *s)).collect();
+    let is_tree = |n: &[u8]| {
+        old.get(n).is_some_and(|s| s.mode == TREE) || new.get(n).is_some_and(|s| s.mode == TREE)
+    };
+    // git orders a folder `x` as `x/`: sort by that key so output follows `git diff-tree -r`.
+    let mut names: Vec<(Vec<u8>, &[u8])> = old
+        .keys()
+        .chain(new.keys().filter(|n| !old.contains_key(*n)))
+        .map(|n| {
+            let mut key = n.to_vec();
+            if is_tree(n) {
+                key.push(b'/');
+            }
+            (key, *n)
+        })
+        .collect();
+    names.sort();
+    for (_, name) in names {
         if prefix.is_empty() && name == b".gitattributes" {
             return Ok(false);
         }
-        let o = old.iter().find(|(n, _)| *n == name).map(|(_, s)| *s);
-        let n = new.iter().find(|(m, _)| *m == name).map(|(_, s)| *s);
+        let (o, n) = (old.get(name).copied(), new.get(name).copied());
         if o == n {
             continue;
         }
-        let text = String::from_utf8_lossy(&name);
+        let text = String::from_utf8_lossy(name);
         let path = if prefix.is_empty() {
             text.into_owned()
         } else {
             format!("{prefix}/{text}")
         };
-        let tree = |s: Option<Side>| s.filter(|s| s.mode == 0o040000).map(|s| s.id);
-        let file = |s: Option<Side>| s.filter(|s| s.mode != 0o040000);
+        let tree = |s: Option<Side>| s.filter(|s| s.mode == TREE).map(|s| s.id);
         match (o.map(|s| s.mode), n.map(|s| s.mode)) {
-            (Some(0o040000), Some(0o040000)) | (Some(0o040000), None) | (None, Some(0o040000)) => {
-                if !walk(objects, tree(o), tree(n), &path, out)? {
+            (Some(TREE), Some(TREE)) | (Some(TREE), None) | (None, Some(TREE)) => {
+                if !walk(objects, tree(o), tree(n), &path, depth + 1, out)? {
                     return Ok(false);
                 }
             }
             (Some(x), Some(y)) if is_regular(x) && is_regular(y) => out.push((path, o, n)),
-            (Some(x), None) | (None, Some(x)) if is_regular(x) => {
-                out.push((path, file(o), file(n)))
-            }
+            (Some(x), None) | (None, Some(x)) if is_regular(x) => out.push((path, o, n)),
             // A file that became a folder or the other way round, symlinks, submodules.
             _ => return Ok(false),
+        }
+        if out.len() > MAX_FILES {
+            return Ok(false);
         }
     }
     Ok(true)
@@ -412,8 +445,32 @@ mod tests {
             }
         }
         assert!(compared > 100, "{compared}");
-        // Through the backend too.
+        // Folders nested deeper than git_diff goes are left to git, which still answers.
+        let mut deep = w.clone();
+        for _ in 0..MAX_DEPTH + 2 {
+            deep.push("d");
+        }
+        std::fs::create_dir_all(&deep).unwrap();
+        std::fs::write(deep.join("deep.txt"), "deep\n").unwrap();
+        git(&w, &["add", "-A"]);
+        git(&w, &["commit", "-q", "-m", "deep"]);
+        git(&w, &["push", "-q", bare.to_str().unwrap(), "main"]);
+        let objects = Objects::open(&bare).unwrap();
+        let deep_id = git(&bare, &["rev-parse", "main"]).trim().to_owned();
+        let cs = objects.commit(&deep_id).unwrap().unwrap();
+        let from = objects.commit_tree(&cs.parents[0].0).unwrap();
+        let to = objects.commit_tree(&deep_id).unwrap().unwrap();
+        assert!(
+            plain_changes(&objects, from, to, 3, usize::MAX)
+                .unwrap()
+                .is_none()
+        );
         let r = Repo::open_git(&bare).unwrap();
+        let files = r
+            .changes(&crate::read::ChangesetId(deep_id), DiffOptions::default())
+            .unwrap();
+        assert!(files[0].path.ends_with("/d/deep.txt") && files[0].added == 1);
+        // Through the backend too.
         let tip = crate::read::ChangesetId(ids.lines().next().unwrap().to_owned());
         assert!(!r.changes(&tip, DiffOptions::default()).unwrap().is_empty());
     }

@@ -198,6 +198,11 @@ impl Objects {
         ObjectId::from_hex(hex.as_bytes()).map_err(|e| odb_error("reading an object id", e))
     }
 
+    /// The repository's folder.
+    pub(crate) fn git_dir(&self) -> &Path {
+        self.repo.git_dir()
+    }
+
     /// An object's kind and data, or `None` when the repository does not have it.
     pub(crate) fn raw(&self, id: ObjectId) -> Result<Option<(Kind, Vec<u8>)>> {
         self.object(id)
@@ -259,7 +264,11 @@ impl Objects {
 
     /// The commit an id names (peeling tags), or `None` when it names no commit.
     pub(crate) fn commit(&self, hex: &str) -> Result<Option<Changeset>> {
-        let Some(Peeled { id, kind, data, .. }) = self.peel(Self::id(hex)?)? else {
+        // An id of another hash's length names nothing here.
+        let Ok(id) = Self::id(hex) else {
+            return Ok(None);
+        };
+        let Some(Peeled { id, kind, data, .. }) = self.peel(id)? else {
             return Ok(None);
         };
         if kind != Kind::Commit {
@@ -443,8 +452,13 @@ impl Objects {
         if limit == 0 {
             return Ok(out);
         }
+        // A tag names the changeset it was made on.
+        let start = match self.peel(Self::id(start)?)? {
+            Some(p) if p.kind == Kind::Commit => p.id,
+            _ => return Ok(out),
+        };
         let mut skipped = 0;
-        self.walk(&[Self::id(start)?], |cs| {
+        self.walk(&[start], |cs| {
             let parents = Self::parent_ids(&cs)?;
             if skipped < skip {
                 skipped += 1;
@@ -473,8 +487,7 @@ impl Objects {
         self.walk(&branches, |cs| {
             visited += 1;
             let parents = Self::parent_ids(&cs)?;
-            let older = cs.commit_time < parent.commit_time || cs.id == parent.id;
-            if !older && cs.parents.contains(&parent.id) && !found.contains(&cs.id) {
+            if cs.parents.contains(&parent.id) && !found.contains(&cs.id) {
                 found.push(cs.id);
             }
             // Newest first: once the walk is a day (for clocks that disagree) older than the
@@ -497,6 +510,7 @@ impl Objects {
         budget: usize,
     ) -> Result<HashMap<String, LastChange>> {
         let mut found: HashMap<String, LastChange> = HashMap::new();
+        let wanted: HashSet<&str> = names.iter().map(String::as_str).collect();
         let mut folders: HashMap<ObjectId, Option<ObjectId>> = HashMap::new();
         let mut visited = 0;
         self.walk(&[Self::id(start)?], |cs| {
@@ -509,20 +523,21 @@ impl Objects {
                 theirs.push(self.folder_of(&mut folders, *p, dir)?);
             }
             let follow = match theirs.iter().position(|t| *t == mine) {
-                // Nothing changed in the folder through that parent: only it is followed.
-                Some(same) if parents.len() > 1 => vec![parents[same]],
+                // Nothing changed in the folder through that parent: only it is followed
+                // (git simplifies history only when a folder is named).
+                Some(same) if parents.len() > 1 && !dir.is_empty() => vec![parents[same]],
                 _ => parents.clone(),
             };
             if parents.len() <= 1 && theirs.first().copied().flatten() != mine {
                 let before = theirs.first().copied().flatten();
                 for name in self.changed_names(before, mine)? {
-                    if !found.contains_key(&name) && names.contains(&name) {
+                    if !found.contains_key(&name) && wanted.contains(name.as_str()) {
                         found.insert(
                             name,
                             LastChange {
                                 id: cs.id.clone(),
                                 author_time: cs.author_time,
-                                summary: cs.summary().to_owned(),
+                                summary: subject(cs.message.as_bytes()),
                             },
                         );
                     }
@@ -987,6 +1002,21 @@ mod tests {
         }
         assert!(objects.entry(tip, "4.txt/x").unwrap().is_none());
         assert!(objects.entry(tip, "missing").unwrap().is_none());
+
+        // A child whose clock is behind its parent's is still its child.
+        let skewed = from_git
+            .iter()
+            .find(|c| c.message == "older clock")
+            .unwrap();
+        let kids = objects.children(&skewed.parents[0].0, 20, 1000).unwrap();
+        assert!(kids.contains(&skewed.id), "{kids:?}");
+
+        // History from an annotated tag's own id starts at its changeset.
+        let v1_tag = String::from_utf8(git(&bare, &["rev-parse", "v1"], "")).unwrap();
+        assert_eq!(
+            objects.history(v1_tag.trim(), 0, 1).unwrap()[0].id.0,
+            v1.trim()
+        );
 
         // Children: every changeset on a branch with the root as a parent, as git lists them.
         let parents =

@@ -127,8 +127,12 @@ impl VcsRead for GitRepo {
     fn refs_snapshot(&self) -> Result<(Vec<RefInfo>, Vec<RefInfo>, Option<RefInfo>)> {
         let (branches, tags) = self.objects()?.refs()?;
         let head = crate::git::head_branch(&self.path)?;
+        // HEAD naming no branch: main, master, or else the first by name.
+        let named = |n: &str| branches.iter().find(|b| b.name == n).cloned();
         let default = head
-            .and_then(|h| branches.iter().find(|b| b.name == h).cloned())
+            .and_then(|h| named(&h))
+            .or_else(|| named("main"))
+            .or_else(|| named("master"))
             .or_else(|| branches.first().cloned());
         Ok((branches, tags, default))
     }
@@ -366,8 +370,8 @@ impl VcsRead for GitRepo {
 }
 
 impl GitRepo {
-    /// A blob of known size, at most `max_bytes` of it: read in-process unless it is too big
-    /// to hold in memory, when git streams the first `max_bytes`.
+    /// A blob of known size, at most `max_bytes` of it: read whole in-process when it is
+    /// small or all of it is wanted, else git streams the first `max_bytes`.
     fn read_blob(
         &self,
         objects: &Objects,
@@ -378,7 +382,7 @@ impl GitRepo {
         let mut bytes = if max_bytes == 0 {
             // Only the kind and size were asked for.
             Vec::new()
-        } else if size <= MAX_IN_MEMORY_BLOB {
+        } else if size <= (max_bytes as u64).clamp(SMALL_BLOB, MAX_IN_MEMORY_BLOB) {
             match objects.blob(object)? {
                 Some(b) => b,
                 None => return Ok(None),
@@ -614,13 +618,19 @@ fn split_numstat(out: &[u8]) -> Option<(&[u8], &[u8])> {
             paths_to_skip -= 1;
         } else if record.is_empty() {
             return Some((&out[..pos], &out[end + 1..]));
-        } else if record.ends_with(b"\t") {
+        } else if record.ends_with(b"\t")
+            && record.splitn(3, |b| *b == b'\t').nth(2) == Some(&[][..])
+        {
+            // `added\tremoved\t` with no path: a rename, whose two paths follow.
             paths_to_skip = 2;
         }
         pos = end + 1;
     }
     None
 }
+
+/// Blobs up to this size are read whole in-process even when only a prefix is wanted.
+const SMALL_BLOB: u64 = 1024 * 1024;
 
 /// The most text a raw diff or patch download may have.
 pub const MAX_TEXT_BYTES: usize = 64 * 1024 * 1024;
@@ -871,6 +881,9 @@ mod tests {
         assert_ne!(main, v1);
         assert_eq!(r.resolve(main.short()).unwrap(), Some(main.clone()));
         assert_eq!(r.resolve("nope").unwrap(), None);
+        // A full id of another hash's length names nothing (and is no failure).
+        assert_eq!(r.resolve(&"a".repeat(64)).unwrap(), None);
+        assert_eq!(r.resolve(&"a".repeat(40)).unwrap(), None);
         for hostile in ["--output=/tmp/x", "-h", "main..side", "main:README.md"] {
             assert_eq!(r.resolve(hostile).unwrap(), None, "{hostile}");
         }
@@ -1091,6 +1104,12 @@ mod tests {
         assert_eq!(files.len(), 2);
         assert_eq!(files[1].old_path.as_deref(), Some("old name"));
         assert_eq!(files[1].path, "new name");
+        // A file whose name ends with a tab is no rename.
+        let (stat, patch) = split_numstat(b"1\t0\tname\t\x00\x00diff").unwrap();
+        assert_eq!(
+            (parse_numstat(stat)[0].path.as_str(), patch),
+            ("name\t", &b"diff"[..])
+        );
         // Cut inside the records: not split.
         assert!(split_numstat(&out[..20]).is_none());
         assert!(split_numstat(b"").is_none());

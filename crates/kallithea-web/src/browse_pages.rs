@@ -92,10 +92,18 @@ fn switcher(
     let more = |list: &[RefInfo], page: &str| {
         (list.len() > SWITCHER_MAX).then(|| (list.len(), format!("{repo_href}/{page}")))
     };
+    // The first ones by name, and the one shown now wherever it falls.
+    let listed = |list: &[RefInfo]| {
+        let mut items: Vec<SwitchItem> = list.iter().take(SWITCHER_MAX).map(item).collect();
+        if let Some(r) = list.iter().skip(SWITCHER_MAX).find(|r| r.name == current) {
+            items.push(item(r));
+        }
+        items
+    };
     Switcher {
         label,
-        branches: branches.iter().take(SWITCHER_MAX).map(item).collect(),
-        tags: tags.iter().take(SWITCHER_MAX).map(item).collect(),
+        branches: listed(branches),
+        tags: listed(tags),
         more_branches: more(branches, "branches"),
         more_tags: more(tags, "tags"),
     }
