@@ -90,6 +90,8 @@ impl GitCommand {
 
     fn apply_env<C: EnvTarget>(&self, c: &mut C) {
         c.set_env("GIT_CONFIG_NOSYSTEM", "1".into());
+        // Attributes come from the repository only (as for the in-process diffs).
+        c.set_env("GIT_ATTR_NOSYSTEM", "1".into());
         c.set_env("GIT_CONFIG_GLOBAL", "/dev/null".into());
         c.set_env("GIT_TERMINAL_PROMPT", "0".into());
         c.set_env("LC_ALL", "C".into());
