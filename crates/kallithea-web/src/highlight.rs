@@ -86,7 +86,7 @@ const COMMON: &[&str] = &[
 
 /// Prepares the syntax definitions ahead of the first page that needs them: syntect reads a
 /// language's definition and compiles its patterns when first used (a few milliseconds per
-/// language), so the common languages are used once here, on a start-up thread.
+/// language), so the common languages are used once here, before the server answers.
 pub fn warm_up() {
     let sample = "# note\n// note\n/* note */\nfn main() { let x = \"s\"; return 1; }\n";
     for ext in COMMON {
