@@ -10,7 +10,6 @@
 use std::collections::HashMap;
 
 use gix::ObjectId;
-use gix::objs::{Kind, TreeRef};
 use imara_diff::{Algorithm, Diff, InternedInput};
 
 use crate::Result;
@@ -121,21 +120,18 @@ fn entries(objects: &Objects, tree: Option<ObjectId>) -> Result<Option<Vec<Named
     let Some(tree) = tree else {
         return Ok(Some(Vec::new()));
     };
-    let Some((Kind::Tree, data)) = objects.raw(tree)? else {
-        return Ok(None);
-    };
-    let Ok(t) = TreeRef::from_bytes(&data) else {
+    let Ok(Some(items)) = objects.tree_entries(tree) else {
         return Ok(None);
     };
     Ok(Some(
-        t.entries
-            .iter()
-            .map(|e| {
+        items
+            .into_iter()
+            .map(|i| {
                 (
-                    e.filename.to_vec(),
+                    i.name,
                     Side {
-                        mode: e.mode.value(),
-                        id: e.oid.to_owned(),
+                        mode: i.mode.value(),
+                        id: i.id,
                     },
                 )
             })

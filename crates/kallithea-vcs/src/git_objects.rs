@@ -89,6 +89,13 @@ struct Peeled {
     tag: Option<Vec<u8>>,
 }
 
+/// One entry of a tree as stored.
+pub(crate) struct TreeItem {
+    pub name: Vec<u8>,
+    pub mode: gix::objs::tree::EntryMode,
+    pub id: ObjectId,
+}
+
 /// What a path names in a tree.
 pub(crate) struct PathEntry {
     pub kind: EntryKind,
@@ -201,11 +208,6 @@ impl Objects {
     /// The repository's folder.
     pub(crate) fn git_dir(&self) -> &Path {
         self.repo.git_dir()
-    }
-
-    /// An object's kind and data, or `None` when the repository does not have it.
-    pub(crate) fn raw(&self, id: ObjectId) -> Result<Option<(Kind, Vec<u8>)>> {
-        self.object(id)
     }
 
     /// An object's kind and data, or `None` when the repository does not have it.
@@ -566,15 +568,36 @@ impl Objects {
         Ok(tree)
     }
 
+    /// A tree's entries in stored order, or `None` when `id` names no tree.
+    pub(crate) fn tree_entries(&self, id: ObjectId) -> Result<Option<Vec<TreeItem>>> {
+        let Some((Kind::Tree, data)) = self.object(id)? else {
+            return Ok(None);
+        };
+        let t = TreeRef::from_bytes(&data).map_err(|e| odb_error("reading a tree", e))?;
+        Ok(Some(
+            t.entries
+                .iter()
+                .map(|e| TreeItem {
+                    name: e.filename.to_vec(),
+                    mode: e.mode,
+                    id: e.oid.to_owned(),
+                })
+                .collect(),
+        ))
+    }
+
+    /// The entry named `name` in a tree, if any.
+    fn child(&self, tree: ObjectId, name: &str) -> Result<Option<TreeItem>> {
+        Ok(self
+            .tree_entries(tree)?
+            .and_then(|items| items.into_iter().find(|i| i.name == name.as_bytes())))
+    }
+
     /// The tree at `path` below `tree` ("" = itself).
     fn subtree(&self, mut tree: ObjectId, path: &str) -> Result<Option<ObjectId>> {
         for part in path.split('/').filter(|p| !p.is_empty()) {
-            let Some((Kind::Tree, data)) = self.object(tree)? else {
-                return Ok(None);
-            };
-            let t = TreeRef::from_bytes(&data).map_err(|e| odb_error("reading a tree", e))?;
-            match t.entries.iter().find(|e| e.filename == part.as_bytes()) {
-                Some(e) if e.mode.is_tree() => tree = e.oid.to_owned(),
+            match self.child(tree, part)? {
+                Some(i) if i.mode.is_tree() => tree = i.id,
                 _ => return Ok(None),
             }
         }
@@ -588,16 +611,13 @@ impl Objects {
         after: Option<ObjectId>,
     ) -> Result<Vec<String>> {
         let entries = |tree: Option<ObjectId>| -> Result<HashMap<Vec<u8>, (u16, ObjectId)>> {
-            let Some(tree) = tree else {
-                return Ok(HashMap::new());
+            let items = match tree {
+                Some(t) => self.tree_entries(t)?.unwrap_or_default(),
+                None => Vec::new(),
             };
-            let Some((Kind::Tree, data)) = self.object(tree)? else {
-                return Ok(HashMap::new());
-            };
-            let t = TreeRef::from_bytes(&data).map_err(|e| odb_error("reading a tree", e))?;
-            Ok(t.entries
-                .iter()
-                .map(|e| (e.filename.to_vec(), (e.mode.value(), e.oid.to_owned())))
+            Ok(items
+                .into_iter()
+                .map(|i| (i.name, (i.mode.value(), i.id)))
                 .collect())
         };
         let (old, new) = (entries(before)?, entries(after)?);
@@ -648,44 +668,36 @@ impl Objects {
     /// What `path` ("" = the root folder) names at a commit: its kind, object id and, for
     /// files and symlinks, size.
     pub(crate) fn entry(&self, commit: &str, path: &str) -> Result<Option<PathEntry>> {
-        let Some(mut tree) = self.commit_tree(commit)? else {
+        let Some(root) = self.commit_tree(commit)? else {
             return Ok(None);
         };
         if path.is_empty() {
             return Ok(Some(PathEntry {
                 kind: EntryKind::Dir,
-                object: tree,
+                object: root,
                 size: None,
             }));
         }
-        let mut parts = path.split('/').peekable();
-        while let Some(part) = parts.next() {
-            let Some((Kind::Tree, data)) = self.object(tree)? else {
-                return Ok(None);
-            };
-            let t = TreeRef::from_bytes(&data).map_err(|e| odb_error("reading a tree", e))?;
-            let Some(e) = t.entries.iter().find(|e| e.filename == part.as_bytes()) else {
-                return Ok(None);
-            };
-            let oid = e.oid.to_owned();
-            if parts.peek().is_none() {
-                let kind = entry_kind(e.mode);
-                let size = match kind {
-                    EntryKind::File | EntryKind::Symlink => Some(self.size(oid)?),
-                    _ => None,
-                };
-                return Ok(Some(PathEntry {
-                    kind,
-                    object: oid,
-                    size,
-                }));
-            }
-            if !e.mode.is_tree() {
-                return Ok(None);
-            }
-            tree = oid;
+        let (folder, name) = path.rsplit_once('/').unwrap_or(("", path));
+        if name.is_empty() {
+            return Ok(None);
         }
-        Ok(None)
+        let Some(item) = (match self.subtree(root, folder)? {
+            Some(tree) => self.child(tree, name)?,
+            None => None,
+        }) else {
+            return Ok(None);
+        };
+        let kind = entry_kind(item.mode);
+        let size = match kind {
+            EntryKind::File | EntryKind::Symlink => Some(self.size(item.id)?),
+            _ => None,
+        };
+        Ok(Some(PathEntry {
+            kind,
+            object: item.id,
+            size,
+        }))
     }
 
     /// An object's size without reading it.
@@ -698,24 +710,20 @@ impl Objects {
 
     /// A folder's entries, folders first, then by name (as bytes).
     pub(crate) fn list(&self, tree: ObjectId) -> Result<Vec<TreeEntry>> {
-        let Some((Kind::Tree, data)) = self.object(tree)? else {
-            return Ok(Vec::new());
-        };
-        let t = TreeRef::from_bytes(&data).map_err(|e| odb_error("reading a tree", e))?;
-        let mut entries = Vec::with_capacity(t.entries.len());
-        for e in &t.entries {
-            let kind = entry_kind(e.mode);
-            let oid = e.oid.to_owned();
+        let items = self.tree_entries(tree)?.unwrap_or_default();
+        let mut entries = Vec::with_capacity(items.len());
+        for i in items {
+            let kind = entry_kind(i.mode);
             let size = match kind {
-                EntryKind::File | EntryKind::Symlink => Some(self.size(oid)?),
+                EntryKind::File | EntryKind::Symlink => Some(self.size(i.id)?),
                 _ => None,
             };
             entries.push(TreeEntry {
-                name: String::from_utf8_lossy(e.filename).into_owned(),
-                object: oid.to_string(),
+                name: String::from_utf8_lossy(&i.name).into_owned(),
+                object: i.id.to_string(),
                 kind,
                 size,
-                executable: e.mode.is_executable(),
+                executable: i.mode.is_executable(),
             });
         }
         entries.sort_by(|a, b| {
