@@ -302,29 +302,10 @@ mod tests {
     use super::*;
     use crate::read::{DiffOptions, Repo, VcsRead};
 
-    /// git as a user runs it.
-    #[allow(clippy::disallowed_methods)]
+    /// git as a user runs it, its output as text.
     fn git(dir: &std::path::Path, args: &[&str]) -> String {
-        let out = std::process::Command::new("git")
-            .args(["-c", "init.defaultBranch=main"])
-            .args(args)
-            .current_dir(dir)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_AUTHOR_NAME", "A")
-            .env("GIT_AUTHOR_EMAIL", "a@example.com")
-            .env("GIT_AUTHOR_DATE", "2024-01-01T00:00:00Z")
-            .env("GIT_COMMITTER_NAME", "A")
-            .env("GIT_COMMITTER_EMAIL", "a@example.com")
-            .env("GIT_COMMITTER_DATE", "2024-01-01T00:00:00Z")
-            .output()
-            .expect("git");
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        String::from_utf8_lossy(&crate::test_git::git(dir, args, "2024-01-01T00:00:00Z"))
+            .into_owned()
     }
 
     /// A file of code-like lines: functions, indented bodies, blank lines.

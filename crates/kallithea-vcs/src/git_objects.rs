@@ -781,30 +781,7 @@ fn entry_kind(mode: gix::objs::tree::EntryMode) -> EntryKind {
 mod tests {
     use super::*;
 
-    /// git as a user runs it, to make the fixture and to say what the answers must be.
-    #[allow(clippy::disallowed_methods)]
-    fn git(dir: &Path, args: &[&str], date: &str) -> Vec<u8> {
-        let out = std::process::Command::new("git")
-            .args(["-c", "init.defaultBranch=main"])
-            .args(args)
-            .current_dir(dir)
-            .env("GIT_CONFIG_NOSYSTEM", "1")
-            .env("GIT_CONFIG_GLOBAL", "/dev/null")
-            .env("GIT_AUTHOR_NAME", " Ann  Author ")
-            .env("GIT_AUTHOR_EMAIL", "ann@example.com")
-            .env("GIT_AUTHOR_DATE", date)
-            .env("GIT_COMMITTER_NAME", "Cy Committer")
-            .env("GIT_COMMITTER_EMAIL", "cy@example.com")
-            .env("GIT_COMMITTER_DATE", date)
-            .output()
-            .expect("git");
-        assert!(
-            out.status.success(),
-            "git {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
-    }
+    use crate::test_git::git;
 
     /// A history with branches merged back, many commits at the same second (the order then
     /// depends on how the walk breaks ties), an annotated tag, a tag of a tag, a lightweight

@@ -13,6 +13,8 @@ pub mod git_read;
 pub mod markup;
 pub mod read;
 pub mod store;
+#[cfg(test)]
+mod test_git;
 
 pub use error::{Error, Result};
 pub use read::{Repo, VcsRead};

@@ -1,0 +1,28 @@
+//! git as a user runs it, for tests: to make fixtures and to say what answers must be.
+
+use std::path::Path;
+
+/// Runs git in `dir` with a fixed author (name with spaces to trim) and the given date.
+#[allow(clippy::disallowed_methods)]
+pub(crate) fn git(dir: &Path, args: &[&str], date: &str) -> Vec<u8> {
+    let out = std::process::Command::new("git")
+        .args(["-c", "init.defaultBranch=main"])
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", " Ann  Author ")
+        .env("GIT_AUTHOR_EMAIL", "ann@example.com")
+        .env("GIT_AUTHOR_DATE", date)
+        .env("GIT_COMMITTER_NAME", "Cy Committer")
+        .env("GIT_COMMITTER_EMAIL", "cy@example.com")
+        .env("GIT_COMMITTER_DATE", date)
+        .output()
+        .expect("git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
