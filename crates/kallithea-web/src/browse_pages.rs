@@ -385,10 +385,9 @@ async fn file_views(
     views
 }
 
-/// Highlights a diff as two texts, the new side (context and added lines) and the old side
-/// (context and removed lines), so constructs spanning lines colour right; rows keep plain
-/// text where highlighting does not apply.
-fn highlight_rows(path: &str, rows: &mut [diff::DiffRow]) {
+/// A diff as two texts to highlight, the new side (context and added lines) and the old side
+/// (context and removed lines), so constructs spanning lines colour right.
+fn diff_sides(rows: &[diff::DiffRow]) -> [String; 2] {
     use diff::RowKind::{Added, Context, Removed};
     let side = |keep: &[diff::RowKind]| {
         rows.iter()
@@ -397,12 +396,18 @@ fn highlight_rows(path: &str, rows: &mut [diff::DiffRow]) {
             .collect::<Vec<_>>()
             .join("\n")
     };
-    let new_text = side(&[Context, Added]);
-    let old_text = side(&[Context, Removed]);
-    let (Some(new_html), old_html) = (
-        crate::highlight::lines(path, &new_text),
-        crate::highlight::lines(path, &old_text),
-    ) else {
+    [side(&[Context, Added]), side(&[Context, Removed])]
+}
+
+/// Puts the highlighted sides of [`diff_sides`] back on the rows; rows keep plain text where
+/// highlighting does not apply.
+fn apply_highlight(
+    rows: &mut [diff::DiffRow],
+    new_html: Option<Vec<String>>,
+    old_html: Option<Vec<String>>,
+) {
+    use diff::RowKind::{Added, Context, Removed};
+    let Some(new_html) = new_html else {
         return;
     };
     let (mut n, mut o) = (0, 0);
@@ -426,13 +431,31 @@ fn highlight_rows(path: &str, rows: &mut [diff::DiffRow]) {
     }
 }
 
+/// The diff tables, with every file's two sides highlighted at once across the cores.
 fn build_file_views(changes: &[browse::FileChange], side: bool) -> Vec<FileDiffView> {
+    let mut all_rows: Vec<Vec<diff::DiffRow>> =
+        changes.iter().map(|f| diff::unified(&f.patch)).collect();
+    let sides: Vec<[String; 2]> = all_rows.iter().map(|rows| diff_sides(rows)).collect();
+    let jobs: Vec<(&str, &str)> = changes
+        .iter()
+        .zip(&sides)
+        .flat_map(|(f, [new, old])| {
+            [
+                (f.path.as_str(), new.as_str()),
+                (f.path.as_str(), old.as_str()),
+            ]
+        })
+        .collect();
+    let mut highlighted = crate::highlight::lines_each(&jobs).into_iter();
+    for rows in &mut all_rows {
+        let (new_html, old_html) = (highlighted.next().flatten(), highlighted.next().flatten());
+        apply_highlight(rows, new_html, old_html);
+    }
     changes
         .iter()
+        .zip(all_rows)
         .enumerate()
-        .map(|(i, f)| {
-            let mut rows = diff::unified(&f.patch);
-            highlight_rows(&f.path, &mut rows);
+        .map(|(i, (f, rows))| {
             let side_rows = if side {
                 diff::side_by_side(&rows)
             } else {

@@ -3,10 +3,12 @@
 //! lines that each open and close their own spans, for the numbered tables.
 
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use syntect::highlighting::ThemeSet;
-use syntect::html::{ClassStyle, ClassedHTMLGenerator, css_for_theme_with_class_style};
-use syntect::parsing::SyntaxSet;
+use syntect::html::{ClassStyle, css_for_theme_with_class_style, line_tokens_to_classed_spans};
+use syntect::parsing::{ParseState, ScopeStack, SyntaxReference, SyntaxSet};
 use syntect::util::LinesWithEndings;
 
 const STYLE: ClassStyle = ClassStyle::SpacedPrefixed { prefix: "hl-" };
@@ -14,18 +16,98 @@ const STYLE: ClassStyle = ClassStyle::SpacedPrefixed { prefix: "hl-" };
 /// Files larger than this are shown without highlighting.
 pub const MAX_BYTES: usize = 256 * 1024;
 
+/// Lines longer than this (minified code, data) make a file show without highlighting:
+/// syntect's time on one line can grow far faster than its length.
+const MAX_LINE_BYTES: usize = 16 * 1024;
+
+/// The most time one text may take; past it the text is shown plain.
+const BUDGET: Duration = Duration::from_secs(2);
+
+/// Texts with fewer lines than this per core are highlighted on one thread.
+const LINES_PER_THREAD: usize = 400;
+
 fn syntaxes() -> &'static SyntaxSet {
     static SET: OnceLock<SyntaxSet> = OnceLock::new();
     SET.get_or_init(SyntaxSet::load_defaults_newlines)
 }
 
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// Highlighted lines of a file as HTML (escaped text inside spans), or `None` when no syntax
-/// fits the file name or first line, or the file is too large.
+/// fits the file name or first line, the file is too large, or highlighting it would take
+/// longer than the budget.
+///
+/// A long text is highlighted in two halves at once. The second half starts from a guess,
+/// the state after a blank first line. When the first half ends in another state, the
+/// second is highlighted again from the real state until the two agree after some line
+/// (usually the next line at the top level); from there on the guess was right. (syntect's
+/// parser state cannot move between threads, so states are compared by their printed form;
+/// a state holding regex captures never compares equal, which costs time, not correctness.)
 pub fn lines(path: &str, text: &str) -> Option<Vec<String>> {
+    highlight(path, text, cores() > 1)
+}
+
+fn highlight(path: &str, text: &str, in_halves: bool) -> Option<Vec<String>> {
     if text.len() > MAX_BYTES {
         return None;
     }
     let set = syntaxes();
+    let syntax = syntax_for(set, path, text)?;
+    let src: Vec<&str> = LinesWithEndings::from(text).collect();
+    if src.iter().any(|l| l.len() > MAX_LINE_BYTES) {
+        return None;
+    }
+    let deadline = Instant::now() + BUDGET;
+    let mut html = if in_halves && src.len() >= 2 * LINES_PER_THREAD {
+        let (first, second) = src.split_at(src.len() / 2);
+        std::thread::scope(|scope| {
+            let guessed = scope.spawn(|| Guessed::run(set, syntax, second, deadline));
+            let mut state = LineState::new(syntax);
+            let mut html = state.run(set, first, deadline)?;
+            let mut rest = guessed.join().ok().flatten()?;
+            rest.correct(set, state, second, deadline)?;
+            html.append(&mut rest.html);
+            Some(html)
+        })?
+    } else {
+        LineState::new(syntax).run(set, &src, deadline)?
+    };
+    let mut lines = balance_lines(&html.concat());
+    html.clear();
+    // What follows the last newline is only closing tags.
+    lines.truncate(text.lines().count());
+    Some(lines)
+}
+
+/// [`lines`] for several texts, spread over the cores (the texts of a changeset's diffs).
+pub fn lines_each(texts: &[(&str, &str)]) -> Vec<Option<Vec<String>>> {
+    let next = AtomicUsize::new(0);
+    let threads = cores().min(texts.len()).max(1);
+    let mut done: Vec<(usize, Option<Vec<String>>)> = std::thread::scope(|scope| {
+        let work = || {
+            let mut out = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some((path, text)) = texts.get(i) else {
+                    return out;
+                };
+                out.push((i, lines(path, text)));
+            }
+        };
+        let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+        let mut all = work();
+        for h in helpers {
+            all.extend(h.join().unwrap_or_default());
+        }
+        all
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, h)| h).collect()
+}
+
+fn syntax_for<'a>(set: &'a SyntaxSet, path: &str, text: &str) -> Option<&'a SyntaxReference> {
     let name = path.rsplit('/').next().unwrap_or(path);
     let ext = name.rsplit_once('.').map_or(name, |(_, e)| e);
     let syntax = set
@@ -36,19 +118,102 @@ pub fn lines(path: &str, text: &str) -> Option<Vec<String>> {
                 .next()
                 .and_then(|l| set.find_syntax_by_first_line(l))
         })?;
-    if syntax.name == "Plain Text" {
-        return None;
+    (syntax.name != "Plain Text").then_some(syntax)
+}
+
+/// Where highlighting stands between two lines: the parser's state and the open scopes.
+struct LineState {
+    parse: ParseState,
+    scopes: ScopeStack,
+}
+
+impl LineState {
+    fn new(syntax: &SyntaxReference) -> Self {
+        Self {
+            parse: ParseState::new(syntax),
+            scopes: ScopeStack::new(),
+        }
     }
-    let mut generator = ClassedHTMLGenerator::new_with_class_style(syntax, set, STYLE);
-    for line in LinesWithEndings::from(text) {
-        generator
-            .parse_html_for_line_which_includes_newline(line)
-            .ok()?;
+
+    /// The HTML of one line (with its newline), moving the state past it.
+    fn line(&mut self, set: &SyntaxSet, line: &str) -> Option<String> {
+        let ops = self.parse.parse_line(line, set).ok()?;
+        let (html, _) = line_tokens_to_classed_spans(line, &ops, STYLE, &mut self.scopes).ok()?;
+        Some(html)
     }
-    let mut lines = balance_lines(&generator.finalize());
-    // What follows the last newline is only closing tags.
-    lines.truncate(text.lines().count());
-    Some(lines)
+
+    /// The HTML of some lines; `None` past the deadline.
+    fn run(&mut self, set: &SyntaxSet, lines: &[&str], deadline: Instant) -> Option<Vec<String>> {
+        let mut html = Vec::with_capacity(lines.len());
+        for (i, line) in lines.iter().enumerate() {
+            if i % 64 == 63 && Instant::now() > deadline {
+                return None;
+            }
+            html.push(self.line(set, line)?);
+        }
+        Some(html)
+    }
+
+    /// A printed form that is equal only for equal states (`None`: not comparable).
+    fn printed(&self) -> Option<(String, ScopeStack)> {
+        let parse = format!("{:?}", self.parse);
+        (!parse.contains("captures: Some")).then(|| (parse, self.scopes.clone()))
+    }
+}
+
+/// Lines highlighted from a guessed starting state, with the state after each line.
+struct Guessed {
+    html: Vec<String>,
+    after: Vec<Option<(String, ScopeStack)>>,
+}
+
+impl Guessed {
+    fn run(
+        set: &SyntaxSet,
+        syntax: &SyntaxReference,
+        lines: &[&str],
+        deadline: Instant,
+    ) -> Option<Guessed> {
+        let mut state = LineState::new(syntax);
+        state.parse.parse_line("\n", set).ok()?;
+        let mut out = Guessed {
+            html: Vec::with_capacity(lines.len()),
+            after: Vec::with_capacity(lines.len() + 1),
+        };
+        out.after.push(state.printed());
+        for (i, line) in lines.iter().enumerate() {
+            if i % 64 == 63 && Instant::now() > deadline {
+                return None;
+            }
+            out.html.push(state.line(set, line)?);
+            out.after.push(state.printed());
+        }
+        Some(out)
+    }
+
+    /// Corrects the lines now that the real starting state is known: they are highlighted
+    /// again until the real state and the guessed one agree.
+    fn correct(
+        &mut self,
+        set: &SyntaxSet,
+        mut state: LineState,
+        lines: &[&str],
+        deadline: Instant,
+    ) -> Option<()> {
+        let agrees = |state: &LineState, guessed: &Option<(String, ScopeStack)>| {
+            guessed.is_some() && state.printed() == *guessed
+        };
+        for (i, line) in lines.iter().enumerate() {
+            if agrees(&state, &self.after[i]) {
+                return Some(());
+            }
+            if i % 64 == 63 && Instant::now() > deadline {
+                return None;
+            }
+            self.html[i] = state.line(set, line)?;
+        }
+        Some(())
+    }
 }
 
 /// Splits span-only HTML at newlines so each line closes the spans it opened and reopens
@@ -147,6 +312,88 @@ mod tests {
         );
         assert_eq!(super::lines("notes.unknownext", "plain"), None);
         assert!(stylesheet().contains(".hl-"));
+    }
+
+    /// Texts whose middle line (where the second half starts) is inside a construct that
+    /// spans lines, so the guessed state is wrong and must be corrected.
+    fn split_in_the_middle(open: &str, inner: &str, close: &str, line: &str) -> String {
+        let mut text = String::new();
+        for i in 0..LINES_PER_THREAD - 3 {
+            text.push_str(&line.replace('N', &i.to_string()));
+        }
+        text.push_str(open);
+        for i in 0..8 {
+            text.push_str(&inner.replace('N', &i.to_string()));
+        }
+        text.push_str(close);
+        for i in 0..LINES_PER_THREAD {
+            text.push_str(&line.replace('N', &i.to_string()));
+        }
+        text
+    }
+
+    #[test]
+    fn highlighting_in_halves_gives_the_same_lines_as_in_one_go() {
+        let cases = [
+            (
+                "a.py",
+                split_in_the_middle(
+                    "s = \"\"\"\n",
+                    "text N 'x'\n",
+                    "\"\"\"\n",
+                    "x_N = f(N)  # c\n",
+                ),
+            ),
+            (
+                "a.c",
+                split_in_the_middle("/*\n", " * N \"q\"\n", " */\n", "int x_N = N; // c\n"),
+            ),
+            (
+                "a.rs",
+                split_in_the_middle(
+                    "let s = r#\"\n",
+                    "N \" still\n",
+                    "\"#;\n",
+                    "let x_N = \"N\";\n",
+                ),
+            ),
+            // A heredoc keeps regex captures in the parser's state.
+            (
+                "a.sh",
+                split_in_the_middle("cat <<EOF\n", "N $x\n", "EOF\n", "echo \"N\" # c\n"),
+            ),
+            (
+                "a.py",
+                split_in_the_middle("", "y = N\n", "", "def f_N(a):\n    return a\n"),
+            ),
+        ];
+        for (path, text) in cases {
+            let whole = highlight(path, &text, false).unwrap();
+            let halves = highlight(path, &text, true).unwrap();
+            assert_eq!(whole.len(), text.lines().count(), "{path}");
+            for (i, (a, b)) in whole.iter().zip(&halves).enumerate() {
+                assert_eq!(a, b, "{path} line {}", i + 1);
+            }
+            assert_eq!(whole.len(), halves.len());
+            // The string or comment's colour carries on past the middle.
+            let mid = text.lines().count() / 2;
+            assert_eq!(halves[mid], whole[mid]);
+        }
+    }
+
+    #[test]
+    fn long_lines_and_many_texts() {
+        let minified = format!("var a = [{}];\n", "1,".repeat(MAX_LINE_BYTES));
+        assert_eq!(
+            lines("app.min.js", &minified),
+            None,
+            "too long a line is shown plain"
+        );
+        let each = lines_each(&[("a.rs", "fn x() {}\n"), ("b.unknownext", "x"), ("c.py", "")]);
+        assert_eq!(each.len(), 3);
+        assert!(each[0].as_ref().unwrap()[0].contains("hl-"));
+        assert_eq!(each[1], None);
+        assert_eq!(each[2], Some(vec![]));
     }
 
     #[test]
