@@ -161,7 +161,8 @@ impl LineState {
     }
 }
 
-/// Lines highlighted from a guessed starting state, with the state after each line.
+/// Lines highlighted from a guessed starting state, with the state before each line (where
+/// it was kept) and after the last.
 struct Guessed {
     html: Vec<String>,
     after: Vec<Option<(String, ScopeStack)>>,
@@ -175,7 +176,7 @@ impl Guessed {
         deadline: Instant,
     ) -> Option<Guessed> {
         let mut state = LineState::new(syntax);
-        state.parse.parse_line("\n", set).ok()?;
+        state.line(set, "\n")?;
         let mut out = Guessed {
             html: Vec::with_capacity(lines.len()),
             after: Vec::with_capacity(lines.len() + 1),
@@ -186,7 +187,10 @@ impl Guessed {
                 return None;
             }
             out.html.push(state.line(set, line)?);
-            out.after.push(state.printed());
+            // The state is printed after the first lines and then every 32nd: the guess is
+            // usually corrected within a line, and printing costs time.
+            let kept = i < 32 || i % 32 == 31;
+            out.after.push(if kept { state.printed() } else { None });
         }
         Some(out)
     }
@@ -317,12 +321,16 @@ mod tests {
     /// Texts whose middle line (where the second half starts) is inside a construct that
     /// spans lines, so the guessed state is wrong and must be corrected.
     fn split_in_the_middle(open: &str, inner: &str, close: &str, line: &str) -> String {
+        split_in_the_middle_n(open, inner, 8, close, line)
+    }
+
+    fn split_in_the_middle_n(open: &str, inner: &str, n: usize, close: &str, line: &str) -> String {
         let mut text = String::new();
         for i in 0..LINES_PER_THREAD - 3 {
             text.push_str(&line.replace('N', &i.to_string()));
         }
         text.push_str(open);
-        for i in 0..8 {
+        for i in 0..n {
             text.push_str(&inner.replace('N', &i.to_string()));
         }
         text.push_str(close);
