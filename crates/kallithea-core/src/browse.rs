@@ -52,6 +52,17 @@ pub struct RepoRefs {
     pub branches: Vec<RefInfo>,
     pub tags: Vec<RefInfo>,
     pub default_branch: Option<RefInfo>,
+    /// The names of the branches and tags on each changeset they name.
+    labels: RefLabels,
+}
+
+impl RepoRefs {
+    /// The labels of some changesets (the ones a page shows).
+    fn labels_of<'a>(&self, ids: impl IntoIterator<Item = &'a ChangesetId>) -> RefLabels {
+        ids.into_iter()
+            .filter_map(|id| Some((id.clone(), self.labels.get(id)?.clone())))
+            .collect()
+    }
 }
 
 /// A repository opened for one request: the backend, its refs (cached by fingerprint) and
@@ -79,6 +90,7 @@ async fn opened(svc: &Services, access: &RepoAccess) -> Result<Opened> {
                 blocking(move || {
                     let (branches, tags, default_branch) = r.refs_snapshot()?;
                     Ok(RepoRefs {
+                        labels: labels(&branches, &tags),
                         branches,
                         tags,
                         default_branch,
@@ -86,7 +98,15 @@ async fn opened(svc: &Services, access: &RepoAccess) -> Result<Opened> {
                 })
                 .await?,
             );
-            svc.cache.put(key, refs.clone());
+            // Two names, an id and the list entries for each ref, counted without printing
+            // thousands of refs.
+            let bytes = refs
+                .branches
+                .iter()
+                .chain(&refs.tags)
+                .map(|r| 2 * (r.name.len() + r.target.0.len()) + 160)
+                .sum();
+            svc.cache.put_sized(key, refs.clone(), bytes);
             refs
         }
     };
@@ -239,8 +259,7 @@ pub struct Changelog {
     pub changesets: Vec<Changeset>,
     pub has_next: bool,
     pub labels: RefLabels,
-    pub branches: Vec<RefInfo>,
-    pub tags: Vec<RefInfo>,
+    pub refs: Arc<RepoRefs>,
 }
 
 /// A page of the changelog from `rev` (the default branch when `None`), optionally only the
@@ -283,11 +302,10 @@ pub async fn changelog(
     changesets.truncate(size);
     Ok(Changelog {
         rev,
+        labels: o.refs.labels_of(changesets.iter().map(|c| &c.id)),
         changesets,
         has_next,
-        labels: labels(&o.refs.branches, &o.refs.tags),
-        branches: o.refs.branches.clone(),
-        tags: o.refs.tags.clone(),
+        refs: o.refs.clone(),
     })
 }
 
@@ -330,22 +348,18 @@ pub async fn changeset(
     let id = o.resolve(svc, rev).await?;
     let i = id.clone();
     let key = format!("cs:{id}:{}:{}", opts.context, opts.ignore_whitespace);
-    let data = o
-        .cached(svc, key, move |r| {
-            Ok((r.changeset(&i)?, r.changes(&i, opts)?))
-        })
-        .await?;
-    // Children appear as history grows: keyed by the refs, not the id alone.
+    let data = o.cached(svc, key, move |r| {
+        Ok((r.changeset(&i)?, r.changes(&i, opts)?))
+    });
+    // Children appear as history grows: keyed by the refs, not the id alone. Found while
+    // the diff is made.
     let i = id.clone();
-    let children = o
-        .cached(svc, format!("children:{}:{id}", o.fingerprint), move |r| {
-            Ok(r.children(&i, 20)?)
-        })
-        .await?;
+    let children = o.cached(svc, format!("children:{}:{id}", o.fingerprint), move |r| {
+        Ok(r.children(&i, 20)?)
+    });
+    let (data, children) = tokio::try_join!(data, children)?;
     let (changeset, mut changes) = (*data).clone();
-    let labels = labels(&o.refs.branches, &o.refs.tags)
-        .remove(&id)
-        .unwrap_or_default();
+    let labels = o.refs.labels.get(&id).cloned().unwrap_or_default();
     let cut = !full && cut_patches(&mut changes, cut_off);
     Ok(ChangesetView {
         changeset,
@@ -383,8 +397,7 @@ pub async fn changeset_text(
 pub struct NodeView {
     pub id: ChangesetId,
     pub node: Node,
-    pub branches: Vec<RefInfo>,
-    pub tags: Vec<RefInfo>,
+    pub refs: Arc<RepoRefs>,
 }
 
 pub async fn node(
@@ -412,8 +425,7 @@ pub async fn node(
     Ok(NodeView {
         id,
         node,
-        branches: o.refs.branches.clone(),
-        tags: o.refs.tags.clone(),
+        refs: o.refs.clone(),
     })
 }
 
@@ -447,9 +459,8 @@ pub async fn file_stream(
 }
 
 /// Branches and tags by name.
-pub async fn refs(svc: &Services, access: &RepoAccess) -> Result<(Vec<RefInfo>, Vec<RefInfo>)> {
-    let o = opened(svc, access).await?;
-    Ok((o.refs.branches.clone(), o.refs.tags.clone()))
+pub async fn refs(svc: &Services, access: &RepoAccess) -> Result<Arc<RepoRefs>> {
+    Ok(opened(svc, access).await?.refs)
 }
 
 /// Branches or tags with their changesets' times and first lines, newest first (kept for the
@@ -646,8 +657,6 @@ pub struct Comparison {
     pub more: bool,
     pub changes: Vec<FileChange>,
     pub cut: bool,
-    pub branches: Vec<RefInfo>,
-    pub tags: Vec<RefInfo>,
 }
 
 pub async fn compare(
@@ -685,8 +694,6 @@ pub async fn compare(
         more,
         changes,
         cut,
-        branches: o.refs.branches.clone(),
-        tags: o.refs.tags.clone(),
     })
 }
 

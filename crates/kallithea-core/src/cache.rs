@@ -76,7 +76,14 @@ impl Cache {
     }
 
     pub fn put<T: Any + Send + Sync + std::fmt::Debug>(&self, key: String, value: Arc<T>) {
-        let bytes = debug_len(&*value) + key.len() + 64;
+        let bytes = debug_len(&*value);
+        self.put_sized(key, value, bytes);
+    }
+
+    /// [`Cache::put`] with the value's size in bytes given by the caller (for large values
+    /// whose `Debug` text would take a while to count).
+    pub fn put_sized<T: Any + Send + Sync>(&self, key: String, value: Arc<T>, bytes: usize) {
+        let bytes = bytes + key.len() + 64;
         if bytes > self.max_bytes / 4 {
             return; // Too big to be worth keeping.
         }

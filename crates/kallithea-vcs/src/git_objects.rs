@@ -104,29 +104,77 @@ pub(crate) struct PathEntry {
     pub size: Option<u64>,
 }
 
-/// A commit's metadata with what the walk needs.
-struct Entry {
+/// A commit queued by a walk: its time, when it was reached, and what the walk read of it.
+struct Entry<T> {
     time: i64,
     order: std::cmp::Reverse<u64>,
-    changeset: Changeset,
+    commit: T,
 }
 
-impl PartialEq for Entry {
+impl<T> PartialEq for Entry<T> {
     fn eq(&self, other: &Self) -> bool {
         (self.time, self.order) == (other.time, other.order)
     }
 }
-impl Eq for Entry {}
-impl PartialOrd for Entry {
+impl<T> Eq for Entry<T> {}
+impl<T> PartialOrd for Entry<T> {
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))
     }
 }
-impl Ord for Entry {
+impl<T> Ord for Entry<T> {
     /// Newest commit time first; among equal times, the one queued first (as git does).
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         (self.time, self.order).cmp(&(other.time, other.order))
     }
+}
+
+/// A commit's place in history, without its message or people.
+struct Links {
+    id: ObjectId,
+    time: i64,
+    parents: Vec<ObjectId>,
+}
+
+/// Commits reachable from `starts` in `git log`'s order (newest commit time first, ties in
+/// the order they were reached). `load` reads a commit's time and what `visit` needs of it
+/// (`None`: not a commit, left out); `visit` names the parents to go on through, or `None`
+/// to stop.
+fn walk_by<T>(
+    starts: &[ObjectId],
+    mut load: impl FnMut(ObjectId) -> Result<Option<(i64, T)>>,
+    mut visit: impl FnMut(T) -> Result<Option<Vec<ObjectId>>>,
+) -> Result<()> {
+    let mut seen: HashSet<ObjectId> = HashSet::new();
+    let mut queue = BinaryHeap::new();
+    let mut order = 0u64;
+    let mut push = |id: ObjectId, queue: &mut BinaryHeap<Entry<T>>| -> Result<()> {
+        if !seen.insert(id) {
+            return Ok(());
+        }
+        let Some((time, commit)) = load(id)? else {
+            return Ok(());
+        };
+        order += 1;
+        queue.push(Entry {
+            time,
+            order: std::cmp::Reverse(order),
+            commit,
+        });
+        Ok(())
+    };
+    for id in starts {
+        push(*id, &mut queue)?;
+    }
+    while let Some(entry) = queue.pop() {
+        let Some(parents) = visit(entry.commit)? else {
+            break;
+        };
+        for p in parents {
+            push(p, &mut queue)?;
+        }
+    }
+    Ok(())
 }
 
 /// `+HHMM` as `+HH:MM` (the form `git log --format=%aI` gives).
@@ -409,39 +457,19 @@ impl Objects {
     fn walk(
         &self,
         starts: &[ObjectId],
-        mut visit: impl FnMut(Changeset) -> Result<Option<Vec<ObjectId>>>,
+        visit: impl FnMut(Changeset) -> Result<Option<Vec<ObjectId>>>,
     ) -> Result<()> {
-        let mut seen: HashSet<ObjectId> = HashSet::new();
-        let mut queue = BinaryHeap::new();
-        let mut order = 0u64;
-        let mut push = |id: ObjectId, queue: &mut BinaryHeap<Entry>| -> Result<()> {
-            if !seen.insert(id) {
-                return Ok(());
-            }
-            let Some((Kind::Commit, data)) = self.object(id)? else {
-                return Ok(());
-            };
-            let changeset = self.parse_commit(id, &data)?;
-            order += 1;
-            queue.push(Entry {
-                time: changeset.commit_time,
-                order: std::cmp::Reverse(order),
-                changeset,
-            });
-            Ok(())
-        };
-        for id in starts {
-            push(*id, &mut queue)?;
-        }
-        while let Some(entry) = queue.pop() {
-            let Some(parents) = visit(entry.changeset)? else {
-                break;
-            };
-            for p in parents {
-                push(p, &mut queue)?;
-            }
-        }
-        Ok(())
+        walk_by(
+            starts,
+            |id| {
+                let Some((Kind::Commit, data)) = self.object(id)? else {
+                    return Ok(None);
+                };
+                let changeset = self.parse_commit(id, &data)?;
+                Ok(Some((changeset.commit_time, changeset)))
+            },
+            visit,
+        )
     }
 
     fn parent_ids(cs: &Changeset) -> Result<Vec<ObjectId>> {
@@ -474,6 +502,8 @@ impl Objects {
 
     /// Changesets on branches whose parent is `id`, looking at most `budget` changesets
     /// back from the branch tips and no further back than a day before `id`'s commit time.
+    /// Times and parents come from the commit-graph file where it lists a commit (no object
+    /// to read); commits newer than the file are read.
     pub(crate) fn children(
         &self,
         id: &str,
@@ -483,21 +513,63 @@ impl Objects {
         let Some(parent) = self.commit(id)? else {
             return Ok(Vec::new());
         };
+        let parent_id = Self::id(&parent.id.0)?;
+        let graph = self.repo.commit_graph().ok();
         let branches = self.branch_tips()?;
         let mut found = Vec::new();
         let mut visited = 0;
-        self.walk(&branches, |cs| {
-            visited += 1;
-            let parents = Self::parent_ids(&cs)?;
-            if cs.parents.contains(&parent.id) && !found.contains(&cs.id) {
-                found.push(cs.id);
+        walk_by(
+            &branches,
+            |id| self.links(graph.as_ref(), id),
+            |Links { id, time, parents }| {
+                visited += 1;
+                if parents.contains(&parent_id) && !found.contains(&id) {
+                    found.push(id);
+                }
+                // Newest first: once the walk is a day (for clocks that disagree) older than
+                // the parent, no child can follow.
+                let past = time.saturating_add(CLOCK_SKEW) < parent.commit_time;
+                Ok((found.len() < limit && visited < budget && !past).then_some(parents))
+            },
+        )?;
+        Ok(found
+            .into_iter()
+            .map(|id| ChangesetId(id.to_string()))
+            .collect())
+    }
+
+    /// A commit's committer time and parents (`None`: not a commit), with its time again
+    /// for [`walk_by`].
+    fn links(
+        &self,
+        graph: Option<&gix::commitgraph::Graph>,
+        id: ObjectId,
+    ) -> Result<Option<(i64, Links)>> {
+        if let Some((graph, c)) = graph.and_then(|g| Some((g, g.commit_by_id(id)?))) {
+            let parents: std::result::Result<Vec<ObjectId>, _> = c
+                .iter_parents()
+                .map(|p| p.map(|pos| graph.id_at(pos).to_owned()))
+                .collect();
+            if let (Ok(parents), Ok(time)) = (parents, i64::try_from(c.committer_timestamp())) {
+                return Ok(Some((time, Links { id, time, parents })));
             }
-            // Newest first: once the walk is a day (for clocks that disagree) older than the
-            // parent, no child can follow.
-            let past = cs.commit_time.saturating_add(CLOCK_SKEW) < parent.commit_time;
-            Ok((found.len() < limit && visited < budget && !past).then_some(parents))
-        })?;
-        Ok(found)
+        }
+        let Some((Kind::Commit, data)) = self.object(id)? else {
+            return Ok(None);
+        };
+        let c = CommitRef::from_bytes(&data).map_err(|e| odb_error("reading a commit", e))?;
+        let time = c
+            .committer()
+            .map_err(|e| odb_error("reading a commit's committer", e))?
+            .seconds();
+        Ok(Some((
+            time,
+            Links {
+                id,
+                time,
+                parents: c.parents().collect(),
+            },
+        )))
     }
 
     /// For each of `names` in the folder `dir`, the newest changeset that changed it, as
@@ -1016,6 +1088,33 @@ mod tests {
         expected.sort();
         kids.sort();
         assert_eq!(kids, expected);
+        // The same through a commit-graph file, and a child made after the file was written
+        // (read from its object).
+        git(&bare, &["commit-graph", "write", "--reachable"], "");
+        assert!(bare.join("objects/info/commit-graph").exists());
+        let mut kids = objects.children(&root.id.0, 20, 1000).unwrap();
+        kids.sort();
+        assert_eq!(kids, expected, "through the commit-graph");
+        let late = String::from_utf8(git(
+            &bare,
+            &[
+                "commit-tree",
+                &format!("{}^{{tree}}", root.id.0),
+                "-p",
+                &root.id.0,
+                "-m",
+                "late",
+            ],
+            "",
+        ))
+        .unwrap();
+        git(&bare, &["update-ref", "refs/heads/late", late.trim()], "");
+        let kids = objects.children(&root.id.0, 20, 1000).unwrap();
+        assert_eq!(kids.len(), 3, "{kids:?}");
+        assert!(kids.contains(&ChangesetId(late.trim().to_owned())));
+        // A graph file that lists a commit answers for it: the skewed child is still found.
+        let kids = objects.children(&skewed.parents[0].0, 20, 1000).unwrap();
+        assert!(kids.contains(&skewed.id), "{kids:?}");
         assert!(
             objects.commit(&tree.to_string()).unwrap().is_none(),
             "a tree is no changeset"

@@ -128,14 +128,24 @@ pub async fn summary(
     let (readme_name, readme_html, readme_text) = match data.readme {
         Some((name, f)) => {
             let text = String::from_utf8_lossy(&f.bytes).into_owned();
+            let tip = data
+                .default_branch
+                .as_ref()
+                .map(|b| b.target.0.clone())
+                .unwrap_or_default();
             if markup::is_markdown(&name) {
-                (Some(name), Some(markup::markdown(&text)), None)
+                // Rendered once per changeset: a long README costs milliseconds.
+                let key = format!("md:{}:{tip}:{name}", access.repo().id.0);
+                let html = match state.svc.cache.get::<String>(&key) {
+                    Some(html) => (*html).clone(),
+                    None => {
+                        let html = markup::markdown(&text);
+                        state.svc.cache.put(key, std::sync::Arc::new(html.clone()));
+                        html
+                    }
+                };
+                (Some(name), Some(html), None)
             } else if markup::is_rst(&name) {
-                let tip = data
-                    .default_branch
-                    .as_ref()
-                    .map(|b| b.target.0.clone())
-                    .unwrap_or_default();
                 let key = format!("rst:{}:{tip}:{name}", access.repo().id.0);
                 match browse::render_rst(&state.svc, key, text.clone()).await {
                     Some(html) => (Some(name), Some(markup::sanitize(&html)), None),
@@ -200,7 +210,8 @@ pub async fn summary(
             })
             .collect(),
     };
-    Ok(render(&page).into_response())
+    let r = render(&page).into_response();
+    Ok(r)
 }
 
 /// GET /{repo}/changelog[?branch=&page=&size=] and /{repo}/changelog/{rev}/{path}.
@@ -276,7 +287,7 @@ pub async fn changelog(
                 format!("Branch or tag: {}", log.rev)
             },
             format!("{prefix}/{name}"),
-            (&log.branches, &log.tags),
+            (&log.refs.branches, &log.refs.tags),
             &log.rev,
             |r| format!("{prefix}/{name}/changelog?branch={}", seg(r)),
         ),
@@ -510,12 +521,13 @@ pub async fn compare(
         );
     }
     let side = param(&q, "diff") == Some("sidebyside");
-    let (refs_b, refs_t) = browse::refs(&state.svc, &access)
+    let refs = browse::refs(&state.svc, &access)
         .await
         .map_err(web_err(state))?;
-    let choices: Vec<String> = refs_b
+    let choices: Vec<String> = refs
+        .branches
         .iter()
-        .chain(&refs_t)
+        .chain(&refs.tags)
         .map(|r| r.name.clone())
         .collect();
     let mut page = view::ComparePage {
@@ -724,7 +736,7 @@ pub async fn files(
         switcher: switcher(
             format!("Revision: {rev}"),
             format!("{prefix}/{name}"),
-            (&nv.branches, &nv.tags),
+            (&nv.refs.branches, &nv.refs.tags),
             rev,
             |r| format!("{prefix}/{name}/files/{}/{}", seg(r), path_enc(&path)),
         ),

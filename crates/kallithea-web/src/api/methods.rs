@@ -619,16 +619,16 @@ async fn get_repo(state: &AppState, caller: &Caller, a: &Args) -> Outcome {
         .and_then(|l| l.changesets.first().map(|c| changeset_data(c, None)));
     o.insert("last_changeset".into(), last.unwrap_or(Value::Null));
     if with_names {
-        let (branches, tags) = kallithea_core::browse::refs(&state.svc, &access)
+        let refs = kallithea_core::browse::refs(&state.svc, &access)
             .await
             .map_err(core)?;
-        let map = |refs: Vec<kallithea_core::browse::RefInfo>| {
-            refs.into_iter()
-                .map(|r| (r.name, json!(r.target.to_string())))
+        let map = |refs: &[kallithea_core::browse::RefInfo]| {
+            refs.iter()
+                .map(|r| (r.name.clone(), json!(r.target.to_string())))
                 .collect::<Map<_, _>>()
         };
-        o.insert("branches".into(), Value::Object(map(branches)));
-        o.insert("tags".into(), Value::Object(map(tags)));
+        o.insert("branches".into(), Value::Object(map(&refs.branches)));
+        o.insert("tags".into(), Value::Object(map(&refs.tags)));
         o.insert("bookmarks".into(), json!({}));
     }
     if a.bool_or("with_pullrequests", false)? {
