@@ -142,6 +142,12 @@ pub async fn post_receive(
     .await?;
     kallithea_db::repo::set_last_change(&mut tx, repo.id, t).await?;
     tx.commit().await?;
+    // Housekeeping in the background: the pusher does not wait for it.
+    if updates.iter().any(|u| !git::is_null_id(&u.new))
+        && let Err(e) = git::start_commit_graph_write(repo_path)
+    {
+        tracing::warn!(error = %e, "could not start writing the commit-graph");
+    }
     Ok(())
 }
 

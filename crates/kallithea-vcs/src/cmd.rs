@@ -209,6 +209,24 @@ impl GitCommand {
         })
     }
 
+    /// Starts git in the background and does not wait for it: every stream goes to
+    /// `/dev/null`, so nothing waiting on this process's pipes (git running a hook) waits for
+    /// the child too. The child is left to finish on its own (for housekeeping).
+    pub fn spawn_detached(&self, dir: &Path) -> Result<()> {
+        #[allow(clippy::disallowed_methods)]
+        let mut c = std::process::Command::new("git");
+        c.arg(self.subcommand).args(&self.args).current_dir(dir);
+        c.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        self.apply_env(&mut c);
+        tracing::debug!(command = %self.describe(), "git (background)");
+        c.spawn().map(drop).map_err(|source| Error::Spawn {
+            command: self.describe(),
+            source,
+        })
+    }
+
     /// A blocking child whose stdout is piped (stdin and stderr closed), for reading a prefix.
     pub fn spawn_std_stdout(&self, dir: &Path) -> Result<std::process::Child> {
         #[allow(clippy::disallowed_methods)]

@@ -79,6 +79,22 @@ pub fn spawn_service(
     c.spawn_piped(repo)
 }
 
+/// Starts writing the repository's commit-graph file and returns at once. The file lists
+/// every commit's parents and time, with a Bloom filter of the paths it changed: walks then
+/// skip reading commits, and a file's history (`git log -- <path>`) skips most commits that
+/// do not touch it. It is written in layers (`--split`), so after a push only the new commits
+/// are added; while one write runs, its lock makes a second one give up (the next push
+/// catches up).
+pub fn start_commit_graph_write(repo: &Path) -> Result<()> {
+    GitCommand::new("commit-graph")
+        .arg("write")
+        .arg("--reachable")
+        .arg("--split")
+        .arg("--changed-paths")
+        .arg("--no-progress")
+        .spawn_detached(repo)
+}
+
 /// True when HEAD points at a branch that exists.
 pub fn head_resolves(repo: &Path) -> Result<bool> {
     let out = GitCommand::new("rev-parse")

@@ -666,6 +666,42 @@ fn pages_follow_new_pushes_despite_caching() {
     git_ok(&dir, &["push", "-q", &url, "--delete", "new-branch-0"]);
     let (_, branches) = b.get_text("/web/branches");
     assert!(!branches.contains("new-branch-0<"), "a deleted branch goes");
+
+    // Pushes leave a commit-graph file behind, written in the background; children are
+    // found through it, and through the commits pushed after it was written.
+    let repo = s.repos.join("web");
+    let chain = repo.join("objects/info/commit-graphs/commit-graph-chain");
+    for _ in 0..200 {
+        if chain.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(chain.exists(), "a push starts writing the commit-graph");
+    git_ok(&repo, &["commit-graph", "verify"]);
+    let (first, second) = (head(&dir, "main~1"), head(&dir, "main"));
+    let children = |page: &str| {
+        page.split("<dt>Children</dt>")
+            .nth(1)
+            .and_then(|rest| rest.split("</dd>").next())
+            .unwrap_or("")
+            .to_owned()
+    };
+    let (_, page) = b.get_text(&format!("/web/changeset/{first}"));
+    assert!(
+        children(&page).contains(&second),
+        "child through the graph: {page}"
+    );
+    std::fs::write(dir.join("late.txt"), "x\n").unwrap();
+    git_ok(&dir, &["add", "."]);
+    git_ok(&dir, &["commit", "-q", "-m", "late commit"]);
+    git_ok(&dir, &["push", "-q", &url, "main:refs/heads/late"]);
+    let late = head(&dir, "main");
+    let (_, page) = b.get_text(&format!("/web/changeset/{second}"));
+    assert!(
+        children(&page).contains(&late),
+        "child newer than the graph: {page}"
+    );
 }
 
 #[test]
