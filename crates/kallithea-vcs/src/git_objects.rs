@@ -129,11 +129,12 @@ impl<T> Ord for Entry<T> {
     }
 }
 
-/// A commit's place in history, without its message or people.
+/// A commit's place in history, and the changeset when it was read whole.
 struct Links {
     id: ObjectId,
     time: i64,
     parents: Vec<ObjectId>,
+    changeset: Option<Changeset>,
 }
 
 /// Commits reachable from `starts` in `git log`'s order (newest commit time first, ties in
@@ -487,16 +488,28 @@ impl Objects {
             Some(p) if p.kind == Kind::Commit => p.id,
             _ => return Ok(out),
         };
-        let mut skipped = 0;
-        self.walk(&[start], |cs| {
-            let parents = Self::parent_ids(&cs)?;
-            if skipped < skip {
-                skipped += 1;
-            } else {
-                out.push(cs);
-            }
-            Ok((out.len() < limit).then_some(parents))
-        })?;
+        // Skipped changesets are only placed in order: the commit-graph gives their times
+        // and parents without reading them.
+        let graph = self.repo.commit_graph().ok();
+        let mut index = 0;
+        walk_by(
+            &[start],
+            |id| self.links(graph.as_ref(), id, true),
+            |links| {
+                if index >= skip {
+                    let changeset = match links.changeset {
+                        Some(cs) => cs,
+                        None => match self.object(links.id)? {
+                            Some((Kind::Commit, data)) => self.parse_commit(links.id, &data)?,
+                            _ => return Ok(None),
+                        },
+                    };
+                    out.push(changeset);
+                }
+                index += 1;
+                Ok((out.len() < limit).then_some(links.parents))
+            },
+        )?;
         Ok(out)
     }
 
@@ -520,8 +533,10 @@ impl Objects {
         let mut visited = 0;
         walk_by(
             &branches,
-            |id| self.links(graph.as_ref(), id),
-            |Links { id, time, parents }| {
+            |id| self.links(graph.as_ref(), id, false),
+            |Links {
+                 id, time, parents, ..
+             }| {
                 visited += 1;
                 if parents.contains(&parent_id) && !found.contains(&id) {
                     found.push(id);
@@ -539,11 +554,12 @@ impl Objects {
     }
 
     /// A commit's committer time and parents (`None`: not a commit), with its time again
-    /// for [`walk_by`].
+    /// for [`walk_by`]. When the commit had to be read, its changeset comes along if `full`.
     fn links(
         &self,
         graph: Option<&gix::commitgraph::Graph>,
         id: ObjectId,
+        full: bool,
     ) -> Result<Option<(i64, Links)>> {
         if let Some((graph, c)) = graph.and_then(|g| Some((g, g.commit_by_id(id)?))) {
             let parents: std::result::Result<Vec<ObjectId>, _> = c
@@ -551,25 +567,40 @@ impl Objects {
                 .map(|p| p.map(|pos| graph.id_at(pos).to_owned()))
                 .collect();
             if let (Ok(parents), Ok(time)) = (parents, i64::try_from(c.committer_timestamp())) {
-                return Ok(Some((time, Links { id, time, parents })));
+                let links = Links {
+                    id,
+                    time,
+                    parents,
+                    changeset: None,
+                };
+                return Ok(Some((time, links)));
             }
         }
         let Some((Kind::Commit, data)) = self.object(id)? else {
             return Ok(None);
         };
-        let c = CommitRef::from_bytes(&data).map_err(|e| odb_error("reading a commit", e))?;
-        let time = c
-            .committer()
-            .map_err(|e| odb_error("reading a commit's committer", e))?
-            .seconds();
-        Ok(Some((
-            time,
+        let links = if full {
+            let cs = self.parse_commit(id, &data)?;
+            Links {
+                id,
+                time: cs.commit_time,
+                parents: Self::parent_ids(&cs)?,
+                changeset: Some(cs),
+            }
+        } else {
+            let c = CommitRef::from_bytes(&data).map_err(|e| odb_error("reading a commit", e))?;
+            let time = c
+                .committer()
+                .map_err(|e| odb_error("reading a commit's committer", e))?
+                .seconds();
             Links {
                 id,
                 time,
                 parents: c.parents().collect(),
-            },
-        )))
+                changeset: None,
+            }
+        };
+        Ok(Some((links.time, links)))
     }
 
     /// For each of `names` in the folder `dir`, the newest changeset that changed it, as
@@ -1092,6 +1123,12 @@ mod tests {
         // (read from its object).
         git(&bare, &["commit-graph", "write", "--reachable"], "");
         assert!(bare.join("objects/info/commit-graph").exists());
+        assert_eq!(
+            objects.history(tip, 0, 1000).unwrap(),
+            from_git,
+            "history in git log's order through the commit-graph"
+        );
+        assert_eq!(objects.history(tip, 5, 3).unwrap(), from_git[5..8]);
         let mut kids = objects.children(&root.id.0, 20, 1000).unwrap();
         kids.sort();
         assert_eq!(kids, expected, "through the commit-graph");
