@@ -829,7 +829,8 @@ pub async fn files(
                                 .await
                                 .unwrap_or(None),
                         );
-                        state.svc.cache.put(key, h.clone());
+                        let bytes = h.iter().flatten().map(|l| l.len() + 24).sum();
+                        state.svc.cache.put_sized(key, h.clone(), bytes);
                         h
                     }
                 };

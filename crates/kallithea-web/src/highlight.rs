@@ -2,13 +2,16 @@
 //! colours come from `/_admin/static/highlight.css` (light and dark). The output is split into
 //! lines that each open and close their own spans, for the numbered tables.
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use syntect::highlighting::ThemeSet;
-use syntect::html::{ClassStyle, css_for_theme_with_class_style, line_tokens_to_classed_spans};
-use syntect::parsing::{ParseState, ScopeStack, SyntaxReference, SyntaxSet};
+use syntect::html::{ClassStyle, css_for_theme_with_class_style};
+use syntect::parsing::{
+    BasicScopeStackOp, ParseState, Scope, ScopeStack, SyntaxReference, SyntaxSet,
+};
 use syntect::util::LinesWithEndings;
 
 const STYLE: ClassStyle = ClassStyle::SpacedPrefixed { prefix: "hl-" };
@@ -60,7 +63,7 @@ fn highlight(path: &str, text: &str, in_halves: bool) -> Option<Vec<String>> {
         return None;
     }
     let deadline = Instant::now() + BUDGET;
-    let mut html = if in_halves && src.len() >= 2 * LINES_PER_THREAD {
+    let html = if in_halves && src.len() >= 2 * LINES_PER_THREAD {
         let (first, second) = src.split_at(src.len() / 2);
         std::thread::scope(|scope| {
             let guessed = scope.spawn(|| Guessed::run(set, syntax, second, deadline));
@@ -74,11 +77,7 @@ fn highlight(path: &str, text: &str, in_halves: bool) -> Option<Vec<String>> {
     } else {
         LineState::new(syntax).run(set, &src, deadline)?
     };
-    let mut lines = balance_lines(&html.concat());
-    html.clear();
-    // What follows the last newline is only closing tags.
-    lines.truncate(text.lines().count());
-    Some(lines)
+    Some(html)
 }
 
 /// [`lines`] for several texts, spread over the cores (the texts of a changeset's diffs).
@@ -125,6 +124,9 @@ fn syntax_for<'a>(set: &'a SyntaxSet, path: &str, text: &str) -> Option<&'a Synt
 struct LineState {
     parse: ParseState,
     scopes: ScopeStack,
+    /// The opening tag of each scope met so far (syntect names scopes through one global
+    /// lock; asking once per scope keeps two threads from queueing on it).
+    tags: HashMap<Scope, Box<str>>,
 }
 
 impl LineState {
@@ -132,13 +134,39 @@ impl LineState {
         Self {
             parse: ParseState::new(syntax),
             scopes: ScopeStack::new(),
+            tags: HashMap::new(),
         }
     }
 
-    /// The HTML of one line (with its newline), moving the state past it.
+    /// The HTML of one line (without its newline), moving the state past it. The line
+    /// reopens the spans still open from earlier lines and closes all it leaves open, so
+    /// every line stands alone in the numbered table.
     fn line(&mut self, set: &SyntaxSet, line: &str) -> Option<String> {
         let ops = self.parse.parse_line(line, set).ok()?;
-        let (html, _) = line_tokens_to_classed_spans(line, &ops, STYLE, &mut self.scopes).ok()?;
+        let text = line.strip_suffix('\n').unwrap_or(line);
+        let mut html = String::with_capacity(text.len() * 4);
+        let tags = &mut self.tags;
+        for scope in self.scopes.as_slice() {
+            html.push_str(open_tag(tags, *scope));
+        }
+        let mut at = 0;
+        for (i, op) in &ops {
+            let i = (*i).min(text.len());
+            if i > at {
+                escape_into(&mut html, &text[at..i]);
+                at = i;
+            }
+            self.scopes
+                .apply_with_hook(op, |basic, _| match basic {
+                    BasicScopeStackOp::Push(scope) => html.push_str(open_tag(tags, scope)),
+                    BasicScopeStackOp::Pop => html.push_str("</span>"),
+                })
+                .ok()?;
+        }
+        escape_into(&mut html, &text[at..]);
+        for _ in 0..self.scopes.len() {
+            html.push_str("</span>");
+        }
         Some(html)
     }
 
@@ -220,31 +248,41 @@ impl Guessed {
     }
 }
 
-/// Splits span-only HTML at newlines so each line closes the spans it opened and reopens
-/// the ones still open from earlier lines.
-fn balance_lines(html: &str) -> Vec<String> {
-    let mut open: Vec<&str> = Vec::new();
-    let mut out = Vec::new();
-    for raw in html.split('\n') {
-        let mut line: String = open.concat();
-        let mut rest = raw;
-        while let Some(i) = rest.find('<') {
-            line.push_str(&rest[..i]);
-            let end = rest[i..].find('>').map_or(rest.len(), |e| i + e + 1);
-            let tag = &rest[i..end];
-            if tag.starts_with("</") {
-                open.pop();
-            } else {
-                open.push(tag);
-            }
-            line.push_str(tag);
-            rest = &rest[end..];
-        }
-        line.push_str(rest);
-        line.push_str(&"</span>".repeat(open.len()));
-        out.push(line);
+/// `<span class="hl-a hl-b">` for the scope `a.b`, made once per scope.
+fn open_tag(tags: &mut HashMap<Scope, Box<str>>, scope: Scope) -> &str {
+    tags.entry(scope).or_insert_with(|| {
+        let ClassStyle::SpacedPrefixed { prefix } = STYLE else {
+            unreachable!("the style is prefixed")
+        };
+        let classes: Vec<String> = scope
+            .build_string()
+            .split('.')
+            .map(|atom| format!("{prefix}{atom}"))
+            .collect();
+        let mut tag = String::from("<span class=\"");
+        escape_into(&mut tag, &classes.join(" "));
+        tag.push_str("\">");
+        tag.into_boxed_str()
+    })
+}
+
+/// Text as HTML: `&`, `<`, `>`, `"` and `'` escaped.
+fn escape_into(out: &mut String, text: &str) {
+    let mut last = 0;
+    for (i, b) in text.bytes().enumerate() {
+        let rep = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#39;",
+            _ => continue,
+        };
+        out.push_str(&text[last..i]);
+        out.push_str(rep);
+        last = i + 1;
     }
-    out
+    out.push_str(&text[last..]);
 }
 
 /// File extensions whose syntaxes are prepared at start-up.
@@ -309,6 +347,11 @@ mod tests {
             );
         }
         assert!(lines[0].contains("hl-"), "{}", lines[0]);
+        assert!(
+            lines[1].contains(r#"<span class="hl-string hl-quoted hl-double hl-rust">"#),
+            "{}",
+            lines[1]
+        );
         assert!(
             lines[1].contains("&lt;b&gt;") && !lines[1].contains("<b>"),
             "{}",
