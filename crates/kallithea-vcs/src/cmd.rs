@@ -138,20 +138,22 @@ impl GitCommand {
             child.stdout.take().map(|p| read_all(p, usize::MAX)),
             child.stderr.take().map(|p| read_all(p, 1 << 20)),
         ];
-        let deadline = std::time::Instant::now() + limit;
-        let status = loop {
-            match child.try_wait().map_err(spawn_err)? {
-                Some(status) => break status,
-                None if std::time::Instant::now() >= deadline => {
-                    kill_group(&mut child);
-                    // The readers end when the last process of the group is gone: not waited for.
-                    return Err(Error::CommandFailed {
-                        command: self.describe(),
-                        status: format!("timeout after {} s", limit.as_secs()),
-                        stderr: format!("stopped after {} seconds", limit.as_secs()),
-                    });
-                }
-                None => std::thread::sleep(std::time::Duration::from_millis(20)),
+        // A thread waits for git, so its end is seen at once (no polling).
+        let pid = child.id();
+        let (done, ended) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = done.send(child.wait());
+        });
+        let status = match ended.recv_timeout(limit) {
+            Ok(status) => status.map_err(spawn_err)?,
+            Err(_) => {
+                kill_group(pid);
+                // The readers end when the last process of the group is gone: not waited for.
+                return Err(Error::CommandFailed {
+                    command: self.describe(),
+                    status: format!("timeout after {} s", limit.as_secs()),
+                    stderr: format!("stopped after {} seconds", limit.as_secs()),
+                });
             }
         };
         let [stdout, stderr] = readers.map(|r| r.and_then(|h| h.join().ok()).unwrap_or_default());
@@ -261,16 +263,16 @@ impl GitCommand {
 }
 
 /// Kills a child started in its own process group, with everything it started.
-fn kill_group(child: &mut std::process::Child) {
+fn kill_group(pid: u32) {
     #[cfg(unix)]
-    if let Some(pid) = i32::try_from(child.id())
+    if let Some(pid) = i32::try_from(pid)
         .ok()
         .and_then(rustix::process::Pid::from_raw)
     {
         let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    #[cfg(not(unix))]
+    let _ = pid;
 }
 
 /// Reads a pipe to its end on a thread, keeping at most `cap` bytes.
@@ -317,5 +319,25 @@ mod tests {
             Err(Error::OptionLikeArgument(_))
         ));
         assert!(GitCommand::new("log").value("main").is_ok());
+    }
+
+    #[test]
+    fn a_command_past_its_time_is_stopped_and_one_within_it_answers() {
+        let dir = std::env::temp_dir();
+        let out = GitCommand::new("version")
+            .run_with_timeout(&dir, std::time::Duration::from_secs(30))
+            .unwrap();
+        assert!(String::from_utf8_lossy(&out).starts_with("git version"));
+        // A server that accepts and never answers keeps `git ls-remote` waiting.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/repo", silent.local_addr().unwrap());
+        let started = std::time::Instant::now();
+        let err = GitCommand::new("ls-remote")
+            .value(&url)
+            .unwrap()
+            .run_with_timeout(&dir, std::time::Duration::from_secs(1))
+            .unwrap_err();
+        assert!(err.to_string().contains("timeout"), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
     }
 }
