@@ -745,7 +745,7 @@ pub async fn files(
         crumbs,
         path: path.clone(),
         dir: None,
-        lines: Vec::new(),
+        source: Default::default(),
         rendered: None,
         image_href: None,
         raw_href: format!("{prefix}/{name}/raw/{}/{}", nv.id.0, path_enc(&path)),
@@ -810,46 +810,61 @@ pub async fn files(
                 page.binary = true;
             } else {
                 let text = String::from_utf8_lossy(&f.bytes);
+                let repo_id = access.repo().id.0;
                 if markup::is_markdown(&path) && !f.truncated {
-                    page.rendered = Some(markup::markdown(&text));
+                    let key = format!("md:{repo_id}:{}:{path}", nv.id.0);
+                    page.rendered = Some(match state.svc.cache.get::<String>(&key) {
+                        Some(html) => (*html).clone(),
+                        None => {
+                            let html = markup::markdown(&text);
+                            state.svc.cache.put(key, std::sync::Arc::new(html.clone()));
+                            html
+                        }
+                    });
                 } else if markup::is_rst(&path) && !f.truncated {
-                    let key = format!("rst:{}:{}:{path}", access.repo().id.0, nv.id.0);
+                    let key = format!("rst:{repo_id}:{}:{path}", nv.id.0);
                     page.rendered = browse::render_rst(&state.svc, key, text.clone().into_owned())
                         .await
                         .map(|h| markup::sanitize(&h));
                 }
-                // Highlighting is the costly part of a file page: remembered per changeset and path.
-                let key = format!("hl:{}:{}:{path}", access.repo().id.0, nv.id.0);
-                let highlighted = match state.svc.cache.get::<Option<Vec<String>>>(&key) {
-                    Some(h) => h,
+                // Highlighting and rendering the lines is the costly part of a file page:
+                // remembered per changeset and path.
+                let key = format!("src:{repo_id}:{}:{path}", nv.id.0);
+                let source = match state.svc.cache.get::<String>(&key) {
+                    Some(html) => html,
                     None => {
-                        let (p, t) = (path.clone(), text.clone().into_owned());
-                        let h = std::sync::Arc::new(
-                            tokio::task::spawn_blocking(move || crate::highlight::lines(&p, &t))
+                        let (p, t) = (path.clone(), text.into_owned());
+                        let html = std::sync::Arc::new(
+                            tokio::task::spawn_blocking(move || source_table(&p, &t))
                                 .await
-                                .unwrap_or(None),
+                                .unwrap_or_default(),
                         );
-                        let bytes = h.iter().flatten().map(|l| l.len() + 24).sum();
-                        state.svc.cache.put_sized(key, h.clone(), bytes);
-                        h
+                        state.svc.cache.put_sized(key, html.clone(), html.len());
+                        html
                     }
                 };
-                page.lines = text
-                    .lines()
-                    .enumerate()
-                    .map(|(i, l)| LineRow {
-                        no: i + 1,
-                        text: l.to_owned(),
-                        html: highlighted
-                            .as_ref()
-                            .as_ref()
-                            .and_then(|h| h.get(i).cloned()),
-                    })
-                    .collect();
+                page.source = source;
             }
         }
     }
     Ok(render(&page).into_response())
+}
+
+/// A file's lines, highlighted where a syntax fits, as the numbered table.
+fn source_table(path: &str, text: &str) -> String {
+    let highlighted = crate::highlight::lines(path, text);
+    let table = view::SourceTable {
+        lines: text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| LineRow {
+                no: i + 1,
+                text: l.to_owned(),
+                html: highlighted.as_ref().and_then(|h| h.get(i).cloned()),
+            })
+            .collect(),
+    };
+    render(&table).0
 }
 
 /// A `Content-Disposition` file name: ASCII kept, the rest in RFC 5987 form.

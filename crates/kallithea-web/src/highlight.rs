@@ -146,7 +146,11 @@ impl LineState {
         let text = line.strip_suffix('\n').unwrap_or(line);
         let mut html = String::with_capacity(text.len() * 4);
         let tags = &mut self.tags;
+        // Where the innermost spans that have no text yet start: a span closed before any
+        // text is dropped rather than written empty.
+        let mut empty: Vec<usize> = Vec::new();
         for scope in self.scopes.as_slice() {
+            empty.push(html.len());
             html.push_str(open_tag(tags, *scope));
         }
         let mut at = 0;
@@ -154,18 +158,25 @@ impl LineState {
             let i = (*i).min(text.len());
             if i > at {
                 escape_into(&mut html, &text[at..i]);
+                empty.clear();
                 at = i;
             }
             self.scopes
                 .apply_with_hook(op, |basic, _| match basic {
-                    BasicScopeStackOp::Push(scope) => html.push_str(open_tag(tags, scope)),
-                    BasicScopeStackOp::Pop => html.push_str("</span>"),
+                    BasicScopeStackOp::Push(scope) => {
+                        empty.push(html.len());
+                        html.push_str(open_tag(tags, scope));
+                    }
+                    BasicScopeStackOp::Pop => close_span(&mut html, &mut empty),
                 })
                 .ok()?;
         }
-        escape_into(&mut html, &text[at..]);
+        if at < text.len() {
+            escape_into(&mut html, &text[at..]);
+            empty.clear();
+        }
         for _ in 0..self.scopes.len() {
-            html.push_str("</span>");
+            close_span(&mut html, &mut empty);
         }
         Some(html)
     }
@@ -266,6 +277,14 @@ fn open_tag(tags: &mut HashMap<Scope, Box<str>>, scope: Scope) -> &str {
     })
 }
 
+/// Closes the innermost span, or drops it when it holds nothing.
+fn close_span(html: &mut String, empty: &mut Vec<usize>) {
+    match empty.pop() {
+        Some(start) => html.truncate(start),
+        None => html.push_str("</span>"),
+    }
+}
+
 /// Text as HTML: `&`, `<`, `>`, `"` and `'` escaped.
 fn escape_into(out: &mut String, text: &str) {
     let mut last = 0;
@@ -345,6 +364,7 @@ mod tests {
                 l.matches("</span>").count(),
                 "{l}"
             );
+            assert!(!l.contains("\"></span>"), "no empty spans: {l}");
         }
         assert!(lines[0].contains("hl-"), "{}", lines[0]);
         assert!(

@@ -349,6 +349,14 @@ pub struct LineRow {
     pub html: Option<String>,
 }
 
+/// A file's numbered lines: rendered once per changeset and path and kept, since a long file
+/// takes milliseconds to render.
+#[derive(Template)]
+#[template(path = "file_lines.html")]
+pub struct SourceTable {
+    pub lines: Vec<LineRow>,
+}
+
 #[derive(Template)]
 #[template(path = "files.html")]
 pub struct FilesPage {
@@ -360,7 +368,8 @@ pub struct FilesPage {
     pub crumbs: Vec<Crumb>,
     pub path: String,
     pub dir: Option<Vec<DirRow>>,
-    pub lines: Vec<LineRow>,
+    /// The numbered lines ([`SourceTable`], already rendered).
+    pub source: std::sync::Arc<String>,
     pub rendered: Option<String>,
     pub image_href: Option<String>,
     pub raw_href: String,
