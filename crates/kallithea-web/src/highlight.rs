@@ -14,7 +14,10 @@ use syntect::parsing::{
 };
 use syntect::util::LinesWithEndings;
 
-const STYLE: ClassStyle = ClassStyle::SpacedPrefixed { prefix: "hl-" };
+const CLASS_PREFIX: &str = "hl-";
+const STYLE: ClassStyle = ClassStyle::SpacedPrefixed {
+    prefix: CLASS_PREFIX,
+};
 
 /// Files larger than this are shown without highlighting.
 pub const MAX_BYTES: usize = 256 * 1024;
@@ -124,9 +127,10 @@ fn syntax_for<'a>(set: &'a SyntaxSet, path: &str, text: &str) -> Option<&'a Synt
 struct LineState {
     parse: ParseState,
     scopes: ScopeStack,
-    /// The opening tag of each scope met so far (syntect names scopes through one global
-    /// lock; asking once per scope keeps two threads from queueing on it).
-    tags: HashMap<Scope, Box<str>>,
+    /// The opening tag of each scope met so far, `None` for scopes the stylesheet does not
+    /// colour (syntect names scopes through one global lock; asking once per scope keeps two
+    /// threads from queueing on it).
+    tags: HashMap<Scope, Option<Box<str>>>,
 }
 
 impl LineState {
@@ -149,9 +153,10 @@ impl LineState {
         // Where the innermost spans that have no text yet start: a span closed before any
         // text is dropped rather than written empty.
         let mut empty: Vec<usize> = Vec::new();
+        // For each open scope, whether it has a span.
+        let mut spans: Vec<bool> = Vec::with_capacity(self.scopes.len() + 8);
         for scope in self.scopes.as_slice() {
-            empty.push(html.len());
-            html.push_str(open_tag(tags, *scope));
+            spans.push(open_span(&mut html, &mut empty, tags, *scope));
         }
         let mut at = 0;
         for (i, op) in &ops {
@@ -164,10 +169,13 @@ impl LineState {
             self.scopes
                 .apply_with_hook(op, |basic, _| match basic {
                     BasicScopeStackOp::Push(scope) => {
-                        empty.push(html.len());
-                        html.push_str(open_tag(tags, scope));
+                        spans.push(open_span(&mut html, &mut empty, tags, scope));
                     }
-                    BasicScopeStackOp::Pop => close_span(&mut html, &mut empty),
+                    BasicScopeStackOp::Pop => {
+                        if spans.pop() == Some(true) {
+                            close_span(&mut html, &mut empty);
+                        }
+                    }
                 })
                 .ok()?;
         }
@@ -175,8 +183,10 @@ impl LineState {
             escape_into(&mut html, &text[at..]);
             empty.clear();
         }
-        for _ in 0..self.scopes.len() {
-            close_span(&mut html, &mut empty);
+        while let Some(span) = spans.pop() {
+            if span {
+                close_span(&mut html, &mut empty);
+            }
         }
         Some(html)
     }
@@ -259,22 +269,83 @@ impl Guessed {
     }
 }
 
-/// `<span class="hl-a hl-b">` for the scope `a.b`, made once per scope.
-fn open_tag(tags: &mut HashMap<Scope, Box<str>>, scope: Scope) -> &str {
-    tags.entry(scope).or_insert_with(|| {
-        let ClassStyle::SpacedPrefixed { prefix } = STYLE else {
-            unreachable!("the style is prefixed")
-        };
-        let classes: Vec<String> = scope
-            .build_string()
-            .split('.')
-            .map(|atom| format!("{prefix}{atom}"))
-            .collect();
-        let mut tag = String::from("<span class=\"");
-        escape_into(&mut tag, &classes.join(" "));
-        tag.push_str("\">");
-        tag.into_boxed_str()
-    })
+/// Opens the span of a scope the stylesheet colours; false when the scope gets none.
+fn open_span(
+    html: &mut String,
+    empty: &mut Vec<usize>,
+    tags: &mut HashMap<Scope, Option<Box<str>>>,
+    scope: Scope,
+) -> bool {
+    match open_tag(tags, scope) {
+        Some(tag) => {
+            empty.push(html.len());
+            html.push_str(tag);
+            true
+        }
+        None => false,
+    }
+}
+
+/// `<span class="hl-a hl-b">` for the scope `a.b`, made once per scope; `None` when no rule
+/// of the stylesheet could match it (most `meta.*` scopes), which keeps pages smaller.
+fn open_tag(tags: &mut HashMap<Scope, Option<Box<str>>>, scope: Scope) -> Option<&str> {
+    tags.entry(scope)
+        .or_insert_with(|| {
+            let name = scope.build_string();
+            let atoms: Vec<&str> = name.split('.').collect();
+            if !styled(&atoms) {
+                return None;
+            }
+            let classes: Vec<String> = atoms.iter().map(|a| format!("{CLASS_PREFIX}{a}")).collect();
+            let mut tag = String::from("<span class=\"");
+            escape_into(&mut tag, &classes.join(" "));
+            tag.push_str("\">");
+            Some(tag.into_boxed_str())
+        })
+        .as_deref()
+}
+
+/// True when some compound selector of the stylesheet (like `.hl-string.hl-regexp`) names
+/// only classes a span with these atoms would have: a span that no selector part can match
+/// changes nothing on the page, whatever its ancestors or descendants.
+fn styled(atoms: &[&str]) -> bool {
+    // Classes the stylesheet writes with CSS escapes are not read back: keep their spans.
+    let plain = |a: &&str| {
+        a.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '-')
+            && a.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    };
+    if !atoms.iter().all(plain) {
+        return true;
+    }
+    static PARTS: OnceLock<Vec<Vec<String>>> = OnceLock::new();
+    let parts = PARTS.get_or_init(|| {
+        let mut parts = Vec::new();
+        for line in stylesheet().lines() {
+            let line = line.trim();
+            let Some(selectors) = line.strip_suffix('{') else {
+                continue;
+            };
+            if !selectors.trim_start().starts_with('.') {
+                continue;
+            }
+            for compound in selectors.split([',', ' ']).filter(|c| c.starts_with('.')) {
+                let classes = compound
+                    .split('.')
+                    .filter(|c| !c.is_empty())
+                    .filter_map(|c| c.strip_prefix(CLASS_PREFIX))
+                    .map(str::to_owned)
+                    .collect();
+                parts.push(classes);
+            }
+        }
+        parts
+    });
+    parts
+        .iter()
+        .any(|part| part.iter().all(|class| atoms.contains(&class.as_str())))
 }
 
 /// Closes the innermost span, or drops it when it holds nothing.
@@ -335,12 +406,40 @@ pub fn stylesheet() -> &'static str {
             .get("base16-ocean.dark")
             .and_then(|t| css_for_theme_with_class_style(t, STYLE).ok())
             .unwrap_or_default();
-        // Keep the page's own background: drop the themes' background colours.
+        // Keep the page's own background: drop the themes' background colours. Drop the
+        // selectors that colour a JSON value by how deeply it is nested (`.hl-meta .hl-meta
+        // ... .hl-string.hl-json`, up to twenty deep): they alone would make every `meta.*`
+        // scope need a span, which doubles the size of highlighted pages.
         let strip = |css: &str| {
-            css.lines()
-                .filter(|l| !l.trim_start().starts_with("background-color"))
-                .collect::<Vec<_>>()
-                .join("\n")
+            let mut out = Vec::new();
+            let mut skipping = false;
+            for line in css.lines() {
+                let trimmed = line.trim_start();
+                if skipping {
+                    skipping = !trimmed.starts_with('}');
+                    continue;
+                }
+                if trimmed.starts_with("background-color") {
+                    continue;
+                }
+                if let Some(selectors) = trimmed.strip_suffix('{')
+                    && trimmed.starts_with('.')
+                {
+                    let kept: Vec<&str> = selectors
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.split_whitespace().any(|c| c == ".hl-meta"))
+                        .collect();
+                    if kept.is_empty() {
+                        skipping = true;
+                        continue;
+                    }
+                    out.push(format!("{} {{", kept.join(", ")));
+                    continue;
+                }
+                out.push(line.to_owned());
+            }
+            out.join("\n")
         };
         format!(
             "{}\n@media (prefers-color-scheme: dark) {{\n{}\n}}\n",
@@ -365,6 +464,10 @@ mod tests {
                 "{l}"
             );
             assert!(!l.contains("\"></span>"), "no empty spans: {l}");
+            assert!(
+                !l.contains("hl-meta hl-block"),
+                "no spans the stylesheet cannot colour: {l}"
+            );
         }
         assert!(lines[0].contains("hl-"), "{}", lines[0]);
         assert!(
@@ -379,6 +482,10 @@ mod tests {
         );
         assert_eq!(super::lines("notes.unknownext", "plain"), None);
         assert!(stylesheet().contains(".hl-"));
+        assert!(styled(&["comment", "line", "rust"]));
+        assert!(styled(&["string", "regexp", "characterclass"]));
+        assert!(!styled(&["meta", "function-call", "rust"]));
+        assert!(styled(&["meta", "c++"]), "escaped classes are kept");
     }
 
     /// Texts whose middle line (where the second half starts) is inside a construct that
