@@ -188,11 +188,35 @@ fn offset_with_colon(tz: &str) -> String {
     }
 }
 
-fn person(sig: &gix::actor::SignatureRef<'_>) -> Person {
+/// How a commit's text is written: UTF-8, unless its `encoding` header names another
+/// encoding (as in repositories converted from older systems). git shows such commits
+/// converted to UTF-8, and so do we; an encoding it does not know is read as UTF-8.
+#[derive(Clone, Copy)]
+struct CommitText(Option<&'static encoding_rs::Encoding>);
+
+impl CommitText {
+    fn of(commit: &CommitRef<'_>) -> Self {
+        Self(
+            commit
+                .encoding
+                .and_then(|label| encoding_rs::Encoding::for_label(label.trim_ascii()))
+                .filter(|e| *e != encoding_rs::UTF_8),
+        )
+    }
+
+    fn decode(self, bytes: &[u8]) -> String {
+        match self.0 {
+            Some(encoding) => encoding.decode_without_bom_handling(bytes).0.into_owned(),
+            None => String::from_utf8_lossy(bytes).into_owned(),
+        }
+    }
+}
+
+fn person(sig: &gix::actor::SignatureRef<'_>, text: CommitText) -> Person {
     let sig = sig.trim();
     Person {
-        name: String::from_utf8_lossy(sig.name).into_owned(),
-        email: String::from_utf8_lossy(sig.email).into_owned(),
+        name: text.decode(sig.name),
+        email: text.decode(sig.email),
     }
 }
 
@@ -294,6 +318,7 @@ impl Objects {
 
     fn parse_commit(&self, id: ObjectId, data: &[u8]) -> Result<Changeset> {
         let c = CommitRef::from_bytes(data).map_err(|e| odb_error("reading a commit", e))?;
+        let text = CommitText::of(&c);
         let author = c
             .author()
             .map_err(|e| odb_error("reading a commit's author", e))?;
@@ -304,12 +329,12 @@ impl Objects {
         Ok(Changeset {
             id: ChangesetId(id.to_string()),
             parents: c.parents().map(|p| ChangesetId(p.to_string())).collect(),
-            author: person(&author),
+            author: person(&author, text),
             author_time: author.seconds(),
             author_offset: offset_with_colon(tz),
-            committer: person(&committer),
+            committer: person(&committer, text),
             commit_time: committer.seconds(),
-            message: String::from_utf8_lossy(c.message).trim_end().to_owned(),
+            message: text.decode(c.message).trim_end().to_owned(),
         })
     }
 
@@ -1149,6 +1174,48 @@ mod tests {
         let kids = objects.children(&root.id.0, 20, 1000).unwrap();
         assert_eq!(kids.len(), 3, "{kids:?}");
         assert!(kids.contains(&ChangesetId(late.trim().to_owned())));
+        // A commit in a legacy encoding reads as git shows it: converted to UTF-8.
+        let tree = String::from_utf8(git(
+            &bare,
+            &["rev-parse", &format!("{}^{{tree}}", root.id.0)],
+            "",
+        ))
+        .unwrap();
+        let mut raw = format!(
+            "tree {}\nauthor Ren\u{0} Dupont <r@example.com> 1700000000 +0100\ncommitter C <c@example.com> 1700000000 +0100\nencoding ISO-8859-1\n\nD\u{0}j\u{0} vu: caf\u{0}\n",
+            tree.trim()
+        )
+        .into_bytes();
+        // Latin-1 bytes where the placeholders are: é (0xE9) and à (0xE0).
+        let latin1 = [0xE9u8, 0xE9, 0xE0, 0xE9];
+        let mut next = latin1.iter();
+        for b in raw.iter_mut() {
+            if *b == 0 {
+                *b = *next.next().unwrap();
+            }
+        }
+        let file = bare.join("latin1-commit");
+        std::fs::write(&file, &raw).unwrap();
+        let legacy = String::from_utf8(git(
+            &bare,
+            &["hash-object", "-t", "commit", "-w", file.to_str().unwrap()],
+            "",
+        ))
+        .unwrap();
+        let cs = objects.commit(legacy.trim()).unwrap().unwrap();
+        assert_eq!(cs.author.name, "René Dupont");
+        assert_eq!(cs.message, "Déjà vu: café");
+        let shown = String::from_utf8(git(
+            &bare,
+            &["log", "-1", "--format=%an%n%B", legacy.trim()],
+            "",
+        ))
+        .unwrap();
+        assert_eq!(
+            shown.trim_end(),
+            format!("{}\n{}", cs.author.name, cs.message)
+        );
+
         // A graph file that lists a commit answers for it: the skewed child is still found.
         let kids = objects.children(&skewed.parents[0].0, 20, 1000).unwrap();
         assert!(kids.contains(&skewed.id), "{kids:?}");
