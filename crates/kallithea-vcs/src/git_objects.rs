@@ -385,6 +385,10 @@ impl Objects {
     /// of a tree or blob is listed with that object (pages then say there is no such
     /// changeset); annotated tags are followed to what they finally name.
     pub(crate) fn refs(&self) -> Result<(Vec<RefInfo>, Vec<RefInfo>)> {
+        // Called when the refs on disk changed: gix notices a new `packed-refs` by its time,
+        // which can miss a rewrite within one tick, so it is read again here. (No file is
+        // fine: then there are no packed refs.)
+        let _ = self.repo.refs.force_refresh_packed_buffer();
         let loose_tags = loose_ref_names(&self.repo.git_dir().join("refs/tags"));
         let mut lists: [Vec<RefInfo>; 2] = [Vec::new(), Vec::new()];
         for (slot, kind) in [(0, RefKind::Branch), (1, RefKind::Tag)] {
@@ -1318,6 +1322,51 @@ mod tests {
                 .unwrap()
                 .keys()
                 .all(|p| !p.starts_with(t.path()))
+        );
+    }
+
+    #[test]
+    fn a_packed_refs_rewrite_within_one_tick_is_seen() {
+        use crate::read::VcsRead;
+        let t = fixture();
+        let bare = t.path().join("bare.git");
+        let date = "2024-03-01T00:00:00Z";
+        git(&bare, &["pack-refs", "--all"], date);
+        let rev = |r: &str| String::from_utf8(git(&bare, &["rev-parse", r], date)).unwrap();
+        let (main, older) = (rev("main"), rev("main~1"));
+        let objects = Objects::open(&bare).unwrap();
+        let tip = |objects: &Objects| {
+            let (branches, _) = objects.refs().unwrap();
+            branches
+                .into_iter()
+                .find(|b| b.name == "main")
+                .unwrap()
+                .target
+                .0
+        };
+        assert_eq!(tip(&objects), main.trim());
+        let repo = crate::git_read::GitRepo::new(&bare);
+        let before = repo.refs_fingerprint().unwrap();
+        // Same size, same modification time, other content: only the inode differs.
+        let packed = bare.join("packed-refs");
+        let old = std::fs::metadata(&packed).unwrap().modified().unwrap();
+        let text = std::fs::read_to_string(&packed).unwrap();
+        let rewritten = text.replace(main.trim(), older.trim());
+        assert_eq!(rewritten.len(), text.len());
+        std::fs::write(bare.join("packed-refs.new"), rewritten).unwrap();
+        std::fs::rename(bare.join("packed-refs.new"), &packed).unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&packed)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        assert_eq!(std::fs::metadata(&packed).unwrap().modified().unwrap(), old);
+        assert_ne!(repo.refs_fingerprint().unwrap(), before);
+        assert_eq!(
+            tip(&objects),
+            older.trim(),
+            "the kept handle reads the new file"
         );
     }
 

@@ -95,6 +95,10 @@ impl VcsRead for GitRepo {
             if let Ok(m) = std::fs::metadata(p) {
                 m.modified().ok().hash(h);
                 m.len().hash(h);
+                // git rewrites these files by renaming a new one over them: a new inode,
+                // even within one tick of the clock.
+                #[cfg(unix)]
+                std::os::unix::fs::MetadataExt::ino(&m).hash(h);
             }
         };
         stamp(&self.path.join("HEAD"), &mut h);
