@@ -93,6 +93,9 @@ impl GitCommand {
         // Attributes come from the repository only (as for the in-process diffs).
         c.set_env("GIT_ATTR_NOSYSTEM", "1".into());
         c.set_env("GIT_CONFIG_GLOBAL", "/dev/null".into());
+        // Nor from the server account's `~/.config/git` (attributes, ignores, credentials):
+        // no file can be found under a file.
+        c.set_env("XDG_CONFIG_HOME", "/dev/null".into());
         c.set_env("GIT_TERMINAL_PROMPT", "0".into());
         c.set_env("LC_ALL", "C".into());
         // Paths from users are names, never patterns (`*`, `:(exclude)`).

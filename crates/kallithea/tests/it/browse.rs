@@ -227,6 +227,15 @@ fn changeset_shows_metadata_links_and_diffs() {
         "text/plain; charset=utf-8"
     );
     assert!(r.text().unwrap().contains("+def extra():"));
+    // The server account's own git attributes (here: no diffs at all) are not read.
+    let user_attributes = s.xdg_config().join("git");
+    std::fs::create_dir_all(&user_attributes).unwrap();
+    std::fs::write(user_attributes.join("attributes"), "* -diff\n").unwrap();
+    let (_, raw) = b.get_text(&format!("/web/raw-changeset/{main}"));
+    assert!(
+        raw.contains("\n+") && !raw.contains("Binary files"),
+        "{raw}"
+    );
     let (_, patch) = b.get_text(&format!("/web/changeset-patch/{main}"));
     assert!(patch.contains("Subject: [PATCH] edit app #12"));
     let r = b.get(&format!("/web/changeset-download/{main}"));

@@ -186,6 +186,12 @@ impl Server {
         Self::start_with(Options::default())
     }
 
+    /// The server account's `XDG_CONFIG_HOME`: what a test writes under `git/` there must
+    /// not change what the server shows.
+    pub fn xdg_config(&self) -> PathBuf {
+        self.dir.path().join("xdg")
+    }
+
     pub fn start_with(opts: Options) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = TestDb::new(opts.db, dir.path());
@@ -265,6 +271,9 @@ impl Server {
             .stdout(Stdio::piped())
             .stderr(log)
             .env("KALLITHEA_LOG", "info,sqlx=warn")
+            // The account's own git settings, which the server must not read (see
+            // `xdg_config`).
+            .env("XDG_CONFIG_HOME", self.xdg_config())
             .spawn()
             .expect("server starts");
         let stdout = child.stdout.take().expect("stdout");
