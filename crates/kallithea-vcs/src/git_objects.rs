@@ -480,28 +480,6 @@ impl Objects {
         Ok(list.into_iter().map(|(_, r)| r).collect())
     }
 
-    /// Changesets reachable from `starts`, newest commit time first with ties in the order
-    /// they were reached: the order of `git log`. `visit` sees each changeset in that order
-    /// and names the parents to go on through (all of them, unless history is simplified), or
-    /// `None` to stop.
-    fn walk(
-        &self,
-        starts: &[ObjectId],
-        visit: impl FnMut(Changeset) -> Result<Option<Vec<ObjectId>>>,
-    ) -> Result<()> {
-        walk_by(
-            starts,
-            |id| {
-                let Some((Kind::Commit, data)) = self.object(id)? else {
-                    return Ok(None);
-                };
-                let changeset = self.parse_commit(id, &data)?;
-                Ok(Some((changeset.commit_time, changeset)))
-            },
-            visit,
-        )
-    }
-
     fn parent_ids(cs: &Changeset) -> Result<Vec<ObjectId>> {
         cs.parents.iter().map(|p| Self::id(&p.0)).collect()
     }
@@ -647,44 +625,57 @@ impl Objects {
         let wanted: HashSet<&str> = names.iter().map(String::as_str).collect();
         let mut folders: HashMap<ObjectId, Option<ObjectId>> = HashMap::new();
         let mut visited = 0;
-        self.walk(&[Self::id(start)?], |cs| {
-            visited += 1;
-            let id = Self::id(&cs.id.0)?;
-            let parents = Self::parent_ids(&cs)?;
-            let mine = self.folder_of(&mut folders, id, dir)?;
-            let mut theirs = Vec::with_capacity(parents.len());
-            for p in &parents {
-                theirs.push(self.folder_of(&mut folders, *p, dir)?);
-            }
-            let follow = match theirs.iter().position(|t| *t == mine) {
-                // Nothing changed in the folder through that parent: only it is followed
-                // (git simplifies history only when a folder is named).
-                Some(same) if parents.len() > 1 && !dir.is_empty() => vec![parents[same]],
-                _ => parents.clone(),
-            };
-            if parents.len() <= 1 && theirs.first().copied().flatten() != mine {
-                let before = theirs.first().copied().flatten();
-                for name in self.changed_names(before, mine)? {
-                    if !found.contains_key(&name) && wanted.contains(name.as_str()) {
-                        found.insert(
-                            name,
-                            LastChange {
+        // The commit-graph gives each commit's parents and root tree: only the commits that
+        // last changed a name are read.
+        let graph = self.repo.commit_graph().ok();
+        let graph = graph.as_ref();
+        walk_by(
+            &[Self::id(start)?],
+            |id| self.links(graph, id, false),
+            |links| {
+                visited += 1;
+                let (id, parents) = (links.id, links.parents);
+                let mine = self.folder_of(graph, &mut folders, id, dir)?;
+                let mut theirs = Vec::with_capacity(parents.len());
+                for p in &parents {
+                    theirs.push(self.folder_of(graph, &mut folders, *p, dir)?);
+                }
+                let follow = match theirs.iter().position(|t| *t == mine) {
+                    // Nothing changed in the folder through that parent: only it is followed
+                    // (git simplifies history only when a folder is named).
+                    Some(same) if parents.len() > 1 && !dir.is_empty() => vec![parents[same]],
+                    _ => parents.clone(),
+                };
+                if parents.len() <= 1 && theirs.first().copied().flatten() != mine {
+                    let before = theirs.first().copied().flatten();
+                    let mut changed = self.changed_names(before, mine)?;
+                    changed.retain(|n| !found.contains_key(n) && wanted.contains(n.as_str()));
+                    if !changed.is_empty() {
+                        let Some((Kind::Commit, data)) = self.object(id)? else {
+                            return Ok(None);
+                        };
+                        let cs = self.parse_commit(id, &data)?;
+                        let summary = subject(cs.message.as_bytes());
+                        for name in changed {
+                            let change = LastChange {
                                 id: cs.id.clone(),
                                 author_time: cs.author_time,
-                                summary: subject(cs.message.as_bytes()),
-                            },
-                        );
+                                summary: summary.clone(),
+                            };
+                            found.insert(name, change);
+                        }
                     }
                 }
-            }
-            Ok((found.len() < names.len() && visited < budget).then_some(follow))
-        })?;
+                Ok((found.len() < names.len() && visited < budget).then_some(follow))
+            },
+        )?;
         Ok(found)
     }
 
     /// The tree of folder `dir` at a commit (remembered in `cache`), `None` when absent.
     fn folder_of(
         &self,
+        graph: Option<&gix::commitgraph::Graph>,
         cache: &mut HashMap<ObjectId, Option<ObjectId>>,
         commit: ObjectId,
         dir: &str,
@@ -692,7 +683,11 @@ impl Objects {
         if let Some(t) = cache.get(&commit) {
             return Ok(*t);
         }
-        let tree = match self.commit_tree(&commit.to_string())? {
+        let root = match graph.and_then(|g| g.commit_by_id(commit)) {
+            Some(c) => Some(c.root_tree_id().to_owned()),
+            None => self.commit_tree(&commit.to_string())?,
+        };
+        let tree = match root {
             Some(root) => self.subtree(root, dir)?,
             None => None,
         };
@@ -1228,29 +1223,13 @@ mod tests {
             "a tree is no changeset"
         );
 
-        // Last changes of a folder's entries: as `git log --name-only -- <folder>` says.
-        for (dir, names) in [
-            (
-                "",
-                listed.iter().map(|e| e.name.clone()).collect::<Vec<_>>(),
-            ),
-            (
-                "sub",
-                vec!["a.txt".into(), "deep".into(), "c.txt".into(), "gone".into()],
-            ),
-            ("sub/deep", vec!["b.txt".into()]),
-        ] {
-            let mine = objects.last_changes(tip, dir, &names, 2000).unwrap();
-            let theirs = crate::git_read::tests_support::last_changes_by_git(
-                &repo,
-                &ChangesetId(tip.to_owned()),
-                dir,
-                &names,
-                2000,
-            )
-            .unwrap();
-            assert_eq!(mine, theirs, "{dir}");
-            assert!(!mine.is_empty());
+        // Last changes of a folder's entries: as `git log --name-only -- <folder>` says,
+        // through the commit-graph file and without it.
+        for with_graph in [true, false] {
+            if !with_graph {
+                std::fs::remove_file(bare.join("objects/info/commit-graph")).unwrap();
+            }
+            last_changes_agree_with_git(&objects, &repo, tip, &listed);
         }
         let sub = objects
             .last_changes(tip, "sub", &["a.txt".into(), "c.txt".into()], 2000)
@@ -1368,6 +1347,37 @@ mod tests {
             older.trim(),
             "the kept handle reads the new file"
         );
+    }
+
+    fn last_changes_agree_with_git(
+        objects: &Objects,
+        repo: &crate::git_read::GitRepo,
+        tip: &str,
+        listed: &[TreeEntry],
+    ) {
+        for (dir, names) in [
+            (
+                "",
+                listed.iter().map(|e| e.name.clone()).collect::<Vec<_>>(),
+            ),
+            (
+                "sub",
+                vec!["a.txt".into(), "deep".into(), "c.txt".into(), "gone".into()],
+            ),
+            ("sub/deep", vec!["b.txt".into()]),
+        ] {
+            let mine = objects.last_changes(tip, dir, &names, 2000).unwrap();
+            let theirs = crate::git_read::tests_support::last_changes_by_git(
+                repo,
+                &ChangesetId(tip.to_owned()),
+                dir,
+                &names,
+                2000,
+            )
+            .unwrap();
+            assert_eq!(mine, theirs, "{dir}");
+            assert!(!mine.is_empty());
+        }
     }
 
     fn names_of(entries: &[TreeEntry]) -> Vec<String> {
