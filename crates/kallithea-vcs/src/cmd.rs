@@ -118,24 +118,33 @@ impl GitCommand {
         Ok(out.stdout)
     }
 
+    /// The blocking command for this run in `dir`, with our environment and stdin closed;
+    /// `stdout` and `stderr` say where output goes.
+    fn std_command(&self, dir: &Path, stdout: Stdio, stderr: Stdio) -> std::process::Command {
+        #[allow(clippy::disallowed_methods)]
+        let mut c = std::process::Command::new("git");
+        c.arg(self.subcommand).args(&self.args).current_dir(dir);
+        c.stdin(Stdio::null()).stdout(stdout).stderr(stderr);
+        self.apply_env(&mut c);
+        c
+    }
+
+    fn spawn_error(&self, source: std::io::Error) -> Error {
+        Error::Spawn {
+            command: self.describe(),
+            source,
+        }
+    }
+
     /// Like [`GitCommand::run`], but kills git (and every helper it started, such as
     /// `git-remote-https`) when it runs longer than `limit`. For commands that talk to other
     /// servers.
     pub fn run_with_timeout(&self, dir: &Path, limit: std::time::Duration) -> Result<Vec<u8>> {
-        #[allow(clippy::disallowed_methods)]
-        let mut c = std::process::Command::new("git");
-        c.arg(self.subcommand).args(&self.args).current_dir(dir);
-        c.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        let mut c = self.std_command(dir, Stdio::piped(), Stdio::piped());
         #[cfg(unix)]
         std::os::unix::process::CommandExt::process_group(&mut c, 0);
-        self.apply_env(&mut c);
         tracing::debug!(command = %self.describe(), "git (with timeout)");
-        let spawn_err = |source| Error::Spawn {
-            command: self.describe(),
-            source,
-        };
+        let spawn_err = |source| self.spawn_error(source);
         let mut child = c.spawn().map_err(spawn_err)?;
         let readers = [
             child.stdout.take().map(|p| read_all(p, usize::MAX)),
@@ -186,10 +195,7 @@ impl GitCommand {
             complete = false;
             let _ = child.kill();
         }
-        let status = child.wait().map_err(|source| Error::Spawn {
-            command: self.describe(),
-            source,
-        })?;
+        let status = child.wait().map_err(|e| self.spawn_error(e))?;
         if complete && !status.success() {
             return Err(Error::CommandFailed {
                 command: self.describe(),
@@ -202,49 +208,29 @@ impl GitCommand {
 
     /// Runs to completion and returns the whole output, whatever the exit status.
     pub fn run_unchecked(&self, dir: &Path) -> Result<std::process::Output> {
-        #[allow(clippy::disallowed_methods)]
-        let mut c = std::process::Command::new("git");
-        c.arg(self.subcommand).args(&self.args).current_dir(dir);
-        c.stdin(Stdio::null());
-        self.apply_env(&mut c);
         tracing::debug!(command = %self.describe(), "git");
-        c.output().map_err(|source| Error::Spawn {
-            command: self.describe(),
-            source,
-        })
+        // `output` collects both streams.
+        self.std_command(dir, Stdio::piped(), Stdio::piped())
+            .output()
+            .map_err(|e| self.spawn_error(e))
     }
 
     /// Starts git in the background and does not wait for it: every stream goes to
     /// `/dev/null`, so nothing waiting on this process's pipes (git running a hook) waits for
     /// the child too. The child is left to finish on its own (for housekeeping).
     pub fn spawn_detached(&self, dir: &Path) -> Result<()> {
-        #[allow(clippy::disallowed_methods)]
-        let mut c = std::process::Command::new("git");
-        c.arg(self.subcommand).args(&self.args).current_dir(dir);
-        c.stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        self.apply_env(&mut c);
         tracing::debug!(command = %self.describe(), "git (background)");
-        c.spawn().map(drop).map_err(|source| Error::Spawn {
-            command: self.describe(),
-            source,
-        })
+        self.std_command(dir, Stdio::null(), Stdio::null())
+            .spawn()
+            .map(drop)
+            .map_err(|e| self.spawn_error(e))
     }
 
     /// A blocking child whose stdout is piped (stdin and stderr closed), for reading a prefix.
     pub fn spawn_std_stdout(&self, dir: &Path) -> Result<std::process::Child> {
-        #[allow(clippy::disallowed_methods)]
-        let mut c = std::process::Command::new("git");
-        c.arg(self.subcommand).args(&self.args).current_dir(dir);
-        c.stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null());
-        self.apply_env(&mut c);
-        c.spawn().map_err(|source| Error::Spawn {
-            command: self.describe(),
-            source,
-        })
+        self.std_command(dir, Stdio::piped(), Stdio::null())
+            .spawn()
+            .map_err(|e| self.spawn_error(e))
     }
 
     /// An async child with piped stdin and stdout, killed when dropped (for the wire protocol).
