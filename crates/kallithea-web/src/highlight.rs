@@ -105,8 +105,12 @@ pub fn lines_each(texts: &[(&str, &str)]) -> Vec<Option<Vec<String>>> {
         }
         all
     });
-    done.sort_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, h)| h).collect()
+    // Each result goes to its text's place (a helper that failed leaves its texts plain).
+    let mut out = vec![None; texts.len()];
+    for (i, h) in done.drain(..) {
+        out[i] = h;
+    }
+    out
 }
 
 fn syntax_for<'a>(set: &'a SyntaxSet, path: &str, text: &str) -> Option<&'a SyntaxReference> {
