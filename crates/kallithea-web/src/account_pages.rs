@@ -246,6 +246,7 @@ async fn keys_page(
     Ok((
         status(&error),
         [(header::CACHE_CONTROL, "no-store")],
+        axum::Extension(crate::compress::KeepUncompressed),
         render(&page),
     )
         .into_response())

@@ -1,5 +1,7 @@
 //! CSRF protection for every state-changing request, in one middleware: a POST must carry
 //! the session's secret in the form field `_session_csrf_secret_token` (Kallithea's name).
+//! Pages carry it masked, differently each time (see `kallithea_core::token::masked`), so
+//! compressing them cannot leak it; the plain secret is accepted too.
 //! Git's smart-HTTP endpoints are exempt (they authenticate each request with HTTP Basic).
 //! Methods other than GET, HEAD and POST are refused.
 
@@ -8,7 +10,7 @@ use axum::extract::{Request, State};
 use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use kallithea_core::token::secrets_equal;
+use kallithea_core::token::matches_secret;
 use kallithea_core::{Error, ErrorKind};
 
 use crate::AppState;
@@ -101,8 +103,7 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
             .map(|s| s.csrf_token),
         None => None,
     };
-    let ok =
-        matches!((&sent, &expected), (Some(s), Some(e)) if !e.is_empty() && secrets_equal(s, e));
+    let ok = matches!((&sent, &expected), (Some(s), Some(e)) if matches_secret(s, e));
     if !ok {
         tracing::warn!(path = %path, "POST refused: missing or wrong CSRF token");
         return refuse(

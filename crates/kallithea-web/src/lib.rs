@@ -9,6 +9,7 @@ mod api;
 mod auth_pages;
 mod browse_pages;
 pub mod client;
+mod compress;
 mod csrf;
 mod diff;
 mod error;
@@ -277,7 +278,9 @@ pub fn app(state: AppState) -> Router {
                 strip_prefix,
             ))
     };
-    routes.layer(axum::middleware::from_fn_with_state(state, client::layer))
+    routes
+        .layer(axum::middleware::from_fn_with_state(state, client::layer))
+        .layer(compress::layer())
 }
 
 /// Removes the configured prefix from the request path, or answers 404 for paths outside it

@@ -20,7 +20,7 @@ pub(crate) fn layout(state: &AppState, v: &Visitor) -> Layout {
         prefix: state.web.prefix.clone(),
         username: v.user.as_ref().map(|u| u.username.clone()),
         is_admin: v.actor.is_admin(),
-        csrf_token: v.csrf_token(),
+        csrf_token: v.csrf_token_for_page(),
         site_title: if site.title.is_empty() {
             "Kallithea".into()
         } else {

@@ -77,6 +77,14 @@ impl Visitor {
             .map(|s| s.csrf_token.clone())
             .unwrap_or_default()
     }
+
+    /// The CSRF token as a page's forms carry it: masked afresh for every page.
+    pub fn csrf_token_for_page(&self) -> String {
+        match &self.session {
+            Some(s) if !s.csrf_token.is_empty() => kallithea_core::token::masked(&s.csrf_token),
+            _ => String::new(),
+        }
+    }
 }
 
 impl FromRequestParts<AppState> for Visitor {

@@ -744,3 +744,135 @@ fn restructuredtext_is_rendered_by_docutils_and_made_inert() {
     );
     assert!(!guide.contains("href=\"javascript:"), "{guide}");
 }
+
+fn gunzip(bytes: &[u8]) -> String {
+    use std::io::Read;
+    let mut out = String::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_string(&mut out)
+        .expect("a gzip body");
+    out
+}
+
+fn header(r: &reqwest::blocking::Response, name: &str) -> String {
+    r.headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
+#[test]
+fn pages_are_gzipped_for_clients_that_accept_it_and_nothing_else_is() {
+    let (s, admin, _dir) = setup();
+    admin.post(
+        "/web/settings",
+        &[
+            ("repo_description", "d"),
+            ("repo_landing_rev", "rev:tip"),
+            ("repo_enable_downloads", "True"),
+        ],
+    );
+    let plain = Browser::new(&s.base);
+    let gzip = Browser::with(&s.base, None, &[("accept-encoding", "gzip")]);
+
+    // A page: compressed only when asked for, and the same page once unpacked.
+    let (_, expected) = plain.get_text("/web/files/main/src/app.py");
+    let r = plain.get("/web/files/main/src/app.py");
+    assert_eq!(header(&r, "content-encoding"), "");
+    let r = gzip.get("/web/files/main/src/app.py");
+    assert_eq!(r.status(), 200);
+    assert_eq!(header(&r, "content-encoding"), "gzip");
+    assert!(
+        header(&r, "vary")
+            .to_ascii_lowercase()
+            .contains("accept-encoding")
+    );
+    let page = gunzip(&r.bytes().unwrap());
+    assert!(
+        page.contains("def</span>") || page.contains("def main"),
+        "{page}"
+    );
+    assert_eq!(page.len(), expected.len());
+    for path in [
+        "/_admin/static/style.css",
+        "/_admin/static/kallithea.js",
+        "/web/raw/main/big.txt",
+    ] {
+        let r = gzip.get(path);
+        assert_eq!(r.status(), 200, "{path}");
+        assert_eq!(header(&r, "content-encoding"), "gzip", "{path}");
+    }
+    let raw = gunzip(&gzip.get("/web/raw/main/big.txt").bytes().unwrap());
+    assert_eq!(raw, "0123456789abcdef\n".repeat(40_000));
+
+    // A client that refuses gzip gets the page as it is.
+    let no = Browser::with(&s.base, None, &[("accept-encoding", "gzip;q=0, identity")]);
+    assert_eq!(
+        header(&no.get("/web/files/main/src/app.py"), "content-encoding"),
+        ""
+    );
+
+    // Archives, images and Git's protocol are never compressed again.
+    let r = gzip.get("/web/archive/main.tar.gz");
+    assert_eq!(r.status(), 200);
+    assert_eq!(header(&r, "content-encoding"), "");
+    assert_eq!(&r.bytes().unwrap()[..2], &[0x1f, 0x8b]);
+    assert_eq!(
+        header(&gzip.get("/web/raw/main/dot.png"), "content-encoding"),
+        ""
+    );
+    let r = gzip.get("/web/info/refs?service=git-upload-pack");
+    assert_eq!(r.status(), 200);
+    assert_eq!(header(&r, "content-encoding"), "");
+
+    // The page that shows API keys is never compressed (BREACH).
+    let gzip_admin = Browser::with(&s.base, None, &[("accept-encoding", "gzip")]);
+    assert_eq!(gzip_admin.login(ADMIN, ADMIN_PW).status(), 303);
+    let r = gzip_admin.get("/_admin/my_account/api_keys");
+    assert_eq!(r.status(), 200);
+    assert_eq!(header(&r, "content-encoding"), "");
+    assert!(r.text().unwrap().contains("Your main API key"));
+}
+
+/// The value of the first CSRF field in a page.
+fn form_token(page: &str) -> String {
+    let at = page
+        .find("name=\"_session_csrf_secret_token\" value=\"")
+        .expect("a CSRF field")
+        + "name=\"_session_csrf_secret_token\" value=\"".len();
+    page[at..].split('"').next().unwrap().to_owned()
+}
+
+#[test]
+fn every_page_masks_the_csrf_token_afresh_and_forms_still_work() {
+    let s = Server::start();
+    let b = Browser::new(&s.base);
+    let secret = b.token();
+    let (_, first) = b.get_text("/_admin/login");
+    let (_, second) = b.get_text("/_admin/login");
+    let (one, two) = (form_token(&first), form_token(&second));
+    assert_ne!(one, two, "each page carries the token differently");
+    assert!(!first.contains(&secret) && !second.contains(&secret));
+    // A form sent with the token from the older page signs in.
+    let r = b.post_raw(
+        "/_admin/login",
+        &[
+            ("_session_csrf_secret_token", &one),
+            ("username", ADMIN),
+            ("password", ADMIN_PW),
+        ],
+    );
+    assert_eq!(r.status(), 303);
+    // A token masked for another session is refused.
+    let other = Browser::new(&s.base);
+    let (_, page) = other.get_text("/_admin/login");
+    let r = b.post_raw(
+        "/_admin/my_account",
+        &[
+            ("_session_csrf_secret_token", &form_token(&page)),
+            ("email", "x@y.z"),
+        ],
+    );
+    assert_eq!(r.status(), 403);
+    assert!(r.text().unwrap().contains("security token"));
+}
