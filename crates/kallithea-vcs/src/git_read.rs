@@ -397,6 +397,7 @@ impl GitRepo {
         bytes.truncate(max_bytes);
         let binary = looks_binary(&bytes);
         Ok(Some(FileContent {
+            content_id: object.to_string(),
             size,
             truncated: (bytes.len() as u64) < size,
             bytes,

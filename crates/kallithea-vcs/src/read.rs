@@ -106,6 +106,9 @@ pub enum Node {
 /// A file's content, cut at a limit.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FileContent {
+    /// The content's own id in the repository (Git's blob id): equal ids, equal content, at
+    /// whatever changeset or path.
+    pub content_id: String,
     pub size: u64,
     /// At most the requested number of bytes.
     pub bytes: Vec<u8>,

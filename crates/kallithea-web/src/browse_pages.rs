@@ -810,9 +810,12 @@ pub async fn files(
                 page.binary = true;
             } else {
                 let text = String::from_utf8_lossy(&f.bytes);
-                let repo_id = access.repo().id.0;
+                // What is rendered depends only on the content (and, for highlighting, the
+                // file's name), so it is remembered by content id: the same file at another
+                // changeset, or in a fork, is not rendered again.
+                let content = &f.content_id;
                 if markup::is_markdown(&path) && !f.truncated {
-                    let key = format!("md:{repo_id}:{}:{path}", nv.id.0);
+                    let key = format!("md:{content}");
                     page.rendered = Some(match state.svc.cache.get::<String>(&key) {
                         Some(html) => (*html).clone(),
                         None => {
@@ -822,14 +825,13 @@ pub async fn files(
                         }
                     });
                 } else if markup::is_rst(&path) && !f.truncated {
-                    let key = format!("rst:{repo_id}:{}:{path}", nv.id.0);
+                    let key = format!("rst:{content}");
                     page.rendered = browse::render_rst(&state.svc, key, text.clone().into_owned())
                         .await
                         .map(|h| markup::sanitize(&h));
                 }
-                // Highlighting and rendering the lines is the costly part of a file page:
-                // remembered per changeset and path.
-                let key = format!("src:{repo_id}:{}:{path}", nv.id.0);
+                // Highlighting and rendering the lines is the costly part of a file page.
+                let key = format!("src:{content}:{}:{path}", f.truncated);
                 let source = match state.svc.cache.get::<String>(&key) {
                     Some(html) => html,
                     None => {

@@ -876,3 +876,42 @@ fn every_page_masks_the_csrf_token_afresh_and_forms_still_work() {
     assert_eq!(r.status(), 403);
     assert!(r.text().unwrap().contains("security token"));
 }
+
+#[test]
+fn the_same_content_under_two_names_is_shown_by_each_name() {
+    let s = Server::start();
+    let admin = s.admin();
+    s.create_repo(&admin, "same", false);
+    let dir = s.dir.path().join("same");
+    std::fs::create_dir_all(&dir).unwrap();
+    git_ok(&dir, &["init", "-q", "-b", "main"]);
+    let code = "def f():\n    return '<b>'\n";
+    std::fs::write(dir.join("a.py"), code).unwrap();
+    std::fs::write(dir.join("a.txt"), code).unwrap();
+    git_ok(&dir, &["add", "."]);
+    git_ok(&dir, &["commit", "-q", "-m", "one"]);
+    std::fs::write(dir.join("other.txt"), "x\n").unwrap();
+    git_ok(&dir, &["add", "."]);
+    git_ok(&dir, &["commit", "-q", "-m", "two"]);
+    git_ok(
+        &dir,
+        &["push", "-q", &s.git_url(ADMIN, ADMIN_PW, "same"), "main"],
+    );
+    let first = head(&dir, "main~1");
+    let b = Browser::new(&s.base);
+    // Python at the first changeset, then the same blob at the second and under another name.
+    let (_, py) = b.get_text(&format!("/same/files/{first}/a.py"));
+    assert!(py.contains("<span class=\"hl-"), "{py}");
+    let (_, again) = b.get_text("/same/files/main/a.py");
+    assert!(again.contains("<span class=\"hl-"));
+    assert!(
+        again.contains("&lt;b&gt;") || again.contains("&#60;b&#62;"),
+        "{again}"
+    );
+    let (_, txt) = b.get_text("/same/files/main/a.txt");
+    assert!(
+        !txt.contains("<span class=\"hl-"),
+        "a .txt file is not highlighted: {txt}"
+    );
+    assert!(txt.contains("def f():"));
+}
