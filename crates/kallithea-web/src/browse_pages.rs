@@ -128,25 +128,11 @@ pub async fn summary(
     let (readme_name, readme_html, readme_text) = match data.readme {
         Some((name, f)) => {
             let text = String::from_utf8_lossy(&f.bytes).into_owned();
-            let tip = data
-                .default_branch
-                .as_ref()
-                .map(|b| b.target.0.clone())
-                .unwrap_or_default();
             if markup::is_markdown(&name) {
-                // Rendered once per changeset: a long README costs milliseconds.
-                let key = format!("md:{}:{tip}:{name}", access.repo().id.0);
-                let html = match state.svc.cache.get::<String>(&key) {
-                    Some(html) => (*html).clone(),
-                    None => {
-                        let html = markup::markdown(&text);
-                        state.svc.cache.put(key, std::sync::Arc::new(html.clone()));
-                        html
-                    }
-                };
+                let html = markdown_of(state, &f, &text);
                 (Some(name), Some(html), None)
             } else if markup::is_rst(&name) {
-                let key = format!("rst:{}:{tip}:{name}", access.repo().id.0);
+                let key = format!("rst:{}:{}", f.content_id, f.truncated);
                 match browse::render_rst(&state.svc, key, text.clone()).await {
                     Some(html) => (Some(name), Some(markup::sanitize(&html)), None),
                     None => (Some(name), None, Some(text)),
@@ -815,17 +801,9 @@ pub async fn files(
                 // changeset, or in a fork, is not rendered again.
                 let content = &f.content_id;
                 if markup::is_markdown(&path) && !f.truncated {
-                    let key = format!("md:{content}");
-                    page.rendered = Some(match state.svc.cache.get::<String>(&key) {
-                        Some(html) => (*html).clone(),
-                        None => {
-                            let html = markup::markdown(&text);
-                            state.svc.cache.put(key, std::sync::Arc::new(html.clone()));
-                            html
-                        }
-                    });
+                    page.rendered = Some(markdown_of(state, &f, &text));
                 } else if markup::is_rst(&path) && !f.truncated {
-                    let key = format!("rst:{content}");
+                    let key = format!("rst:{content}:false");
                     page.rendered = browse::render_rst(&state.svc, key, text.clone().into_owned())
                         .await
                         .map(|h| markup::sanitize(&h));
@@ -850,6 +828,19 @@ pub async fn files(
         }
     }
     Ok(render(&page).into_response())
+}
+
+/// A Markdown file rendered (a long one costs milliseconds), kept by content id.
+fn markdown_of(state: &AppState, f: &browse::FileContent, text: &str) -> String {
+    let key = format!("md:{}:{}", f.content_id, f.truncated);
+    match state.svc.cache.get::<String>(&key) {
+        Some(html) => (*html).clone(),
+        None => {
+            let html = markup::markdown(text);
+            state.svc.cache.put(key, std::sync::Arc::new(html.clone()));
+            html
+        }
+    }
 }
 
 /// A file's lines, highlighted where a syntax fits, as the numbered table.
