@@ -383,17 +383,25 @@ async fn file_views(
 }
 
 /// A diff as two texts to highlight, the new side (context and added lines) and the old side
-/// (context and removed lines), so constructs spanning lines colour right.
+/// (context and removed lines), so constructs spanning lines colour right. Only removed lines
+/// are shown from the old side, so it ends at the last of them.
 fn diff_sides(rows: &[diff::DiffRow]) -> [String; 2] {
     use diff::RowKind::{Added, Context, Removed};
-    let side = |keep: &[diff::RowKind]| {
+    let side = |rows: &[diff::DiffRow], keep: &[diff::RowKind]| {
         rows.iter()
             .filter(|r| keep.contains(&r.kind))
             .map(|r| r.text.as_str())
             .collect::<Vec<_>>()
             .join("\n")
     };
-    [side(&[Context, Added]), side(&[Context, Removed])]
+    let old_end = rows
+        .iter()
+        .rposition(|r| r.kind == Removed)
+        .map_or(0, |i| i + 1);
+    [
+        side(rows, &[Context, Added]),
+        side(&rows[..old_end], &[Context, Removed]),
+    ]
 }
 
 /// Puts the highlighted sides of [`diff_sides`] back on the rows; rows keep plain text where

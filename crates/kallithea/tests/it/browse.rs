@@ -208,6 +208,12 @@ fn changeset_shows_metadata_links_and_diffs() {
         page.contains(">extra</span>") && page.contains("<tr class=\"add\">"),
         "the added lines are shown and highlighted: {page}"
     );
+    let removed = &page[page.find("<tr class=\"del\">").expect("a removed line")..];
+    let removed = &removed[..removed.find("</tr>").unwrap()];
+    assert!(
+        removed.contains("1</span>") && removed.contains(">return</span>"),
+        "the removed line is highlighted too: {removed}"
+    );
     assert!(
         page.contains("<span class=\"ref\">x&#34;&#62;&#60;svg/onload=alert(1)&#62;</span>"),
         "tag label escaped: {page}"
