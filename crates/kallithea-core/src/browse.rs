@@ -56,6 +56,10 @@ pub struct RepoRefs {
     labels: RefLabels,
 }
 
+crate::weigh_fields! {
+    RepoRefs { branches, tags, default_branch, labels }
+}
+
 impl RepoRefs {
     /// The labels of some changesets (the ones a page shows).
     fn labels_of<'a>(&self, ids: impl IntoIterator<Item = &'a ChangesetId>) -> RefLabels {
@@ -98,15 +102,7 @@ async fn opened(svc: &Services, access: &RepoAccess) -> Result<Opened> {
                 })
                 .await?,
             );
-            // Two names, an id and the list entries for each ref, counted without printing
-            // thousands of refs.
-            let bytes = refs
-                .branches
-                .iter()
-                .chain(&refs.tags)
-                .map(|r| 2 * (r.name.len() + r.target.0.len()) + 160)
-                .sum();
-            svc.cache.put_sized(key, refs.clone(), bytes);
+            svc.cache.put(key, refs.clone());
             refs
         }
     };
@@ -150,7 +146,7 @@ impl Opened {
 
     /// `f` on a blocking thread, remembered under `key` (which must name everything the
     /// result depends on: immutable ids, or the refs fingerprint).
-    async fn cached<T: Send + Sync + std::fmt::Debug + 'static>(
+    async fn cached<T: Send + Sync + crate::cache::Weigh + 'static>(
         &self,
         svc: &Services,
         key: String,

@@ -116,6 +116,21 @@ pub struct SideRow {
     pub right: Option<(u32, String, &'static str)>,
 }
 
+kallithea_core::weigh_fields! {
+    DiffRow { text, html }
+}
+
+impl kallithea_core::cache::Weigh for SideRow {
+    fn weigh(&self) -> usize {
+        let text = |s: &Option<(u32, String, &str)>| s.as_ref().map_or(0, |(_, t, _)| t.len());
+        std::mem::size_of::<Self>()
+            + self.hunk.as_ref().map_or(0, String::len)
+            + text(&self.left)
+            + text(&self.right)
+    }
+}
+impl kallithea_core::cache::NotByte for SideRow {}
+
 /// Pairs removed and added lines of each change block.
 pub fn side_by_side(rows: &[DiffRow]) -> Vec<SideRow> {
     let mut out = Vec::new();

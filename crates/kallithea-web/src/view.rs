@@ -305,6 +305,10 @@ pub struct FileDiffView {
     pub side: Vec<crate::diff::SideRow>,
 }
 
+kallithea_core::weigh_fields! {
+    FileDiffView { anchor, path, old_path, rows, side }
+}
+
 #[derive(Template)]
 #[template(path = "changeset.html")]
 pub struct ChangesetPage {
