@@ -206,34 +206,32 @@ pub async fn summary(svc: &Services, access: &RepoAccess) -> Result<Summary> {
         Some(b) => {
             let tip = b.target.clone();
             let t = tip.clone();
-            let recent = o
-                .cached(svc, format!("log:{tip}::0:10"), move |r| {
-                    Ok(r.history(&t, None, 0, 10)?)
-                })
-                .await?;
+            let recent = o.cached(svc, format!("log:{tip}::0:10"), move |r| {
+                Ok(r.history(&t, None, 0, 10)?)
+            });
             let t = tip.clone();
-            let readme = o
-                .cached(svc, format!("readme:{tip}"), move |repo| {
-                    let Some(Node::Dir(entries)) = repo.node(&t, "", 0)? else {
-                        return Ok(None);
-                    };
-                    let best = entries
-                        .iter()
-                        .filter(|e| e.kind == EntryKind::File)
-                        .filter_map(|e| {
-                            readme_rank(&e.name).map(|r| (r, e.name.clone(), e.object.clone()))
-                        })
-                        .min();
-                    // The listing names the blob: read it by id (one git call less).
-                    Ok(match best {
-                        Some((_, name, object)) => match repo.blob(&object, 512 * 1024)? {
-                            Some(f) if !f.binary => Some((name, f)),
-                            _ => None,
-                        },
-                        None => None,
+            let readme = o.cached(svc, format!("readme:{tip}"), move |repo| {
+                let Some(Node::Dir(entries)) = repo.node(&t, "", 0)? else {
+                    return Ok(None);
+                };
+                let best = entries
+                    .iter()
+                    .filter(|e| e.kind == EntryKind::File)
+                    .filter_map(|e| {
+                        readme_rank(&e.name).map(|r| (r, e.name.clone(), e.object.clone()))
                     })
+                    .min();
+                // The listing names the blob: read it by id (one git call less).
+                Ok(match best {
+                    Some((_, name, object)) => match repo.blob(&object, 512 * 1024)? {
+                        Some(f) if !f.binary => Some((name, f)),
+                        _ => None,
+                    },
+                    None => None,
                 })
-                .await?;
+            });
+            // Both at once: each runs on its own blocking thread.
+            let (recent, readme) = tokio::try_join!(recent, readme)?;
             ((*recent).clone(), (*readme).clone())
         }
         None => (Vec::new(), None),

@@ -116,41 +116,31 @@ pub async fn summary(
     row_: RepoRow,
 ) -> Result<Response, WebError> {
     let (v, access) = open(state, headers, row_, PermLevel::Read, "").await?;
-    let err = web_err(state);
-    let data = browse::summary(&state.svc, &access).await.map_err(&err)?;
-    let journal = repo::journal_entries(&state.svc, &access, 10)
-        .await
-        .map_err(&err)?;
+    // The repository's part (refs, history, the README rendered) and the database's (journal,
+    // watching) are done at the same time.
+    let from_repo = async {
+        let mut data = browse::summary(&state.svc, &access).await?;
+        let readme = match data.readme.take() {
+            Some((name, f)) => readme_view(state, name, f).await,
+            None => (None, None, None),
+        };
+        Ok::<_, kallithea_core::Error>((data, readme))
+    };
+    let from_db = async {
+        let journal = repo::journal_entries(&state.svc, &access, 10).await?;
+        let watching = match &v.user {
+            Some(_) => Some(repo::is_watching(&state.svc, &access).await?),
+            None => None,
+        };
+        Ok::<_, kallithea_core::Error>((journal, watching))
+    };
+    let ((data, readme), (journal, watching)) =
+        tokio::try_join!(from_repo, from_db).map_err(web_err(state))?;
+    let (readme_name, readme_html, readme_text) = readme;
     let r = access.repo();
     let base = base_url(state, headers);
     let user = v.user.as_ref().map(|u| u.username.as_str());
     let labels = RefLabels::new();
-    let (readme_name, readme_html, readme_text) = match data.readme {
-        Some((name, f)) => {
-            let text = String::from_utf8_lossy(&f.bytes).into_owned();
-            if markup::is_markdown(&name) {
-                let html = markdown_of(state, &f, &text);
-                (Some(name), Some(html), None)
-            } else if markup::is_rst(&name) {
-                let key = format!("rst:{}:{}", f.content_id, f.truncated);
-                match browse::render_rst(&state.svc, key, text.clone()).await {
-                    Some(html) => (Some(name), Some(markup::sanitize(&html)), None),
-                    None => (Some(name), None, Some(text)),
-                }
-            } else {
-                (Some(name), None, Some(text))
-            }
-        }
-        None => (None, None, None),
-    };
-    let watching = match &v.user {
-        Some(_) => Some(
-            repo::is_watching(&state.svc, &access)
-                .await
-                .map_err(web_err(state))?,
-        ),
-        None => None,
-    };
     let page = SummaryPage {
         watching,
         repo_id: access.repo().id.0,
@@ -836,6 +826,31 @@ pub async fn files(
         }
     }
     Ok(render(&page).into_response())
+}
+
+/// A README as the summary shows it: its name, and its HTML when it is Markdown or
+/// reStructuredText (rendered on a blocking thread), else its text.
+async fn readme_view(
+    state: &AppState,
+    name: String,
+    f: browse::FileContent,
+) -> (Option<String>, Option<String>, Option<String>) {
+    let text = String::from_utf8_lossy(&f.bytes).into_owned();
+    if markup::is_markdown(&name) {
+        let s = state.clone();
+        match tokio::task::spawn_blocking(move || markdown_of(&s, &f, &text)).await {
+            Ok(html) => (Some(name), Some(html), None),
+            Err(_) => (Some(name), None, None),
+        }
+    } else if markup::is_rst(&name) {
+        let key = format!("rst:{}:{}", f.content_id, f.truncated);
+        match browse::render_rst(&state.svc, key, text.clone()).await {
+            Some(html) => (Some(name), Some(markup::sanitize(&html)), None),
+            None => (Some(name), None, Some(text)),
+        }
+    } else {
+        (Some(name), None, Some(text))
+    }
 }
 
 /// A Markdown file rendered (a long one costs milliseconds), kept by content id.
