@@ -9,6 +9,9 @@
 #   PAGES="summary changelog" bash bench/pages.sh   # only some rows
 #   MODE=restart ...                    # "cold" without dropping the page cache: the server
 #                                       # restarts (its caches are empty) but files stay cached
+#   MODE=first ...                      # as restart, then one request that opens the repository
+#                                       # and reads its refs (a missing file) before the timed
+#                                       # one: what a page not yet cached costs a running server
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 RUNS=${RUNS:-7}
@@ -64,7 +67,9 @@ cold_page() { # url: restart the server, drop caches, first request
   local v=()
   for _ in $(seq "$RUNS"); do
     kill "$KPID" 2>/dev/null || true; wait "$KPID" 2>/dev/null || true
-    drop_caches; start; v+=("$(page_ms "$1")")
+    drop_caches; start
+    [ "$MODE" = first ] && page_ms "$B/files/main/no-such-file" >/dev/null
+    v+=("$(page_ms "$1")")
   done
   RESULT=$(printf '%s\n' "${v[@]}" | median)
 }
