@@ -385,13 +385,43 @@ const COMMON: &[&str] = &[
     "json", "yaml", "toml", "sql", "xml", "php", "cs",
 ];
 
+/// Code in many languages at once, to lead each syntax through its common constructs.
+const WARM_UP_SAMPLE: &str = r#"# note
+// note
+/* block
+   note */
+<!-- note -->
+import os.path
+from a import b as c
+package main
+use std::io::{self, Read};
+#include <stdio.h>
+@decorator(1)
+class Name(Base):
+    def method(self, x=1, *args, **kw) -> int:
+        """Doc."""
+        return f"{x!r} {y}" + 'c' + r"\d" + b"\x00" + 0x1F + 2.5e3
+fn main() -> Result<(), E> { let mut v: Vec<u8> = vec![0, 1]; if a && !b { return Ok(()); } }
+function f(a, b) { const s = `t ${a}`; let r = /re+/g; return a ?? b; }
+int main(int argc, char **argv) { printf("%d\n", 42); return 0; }
+public static void main(String[] args) { System.out.println("x"); }
+func main() { x := map[string]int{"a": 1}; fmt.Println(x) }
+SELECT a, b FROM t WHERE c = 'd' ORDER BY 1;
+key: value
+[section]
+name = "value"
+<div class="a" id='b'>text &amp; more</div>
+.cls #id > a:hover { color: #fff; margin: 0 1px; }
+{"key": [1, true, null]}
+$var = array(1, 2); echo "$var {$x}";
+"#;
+
 /// Prepares the syntax definitions ahead of the first page that needs them: syntect reads a
-/// language's definition and compiles its patterns when first used (a few milliseconds per
-/// language), so the common languages are used once here, before the server answers.
+/// language's definition and compiles each pattern when first tried (a few milliseconds per
+/// language), so the common languages are run over a sample here, before the server answers.
 pub fn warm_up() {
-    let sample = "# note\n// note\n/* note */\nfn main() { let x = \"s\"; return 1; }\n";
     for ext in COMMON {
-        let _ = lines(&format!("warm-up.{ext}"), sample);
+        let _ = lines(&format!("warm-up.{ext}"), WARM_UP_SAMPLE);
     }
 }
 
