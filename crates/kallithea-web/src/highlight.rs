@@ -37,8 +37,11 @@ fn syntaxes() -> &'static SyntaxSet {
     SET.get_or_init(SyntaxSet::load_defaults_newlines)
 }
 
+/// The number of cores, asked once: the standard library reads the cgroup's CPU limit from
+/// files on every call (tens of microseconds).
 fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    static CORES: OnceLock<usize> = OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// Highlighted lines of a file as HTML (escaped text inside spans), or `None` when no syntax
@@ -85,16 +88,19 @@ fn highlight(path: &str, text: &str, in_halves: bool) -> Option<Vec<String>> {
 
 /// [`lines`] for several texts, spread over the cores (the texts of a changeset's diffs).
 pub fn lines_each(texts: &[(&str, &str)]) -> Vec<Option<Vec<String>>> {
+    // Longest first, so that the threads finish close together.
+    let mut order: Vec<usize> = (0..texts.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(texts[i].1.len()));
     let next = AtomicUsize::new(0);
     let threads = cores().min(texts.len()).max(1);
     let mut done: Vec<(usize, Option<Vec<String>>)> = std::thread::scope(|scope| {
         let work = || {
             let mut out = Vec::new();
             loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some((path, text)) = texts.get(i) else {
+                let Some(&i) = order.get(next.fetch_add(1, Ordering::Relaxed)) else {
                     return out;
                 };
+                let (path, text) = texts[i];
                 out.push((i, lines(path, text)));
             }
         };
