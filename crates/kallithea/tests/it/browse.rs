@@ -751,22 +751,6 @@ fn restructuredtext_is_rendered_by_docutils_and_made_inert() {
     assert!(!guide.contains("href=\"javascript:"), "{guide}");
 }
 
-fn gunzip(bytes: &[u8]) -> String {
-    use std::io::Read;
-    let mut out = String::new();
-    flate2::read::GzDecoder::new(bytes)
-        .read_to_string(&mut out)
-        .expect("a gzip body");
-    out
-}
-
-fn header(r: &reqwest::blocking::Response, name: &str) -> String {
-    r.headers()
-        .get(name)
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default()
-}
-
 #[test]
 fn pages_are_gzipped_for_clients_that_accept_it_and_nothing_else_is() {
     let (s, admin, _dir) = setup();

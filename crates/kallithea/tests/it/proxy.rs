@@ -191,6 +191,20 @@ fn nginx_signs_people_in_and_git_acts_as_them() {
         summary.contains("<strong>alice</strong> pushed"),
         "the push is alice's: {summary}"
     );
+    // Pages reach the browser gzipped through nginx, as Kallithea sent them.
+    let gzip = Browser::with(
+        &ng.base(),
+        None,
+        &[
+            ("authorization", "Basic YWxpY2U6YWxpY2UtcHc="),
+            ("accept-encoding", "gzip"),
+        ],
+    );
+    let r = gzip.get("/proxied");
+    assert_eq!(r.status(), 200);
+    assert_eq!(header(&r, "content-encoding"), "gzip");
+    let page = gunzip(&r.bytes().unwrap());
+    assert!(page.contains("<strong>alice</strong> pushed"), "{page}");
     let clone = work.path().join("clone");
     git_ok(
         work.path(),

@@ -625,3 +625,21 @@ pub fn defaults(overrides: &[(&'static str, &'static str)]) -> Vec<(&'static str
     }
     f
 }
+
+/// A gzip body unpacked as text.
+pub fn gunzip(bytes: &[u8]) -> String {
+    use std::io::Read;
+    let mut out = String::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_string(&mut out)
+        .expect("a gzip body");
+    out
+}
+
+/// A response header as text, empty when absent.
+pub fn header(r: &reqwest::blocking::Response, name: &str) -> String {
+    r.headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
