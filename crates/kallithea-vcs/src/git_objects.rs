@@ -9,6 +9,7 @@
 
 use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::path::Path;
+use std::sync::Arc;
 
 use gix::ObjectId;
 use gix::objs::{CommitRef, Kind, TagRef, TreeRef};
@@ -35,6 +36,8 @@ fn odb_error(context: &str, e: impl std::fmt::Display) -> Error {
 /// [`KEPT`]).
 pub(crate) struct Objects {
     repo: gix::Repository,
+    /// The folder it was opened by (its key in [`KEPT`]).
+    path: std::path::PathBuf,
 }
 
 /// Repositories opened before, by folder: a handle (config read, pack indexes mapped, object
@@ -62,6 +65,39 @@ struct Kept {
     repo: gix::ThreadSafeRepository,
     identity: u64,
     used: std::time::Instant,
+    /// The commit-graph as last opened, and the stamp of its files then. Opening it maps
+    /// and checks its files, and the first reads fault their pages in: on a big repository
+    /// that cost more than the walk itself, so it is kept until the files change.
+    graph: KeptGraph,
+}
+
+/// Time, size and inode of the commit-graph files: git writes a new graph (or chain) to a
+/// new file and renames it into place.
+type GraphStamp = [Option<(std::time::SystemTime, u64, u64)>; 2];
+
+type KeptGraph = Option<(GraphStamp, Option<Arc<gix::commitgraph::Graph>>)>;
+
+fn kept_graph<'a>(
+    kept: &'a mut Option<HashMap<std::path::PathBuf, Kept>>,
+    path: &Path,
+) -> Option<&'a mut KeptGraph> {
+    kept.as_mut()?.get_mut(path).map(|k| &mut k.graph)
+}
+
+fn graph_stamp(git_dir: &Path) -> GraphStamp {
+    let stamp = |p: &Path| {
+        let m = std::fs::metadata(p).ok()?;
+        #[cfg(unix)]
+        let ino = std::os::unix::fs::MetadataExt::ino(&m);
+        #[cfg(not(unix))]
+        let ino = 0;
+        Some((m.modified().ok()?, m.len(), ino))
+    };
+    let info = git_dir.join("objects/info");
+    [
+        stamp(&info.join("commit-graph")),
+        stamp(&info.join("commit-graphs/commit-graph-chain")),
+    ]
 }
 
 /// What tells a repository folder from another one later created at the same path.
@@ -245,6 +281,7 @@ impl Objects {
                 k.used = now;
                 return Ok(Self {
                     repo: k.repo.to_thread_local(),
+                    path: path.to_owned(),
                 });
             }
         }
@@ -269,9 +306,35 @@ impl Objects {
                 repo: shared,
                 identity: id,
                 used: now,
+                graph: None,
             },
         );
-        Ok(Self { repo })
+        Ok(Self {
+            repo,
+            path: path.to_owned(),
+        })
+    }
+
+    /// The repository's commit-graph, if it has one, opened once per version of its files.
+    fn commit_graph(&self) -> Option<Arc<gix::commitgraph::Graph>> {
+        let stamp = graph_stamp(self.repo.git_dir());
+        if stamp == [None, None] {
+            return None;
+        }
+        {
+            let mut kept = KEPT.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(Some((s, g))) = kept_graph(&mut kept, &self.path)
+                && *s == stamp
+            {
+                return g.clone();
+            }
+        }
+        let graph = self.repo.commit_graph().ok().map(Arc::new);
+        let mut kept = KEPT.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(slot) = kept_graph(&mut kept, &self.path) {
+            *slot = Some((stamp, graph.clone()));
+        }
+        graph
     }
 
     fn id(hex: &str) -> Result<ObjectId> {
@@ -497,11 +560,12 @@ impl Objects {
         };
         // Skipped changesets are only placed in order: the commit-graph gives their times
         // and parents without reading them.
-        let graph = self.repo.commit_graph().ok();
+        let graph = self.commit_graph();
+        let graph = graph.as_deref();
         let mut index = 0;
         walk_by(
             &[start],
-            |id| self.links(graph.as_ref(), id, true),
+            |id| self.links(graph, id, true),
             |links| {
                 if index >= skip {
                     let changeset = match links.changeset {
@@ -534,13 +598,14 @@ impl Objects {
             return Ok(Vec::new());
         };
         let parent_id = Self::id(&parent.id.0)?;
-        let graph = self.repo.commit_graph().ok();
+        let graph = self.commit_graph();
+        let graph = graph.as_deref();
         let branches = self.branch_tips()?;
         let mut found = Vec::new();
         let mut visited = 0;
         walk_by(
             &branches,
-            |id| self.links(graph.as_ref(), id, false),
+            |id| self.links(graph, id, false),
             |Links {
                  id, time, parents, ..
              }| {
@@ -627,8 +692,8 @@ impl Objects {
         let mut visited = 0;
         // The commit-graph gives each commit's parents and root tree: only the commits that
         // last changed a name are read.
-        let graph = self.repo.commit_graph().ok();
-        let graph = graph.as_ref();
+        let graph = self.commit_graph();
+        let graph = graph.as_deref();
         walk_by(
             &[Self::id(start)?],
             |id| self.links(graph, id, false),
@@ -1173,6 +1238,19 @@ mod tests {
         let kids = objects.children(&root.id.0, 20, 1000).unwrap();
         assert_eq!(kids.len(), 3, "{kids:?}");
         assert!(kids.contains(&ChangesetId(late.trim().to_owned())));
+        // The graph is kept open, and opened again when git writes a new one.
+        let late_id = Objects::id(late.trim()).unwrap();
+        let kept = objects.commit_graph().expect("a graph");
+        assert!(kept.commit_by_id(late_id).is_none());
+        assert!(Arc::ptr_eq(&kept, &objects.commit_graph().unwrap()), "kept");
+        git(&bare, &["commit-graph", "write", "--reachable"], "");
+        let fresh = objects.commit_graph().expect("a graph");
+        assert!(
+            fresh.commit_by_id(late_id).is_some(),
+            "the new file is read"
+        );
+        let kids = objects.children(&root.id.0, 20, 1000).unwrap();
+        assert_eq!(kids.len(), 3, "{kids:?}");
         // A commit in a legacy encoding reads as git shows it: converted to UTF-8.
         let tree = String::from_utf8(git(
             &bare,
