@@ -10,19 +10,19 @@ pub fn markdown(text: &str) -> String {
     options.extension.autolink = true;
     options.extension.tasklist = true;
     options.extension.footnotes = true;
-    let html = comrak::markdown_to_html(text, &options);
-    ammonia::Builder::default()
-        .link_rel(Some("noopener noreferrer nofollow"))
-        .clean(&html)
-        .to_string()
+    sanitize(&comrak::markdown_to_html(text, &options))
 }
 
-/// Cleans HTML made by another renderer (docutils) the same way.
+/// Cleans HTML made by a renderer (comrak, docutils). The cleaner is built once: building
+/// it fills its sets of allowed tags and attributes.
 pub fn sanitize(html: &str) -> String {
-    ammonia::Builder::default()
-        .link_rel(Some("noopener noreferrer nofollow"))
-        .clean(html)
-        .to_string()
+    static CLEANER: std::sync::LazyLock<ammonia::Builder<'static>> =
+        std::sync::LazyLock::new(|| {
+            let mut b = ammonia::Builder::default();
+            b.link_rel(Some("noopener noreferrer nofollow"));
+            b
+        });
+    CLEANER.clean(html).to_string()
 }
 
 /// Whether a file name is reStructuredText.
