@@ -36,15 +36,17 @@ macro_rules! weigh_by_size {
 }
 weigh_by_size!(bool, u8, u32, u64, i64, usize);
 
+/// Strings and byte buffers count what they hold on the heap (a truncated buffer keeps its
+/// capacity).
 impl Weigh for String {
     fn weigh(&self) -> usize {
-        std::mem::size_of::<Self>() + self.len()
+        std::mem::size_of::<Self>() + self.capacity()
     }
 }
 
 impl Weigh for Vec<u8> {
     fn weigh(&self) -> usize {
-        std::mem::size_of::<Self>() + self.len()
+        std::mem::size_of::<Self>() + self.capacity()
     }
 }
 

@@ -45,7 +45,8 @@ pub fn matches_secret(sent: &str, secret: &str) -> bool {
         return false;
     }
     if sent.len() == 4 * secret.len() {
-        let (pad, xored) = sent.split_at(2 * secret.len());
+        // Split as bytes: a form may send any text, and a character may straddle the middle.
+        let (pad, xored) = sent.as_bytes().split_at(2 * secret.len());
         if let (Ok(pad), Ok(xored)) = (hex::decode(pad), hex::decode(xored)) {
             let unmasked: Vec<u8> = pad.iter().zip(&xored).map(|(p, x)| p ^ x).collect();
             return bool::from(unmasked.as_slice().ct_eq(secret.as_bytes()));
@@ -80,5 +81,9 @@ mod tests {
         ));
         assert!(!matches_secret("", ""));
         assert!(!matches_secret(&"g".repeat(160), &secret));
+        // A character of two bytes across the middle: refused, not a panic.
+        let straddling = format!("{}é{}", "a".repeat(79), "a".repeat(79));
+        assert_eq!(straddling.len(), 160);
+        assert!(!matches_secret(&straddling, &secret));
     }
 }

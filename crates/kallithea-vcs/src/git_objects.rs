@@ -317,6 +317,11 @@ impl Objects {
 
     /// The repository's commit-graph, if it has one, opened once per version of its files.
     fn commit_graph(&self) -> Option<Arc<gix::commitgraph::Graph>> {
+        // Windows cannot replace or delete a file while it is mapped: git could then never
+        // write a new graph. There it is opened for each walk, as gix does.
+        if cfg!(windows) {
+            return self.repo.commit_graph().ok().map(Arc::new);
+        }
         let stamp = graph_stamp(self.repo.git_dir());
         if stamp == [None, None] {
             return None;

@@ -395,6 +395,7 @@ impl GitRepo {
             self.blob_prefix(&object.to_string(), max_bytes)?
         };
         bytes.truncate(max_bytes);
+        bytes.shrink_to_fit();
         let binary = looks_binary(&bytes);
         Ok(Some(FileContent {
             content_id: object.to_string(),

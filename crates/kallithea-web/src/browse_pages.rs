@@ -801,13 +801,13 @@ pub async fn files(
                 if markup::is_markdown(&path) && !f.truncated {
                     page.rendered = Some(markdown_of(state, &f, &text));
                 } else if markup::is_rst(&path) && !f.truncated {
-                    let key = format!("rst:{content}:false");
+                    let key = format!("rst:{content}:{}", f.bytes.len());
                     page.rendered = browse::render_rst(&state.svc, key, text.clone().into_owned())
                         .await
                         .map(|h| markup::sanitize(&h));
                 }
                 // Highlighting and rendering the lines is the costly part of a file page.
-                let key = format!("src:{content}:{}:{path}", f.truncated);
+                let key = format!("src:{content}:{}:{path}", f.bytes.len());
                 let source = match state.svc.cache.get::<String>(&key) {
                     Some(html) => html,
                     None => {
@@ -843,7 +843,7 @@ async fn readme_view(
             Err(_) => (Some(name), None, None),
         }
     } else if markup::is_rst(&name) {
-        let key = format!("rst:{}:{}", f.content_id, f.truncated);
+        let key = format!("rst:{}:{}", f.content_id, f.bytes.len());
         match browse::render_rst(&state.svc, key, text.clone()).await {
             Some(html) => (Some(name), Some(markup::sanitize(&html)), None),
             None => (Some(name), None, Some(text)),
@@ -855,7 +855,8 @@ async fn readme_view(
 
 /// A Markdown file rendered (a long one costs milliseconds), kept by content id.
 fn markdown_of(state: &AppState, f: &browse::FileContent, text: &str) -> String {
-    let key = format!("md:{}:{}", f.content_id, f.truncated);
+    // The length read is part of the key: a page that cuts the file shows another text.
+    let key = format!("md:{}:{}", f.content_id, f.bytes.len());
     match state.svc.cache.get::<String>(&key) {
         Some(html) => (*html).clone(),
         None => {

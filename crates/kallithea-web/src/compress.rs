@@ -5,8 +5,10 @@
 //!
 //! Compressing a page that holds a secret and also echoes text from the URL lets an attacker
 //! who can watch the response sizes guess the secret (BREACH). The CSRF token is therefore
-//! masked afresh on every page, and handlers mark pages showing other secrets (API keys)
-//! with [`KeepUncompressed`].
+//! masked afresh on every page, handlers mark pages showing other secrets (API keys) with
+//! [`KeepUncompressed`], and requests a browser says come from another site (where an
+//! attacker's page would make them) are answered uncompressed: a proxy that signs people in
+//! with Basic or Kerberos credentials sends those along even on such requests.
 
 use axum::http::{HeaderMap, header};
 use tower_http::compression::predicate::{Predicate, SizeAbove};
@@ -51,6 +53,19 @@ fn is_text(headers: &HeaderMap) -> bool {
     };
     let essence = ct.split(';').next().unwrap_or("").trim();
     TEXT_TYPES.iter().any(|t| t.eq_ignore_ascii_case(essence))
+}
+
+/// Removes `Accept-Encoding` from requests marked `Sec-Fetch-Site: cross-site`, so that
+/// their answers are not compressed. Runs before [`layer`] sees the request.
+pub async fn not_for_cross_site(mut req: axum::extract::Request) -> axum::extract::Request {
+    let cross_site = req
+        .headers()
+        .get("sec-fetch-site")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"));
+    if cross_site {
+        req.headers_mut().remove(header::ACCEPT_ENCODING);
+    }
+    req
 }
 
 /// The layer: gzip at a fast level (most of the gain for little of the time).

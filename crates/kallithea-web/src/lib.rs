@@ -281,6 +281,7 @@ pub fn app(state: AppState) -> Router {
     routes
         .layer(axum::middleware::from_fn_with_state(state, client::layer))
         .layer(compress::layer())
+        .layer(axum::middleware::map_request(compress::not_for_cross_site))
 }
 
 /// Removes the configured prefix from the request path, or answers 404 for paths outside it

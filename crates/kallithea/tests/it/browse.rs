@@ -795,6 +795,32 @@ fn pages_are_gzipped_for_clients_that_accept_it_and_nothing_else_is() {
     let raw = gunzip(&gzip.get("/web/raw/main/big.txt").bytes().unwrap());
     assert_eq!(raw, "0123456789abcdef\n".repeat(40_000));
 
+    // A request another site's page made is answered uncompressed (BREACH).
+    let cross = Browser::with(
+        &s.base,
+        None,
+        &[
+            ("accept-encoding", "gzip"),
+            ("sec-fetch-site", "cross-site"),
+        ],
+    );
+    assert_eq!(
+        header(&cross.get("/web/files/main/src/app.py"), "content-encoding"),
+        ""
+    );
+    let same = Browser::with(
+        &s.base,
+        None,
+        &[
+            ("accept-encoding", "gzip"),
+            ("sec-fetch-site", "same-origin"),
+        ],
+    );
+    assert_eq!(
+        header(&same.get("/web/files/main/src/app.py"), "content-encoding"),
+        "gzip"
+    );
+
     // A client that refuses gzip gets the page as it is.
     let no = Browser::with(&s.base, None, &[("accept-encoding", "gzip;q=0, identity")]);
     assert_eq!(
