@@ -9,9 +9,8 @@ use crate::support::*;
 /// image, svg, html, dir with HTML in its name) → "edit app #12" (modifies src/app.py);
 /// branch `feature/x` with one more commit; tags `v1.0` and `x"><svg/onload=alert(1)>`.
 fn hostile_repo(s: &Server) -> PathBuf {
-    let dir = s.dir.path().join("hostile");
+    let dir = work_tree(s.dir.path(), "hostile");
     std::fs::create_dir_all(dir.join("src")).unwrap();
-    git_ok(&dir, &["init", "-q", "-b", "main"]);
     std::fs::write(
         dir.join("README.md"),
         "# Project <em>Title</em>\n\n<script>alert('readme')</script>\n\nSee [docs](javascript:alert(1)).\n",
@@ -724,9 +723,7 @@ fn restructuredtext_is_rendered_by_docutils_and_made_inert() {
     let s = Server::start();
     let admin = s.admin();
     s.create_repo(&admin, "rst", false);
-    let dir = s.dir.path().join("rstsrc");
-    std::fs::create_dir_all(&dir).unwrap();
-    git_ok(&dir, &["init", "-q", "-b", "main"]);
+    let dir = work_tree(s.dir.path(), "rstsrc");
     let text = "Project\n=======\n\nSome *emphasis* here.\n\n.. raw:: html\n\n   <script>alert(1)</script>\n";
     std::fs::write(dir.join("README.rst"), text).unwrap();
     std::fs::write(
@@ -898,9 +895,7 @@ fn the_same_content_under_two_names_is_shown_by_each_name() {
     let s = Server::start();
     let admin = s.admin();
     s.create_repo(&admin, "same", false);
-    let dir = s.dir.path().join("same");
-    std::fs::create_dir_all(&dir).unwrap();
-    git_ok(&dir, &["init", "-q", "-b", "main"]);
+    let dir = work_tree(s.dir.path(), "same");
     let code = "def f():\n    return '<b>'\n";
     std::fs::write(dir.join("a.py"), code).unwrap();
     std::fs::write(dir.join("a.txt"), code).unwrap();

@@ -386,9 +386,7 @@ fn a_200_mb_push_streams_through_without_growing_the_server() {
     let s = Server::start();
     let admin = s.admin();
     s.create_repo(&admin, "big", false);
-    let work = s.dir.path().join("bigsrc");
-    std::fs::create_dir_all(&work).unwrap();
-    git_ok(&work, &["init", "-q", "-b", "main"]);
+    let work = work_tree(s.dir.path(), "bigsrc");
     // 200 MB that does not compress.
     let mut data = vec![0u8; 200 * 1024 * 1024];
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;

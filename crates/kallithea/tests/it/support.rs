@@ -537,12 +537,18 @@ pub fn git_fails(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// A new, empty working repository `parent/name` on branch `main`.
+pub fn work_tree(parent: &Path, name: &str) -> PathBuf {
+    let dir = parent.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    git_ok(&dir, &["init", "-q", "-b", "main"]);
+    dir
+}
+
 /// A working repository with branches `main` and `feature`, a lightweight tag `v1.0` and an
 /// annotated tag `v2.0`.
 pub fn source_repo(parent: &Path) -> PathBuf {
-    let dir = parent.join("source");
-    std::fs::create_dir_all(&dir).unwrap();
-    git_ok(&dir, &["init", "-q", "-b", "main"]);
+    let dir = work_tree(parent, "source");
     std::fs::write(dir.join("README.md"), "# Hello\n").unwrap();
     git_ok(&dir, &["add", "."]);
     git_ok(&dir, &["commit", "-q", "-m", "first"]);
