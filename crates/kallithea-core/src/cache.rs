@@ -5,7 +5,7 @@
 //! Two generations approximate least-recently-used eviction: entries live in `current`; when
 //! it holds half the entries or half the bytes allowed it becomes `previous` (whose entries
 //! are dropped unless used again). An entry's bytes are estimated once, when it is stored, by
-//! [`Weigh`]: the lengths of the strings and buffers it holds plus its fixed size.
+//! [`Weigh`]: the heap capacity of the strings and buffers it holds plus its fixed size.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -56,7 +56,7 @@ impl<T: Weigh> Weigh for [T] {
     }
 }
 
-/// A vector of anything but bytes (`Vec<u8>` is counted by its length).
+/// A vector of anything but bytes (`Vec<u8>` is counted by its capacity, not byte by byte).
 impl<T: Weigh + NotByte> Weigh for Vec<T> {
     fn weigh(&self) -> usize {
         std::mem::size_of::<Self>() + self.as_slice().weigh()

@@ -801,10 +801,7 @@ pub async fn files(
                 if markup::is_markdown(&path) && !f.truncated {
                     page.rendered = Some(markdown_of(state, &f, &text));
                 } else if markup::is_rst(&path) && !f.truncated {
-                    let key = format!("rst:{content}:{}", f.bytes.len());
-                    page.rendered = browse::render_rst(&state.svc, key, text.clone().into_owned())
-                        .await
-                        .map(|h| markup::sanitize(&h));
+                    page.rendered = rst_of(state, &f, text.clone().into_owned()).await;
                 }
                 // Highlighting and rendering the lines is the costly part of a file page.
                 let key = format!("src:{content}:{}:{path}", f.bytes.len());
@@ -837,20 +834,28 @@ async fn readme_view(
 ) -> (Option<String>, Option<String>, Option<String>) {
     let text = String::from_utf8_lossy(&f.bytes).into_owned();
     if markup::is_markdown(&name) {
-        let s = state.clone();
-        match tokio::task::spawn_blocking(move || markdown_of(&s, &f, &text)).await {
+        let (s, t) = (state.clone(), text.clone());
+        match tokio::task::spawn_blocking(move || markdown_of(&s, &f, &t)).await {
             Ok(html) => (Some(name), Some(html), None),
-            Err(_) => (Some(name), None, None),
+            Err(_) => (Some(name), None, Some(text)),
         }
     } else if markup::is_rst(&name) {
-        let key = format!("rst:{}:{}", f.content_id, f.bytes.len());
-        match browse::render_rst(&state.svc, key, text.clone()).await {
-            Some(html) => (Some(name), Some(markup::sanitize(&html)), None),
+        match rst_of(state, &f, text.clone()).await {
+            Some(html) => (Some(name), Some(html), None),
             None => (Some(name), None, Some(text)),
         }
     } else {
         (Some(name), None, Some(text))
     }
+}
+
+/// A reStructuredText file rendered by docutils and cleaned, kept by content id; `None` when
+/// docutils is not installed or fails.
+async fn rst_of(state: &AppState, f: &browse::FileContent, text: String) -> Option<String> {
+    let key = format!("rst:{}:{}", f.content_id, f.bytes.len());
+    browse::render_rst(&state.svc, key, text)
+        .await
+        .map(|h| markup::sanitize(&h))
 }
 
 /// A Markdown file rendered (a long one costs milliseconds), kept by content id.

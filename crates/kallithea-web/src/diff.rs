@@ -122,9 +122,9 @@ kallithea_core::weigh_fields! {
 
 impl kallithea_core::cache::Weigh for SideRow {
     fn weigh(&self) -> usize {
-        let text = |s: &Option<(u32, String, &str)>| s.as_ref().map_or(0, |(_, t, _)| t.len());
+        let text = |s: &Option<(u32, String, &str)>| s.as_ref().map_or(0, |(_, t, _)| t.capacity());
         std::mem::size_of::<Self>()
-            + self.hunk.as_ref().map_or(0, String::len)
+            + self.hunk.as_ref().map_or(0, String::capacity)
             + text(&self.left)
             + text(&self.right)
     }
