@@ -119,15 +119,31 @@ impl Opened {
     /// A branch or tag name from the cached lists; anything else asks git once (full ids are
     /// remembered for good, other forms for this refs fingerprint).
     async fn resolve(&self, svc: &Services, rev: &str) -> Result<ChangesetId> {
-        // Tags first, as git itself reads a name.
-        if let Some(r) = self
-            .refs
-            .tags
-            .iter()
-            .chain(&self.refs.branches)
-            .find(|r| r.name == rev)
-        {
-            return Ok(r.target.clone());
+        // Tags first, as git itself reads a name. A tag may name a tree or a blob, which is
+        // no changeset (branches always name commits).
+        if let Some(t) = self.refs.tags.iter().find(|r| r.name == rev) {
+            let key = format!("commit?:{}:{}", self.repo_id, t.target);
+            let is_commit = match svc.cache.get::<bool>(&key) {
+                Some(known) => *known,
+                None => {
+                    let (repo, id) = (self.repo.clone(), t.target.clone());
+                    let known = blocking(move || match repo.changeset(&id) {
+                        Ok(_) => Ok(true),
+                        Err(kallithea_vcs::Error::NotFound(_)) => Ok(false),
+                        Err(e) => Err(e.into()),
+                    })
+                    .await?;
+                    svc.cache.put(key, Arc::new(known));
+                    known
+                }
+            };
+            return match is_commit {
+                true => Ok(t.target.clone()),
+                false => Err(rev_not_found(rev, &self.name)),
+            };
+        }
+        if let Some(b) = self.refs.branches.iter().find(|r| r.name == rev) {
+            return Ok(b.target.clone());
         }
         let full = rev.len() == 40 && rev.bytes().all(|b| b.is_ascii_hexdigit());
         let key = if full {

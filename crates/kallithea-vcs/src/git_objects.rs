@@ -12,7 +12,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use gix::ObjectId;
-use gix::objs::{CommitRef, Kind, TagRef, TreeRef};
+use gix::objs::{Kind, TagRef, TreeRef};
+
+use crate::git_commit::{CommitFields, Ident};
 
 use crate::read::{
     Changeset, ChangesetId, EntryKind, LastChange, Person, RefDetails, RefInfo, RefKind, TreeEntry,
@@ -231,7 +233,7 @@ fn offset_with_colon(tz: &str) -> String {
 struct CommitText(Option<&'static encoding_rs::Encoding>);
 
 impl CommitText {
-    fn of(commit: &CommitRef<'_>) -> Self {
+    fn of(commit: &CommitFields<'_>) -> Self {
         Self(
             commit
                 .encoding
@@ -248,11 +250,10 @@ impl CommitText {
     }
 }
 
-fn person(sig: &gix::actor::SignatureRef<'_>, text: CommitText) -> Person {
-    let sig = sig.trim();
+fn person(ident: &Ident<'_>, text: CommitText) -> Person {
     Person {
-        name: text.decode(sig.name),
-        email: text.decode(sig.email),
+        name: text.decode(ident.name),
+        email: text.decode(ident.email),
     }
 }
 
@@ -385,23 +386,20 @@ impl Objects {
     }
 
     fn parse_commit(&self, id: ObjectId, data: &[u8]) -> Result<Changeset> {
-        let c = CommitRef::from_bytes(data).map_err(|e| odb_error("reading a commit", e))?;
+        let c = CommitFields::parse(data);
         let text = CommitText::of(&c);
-        let author = c
-            .author()
-            .map_err(|e| odb_error("reading a commit's author", e))?;
-        let committer = c
-            .committer()
-            .map_err(|e| odb_error("reading a commit's committer", e))?;
-        let tz = author.time.trim().split(' ').nth(1).unwrap_or("");
         Ok(Changeset {
             id: ChangesetId(id.to_string()),
-            parents: c.parents().map(|p| ChangesetId(p.to_string())).collect(),
-            author: person(&author, text),
-            author_time: author.seconds(),
-            author_offset: offset_with_colon(tz),
-            committer: person(&committer, text),
-            commit_time: committer.seconds(),
+            parents: c
+                .parents
+                .iter()
+                .map(|p| ChangesetId(p.to_string()))
+                .collect(),
+            author: person(&c.author, text),
+            author_time: c.author.seconds,
+            author_offset: offset_with_colon(&String::from_utf8_lossy(c.author.offset)),
+            committer: person(&c.committer, text),
+            commit_time: c.committer.seconds,
             message: text.decode(c.message).trim_end().to_owned(),
         })
     }
@@ -665,15 +663,11 @@ impl Objects {
                 changeset: Some(cs),
             }
         } else {
-            let c = CommitRef::from_bytes(&data).map_err(|e| odb_error("reading a commit", e))?;
-            let time = c
-                .committer()
-                .map_err(|e| odb_error("reading a commit's committer", e))?
-                .seconds();
+            let c = CommitFields::parse(&data);
             Links {
                 id,
-                time,
-                parents: c.parents().collect(),
+                time: c.committer.seconds,
+                parents: c.parents,
                 changeset: None,
             }
         };
@@ -858,8 +852,8 @@ impl Objects {
         else {
             return Ok(None);
         };
-        let c = CommitRef::from_bytes(&data).map_err(|e| odb_error("reading a commit", e))?;
-        Ok(Some(c.tree()))
+        // A commit without a valid tree has no files to show (git refuses it too).
+        Ok(CommitFields::parse(&data).tree)
     }
 
     /// What `path` ("" = the root folder) names at a commit: its kind, object id and, for

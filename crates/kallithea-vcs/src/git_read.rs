@@ -37,6 +37,23 @@ impl GitRepo {
         &self.path
     }
 
+    /// The commit a revision names, as `git rev-parse` reads it (`--end-of-options`: never
+    /// an option).
+    fn rev_parse_commit(&self, rev: &str) -> Result<Option<ChangesetId>> {
+        let spec = format!("{rev}^{{commit}}");
+        let out = GitCommand::new("rev-parse")
+            .arg("--verify")
+            .arg("--quiet")
+            .arg("--end-of-options")
+            .value(&spec)?
+            .run_unchecked(&self.path)?;
+        if !out.status.success() {
+            return Ok(None);
+        }
+        let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        Ok(is_object_id(&id).then_some(ChangesetId(id)))
+    }
+
     fn run(&self, c: GitCommand) -> Result<Vec<u8>> {
         c.run(&self.path)
     }
@@ -150,18 +167,17 @@ impl VcsRead for GitRepo {
         if is_object_id(rev) {
             return Ok(self.objects()?.commit(rev)?.map(|c| c.id));
         }
-        let spec = format!("{rev}^{{commit}}");
-        let out = GitCommand::new("rev-parse")
-            .arg("--verify")
-            .arg("--quiet")
-            .arg("--end-of-options")
-            .value(&spec)?
-            .run_unchecked(&self.path)?;
-        if !out.status.success() {
+        // git reads hex longer than an id as the id it starts with; that names nothing here.
+        if rev.len() > 40 && rev.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Ok(None);
         }
-        let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-        Ok(is_object_id(&id).then_some(ChangesetId(id)))
+        let found = self.rev_parse_commit(rev)?;
+        // Kallithea's name for the newest changeset, kept for old links: here the default
+        // branch's head, unless a branch or tag is called `tip`.
+        if found.is_none() && rev == "tip" {
+            return self.rev_parse_commit("HEAD");
+        }
+        Ok(found)
     }
 
     fn ref_details(&self, kind: RefKind) -> Result<Vec<RefDetails>> {

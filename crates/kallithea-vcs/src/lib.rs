@@ -7,6 +7,7 @@
 pub mod cmd;
 pub mod error;
 pub mod git;
+mod git_commit;
 mod git_diff;
 mod git_objects;
 pub mod git_read;

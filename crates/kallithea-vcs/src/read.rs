@@ -406,11 +406,13 @@ pub fn valid_rev(s: &str) -> bool {
         && !s.chars().any(|c| c.is_control() || " ~^:?*[\\".contains(c))
 }
 
-/// A path inside a repository: relative, no empty, `.` or `..` parts, no control characters.
+/// A path inside a repository: relative, no empty, `.` or `..` parts, no NUL (which git
+/// cannot store). Other control characters, newlines included, are valid file names in git;
+/// paths reach git only as separate arguments after `--`, never in line-based input.
 pub fn valid_path(p: &str) -> bool {
     !p.is_empty()
         && p.len() <= 4096
-        && !p.chars().any(char::is_control)
+        && !p.contains('\0')
         && p.split('/')
             .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
 }
@@ -451,5 +453,6 @@ mod tests {
         }
         assert!(valid_path("src/main.rs"));
         assert!(valid_path("weird name (1).txt"));
+        assert!(valid_path("new\nline.txt"));
     }
 }

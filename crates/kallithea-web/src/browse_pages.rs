@@ -738,6 +738,7 @@ pub async fn files(
         annotate_href: format!("{prefix}/{name}/annotate/{}/{}", seg(rev), path_enc(&path)),
         size: String::new(),
         binary: false,
+        symlink: false,
         truncated: false,
         submodule: false,
         show_source: param(&q, "source") == Some("1"),
@@ -788,6 +789,7 @@ pub async fn files(
         Node::File(f) => {
             page.size = view::human_size(f.size);
             page.truncated = f.truncated;
+            page.symlink = f.symlink;
             if image_type(&path).is_some() {
                 page.image_href = Some(page.raw_href.clone());
             } else if f.binary {
@@ -799,7 +801,11 @@ pub async fn files(
                 // changeset, or in a fork, is not rendered again.
                 let content = &f.content_id;
                 if markup::is_markdown(&path) && !f.truncated {
-                    page.rendered = Some(markdown_of(state, &f, &text));
+                    let (s, key, t) = (state.clone(), markdown_key(&f), text.clone().into_owned());
+                    page.rendered = tokio::task::spawn_blocking(move || markdown_of(&s, key, &t))
+                        .await
+                        .ok()
+                        .flatten();
                 } else if markup::is_rst(&path) && !f.truncated {
                     page.rendered = rst_of(state, &f, text.clone().into_owned()).await;
                 }
@@ -834,10 +840,10 @@ async fn readme_view(
 ) -> (Option<String>, Option<String>, Option<String>) {
     let text = String::from_utf8_lossy(&f.bytes).into_owned();
     if markup::is_markdown(&name) {
-        let (s, t) = (state.clone(), text.clone());
-        match tokio::task::spawn_blocking(move || markdown_of(&s, &f, &t)).await {
-            Ok(html) => (Some(name), Some(html), None),
-            Err(_) => (Some(name), None, Some(text)),
+        let (s, key, t) = (state.clone(), markdown_key(&f), text.clone());
+        match tokio::task::spawn_blocking(move || markdown_of(&s, key, &t)).await {
+            Ok(Some(html)) => (Some(name), Some(html), None),
+            _ => (Some(name), None, Some(text)),
         }
     } else if markup::is_rst(&name) {
         match rst_of(state, &f, text.clone()).await {
@@ -855,14 +861,19 @@ async fn rst_of(state: &AppState, f: &browse::FileContent, text: String) -> Opti
     let key = format!("rst:{}:{}", f.content_id, f.bytes.len());
     browse::render_rst(&state.svc, key, text)
         .await
-        .map(|h| markup::sanitize(&h))
+        .and_then(|h| markup::sanitize(&h))
 }
 
-/// A Markdown file rendered (a long one costs milliseconds), kept by content id.
-fn markdown_of(state: &AppState, f: &browse::FileContent, text: &str) -> String {
-    // The length read is part of the key: a page that cuts the file shows another text.
-    let key = format!("md:{}:{}", f.content_id, f.bytes.len());
-    match state.svc.cache.get::<String>(&key) {
+/// Where a Markdown file's rendering is kept: by content id and the length read (a page
+/// that cuts the file shows another text).
+fn markdown_key(f: &browse::FileContent) -> String {
+    format!("md:{}:{}", f.content_id, f.bytes.len())
+}
+
+/// A Markdown file rendered (a long one costs milliseconds) and kept under `key`; `None` when
+/// it nests too deeply to be shown.
+fn markdown_of(state: &AppState, key: String, text: &str) -> Option<String> {
+    match state.svc.cache.get::<Option<String>>(&key) {
         Some(html) => (*html).clone(),
         None => {
             let html = markup::markdown(text);
@@ -1168,6 +1179,9 @@ pub async fn feed(
             rfc2822: stamp(c.commit_time).to_rfc2822(),
             rfc3339: stamp(c.commit_time).to_rfc3339(),
             message: clean(&c.message),
+            // RSS readers show an item's description as HTML: the message is made HTML
+            // here, and the template escapes that HTML once more for XML.
+            message_html: crate::message::render(&clean(&c.message), &r.name, None),
         })
         .collect();
     let title = format!("{} changes", r.name);
@@ -1213,7 +1227,8 @@ pub async fn feed(
 }
 
 /// Streams `git archive` output to the client, copying it into the cache as it goes; the copy
-/// is kept only when git succeeded and the whole archive was sent.
+/// is kept only when git succeeded and the whole archive was sent. When git fails, the
+/// response is cut off.
 fn archive_stream(
     stdout: tokio::process::ChildStdout,
     child: tokio::process::Child,
@@ -1229,7 +1244,9 @@ fn archive_stream(
                 if let Some(t) = tee {
                     t.finish(ok).await;
                 }
-                None
+                // An error ends the response without its last chunk, so the client reports
+                // a broken download instead of saving a cut archive as if it were whole.
+                (!ok).then(|| (Err(std::io::Error::other("git archive failed")), None))
             }
             Ok(n) => {
                 buf.truncate(n);

@@ -1,9 +1,17 @@
 //! Rendering READMEs and Markdown files: GitHub-flavoured Markdown through comrak, then
 //! ammonia removes anything active (scripts, event handlers, `javascript:` links). Other text
 //! is shown as preformatted, escaped text by the templates.
+//!
+//! The cleaner's HTML parser takes time in the square of how deeply elements nest, and a
+//! line of 50,000 `>` is a 50 KB Markdown file nested 50,000 deep: such output is refused
+//! (the caller shows the text instead) rather than cleaned for minutes.
 
-/// Renders Markdown to sanitised HTML.
-pub fn markdown(text: &str) -> String {
+/// How deeply rendered HTML may nest before it is refused. Real documents stay far below
+/// (GitHub's own renderer gives up at a similar depth).
+const MAX_NESTING: usize = 100;
+
+/// Renders Markdown to sanitised HTML, or `None` when it nests too deeply to be shown safely.
+pub fn markdown(text: &str) -> Option<String> {
     let mut options = comrak::Options::default();
     options.extension.strikethrough = true;
     options.extension.table = true;
@@ -13,16 +21,54 @@ pub fn markdown(text: &str) -> String {
     sanitize(&comrak::markdown_to_html(text, &options))
 }
 
-/// Cleans HTML made by a renderer (comrak, docutils). The cleaner is built once: building
-/// it fills its sets of allowed tags and attributes.
-pub fn sanitize(html: &str) -> String {
+/// Cleans HTML made by a renderer (comrak, docutils), or `None` when its elements nest more
+/// than [`MAX_NESTING`] deep. The cleaner is built once: building it fills its sets of
+/// allowed tags and attributes.
+pub fn sanitize(html: &str) -> Option<String> {
+    if nesting_depth(html) > MAX_NESTING {
+        return None;
+    }
     static CLEANER: std::sync::LazyLock<ammonia::Builder<'static>> =
         std::sync::LazyLock::new(|| {
             let mut b = ammonia::Builder::default();
             b.link_rel(Some("noopener noreferrer nofollow"));
             b
         });
-    CLEANER.clean(html).to_string()
+    Some(CLEANER.clean(html).to_string())
+}
+
+/// How deeply the elements of a renderer's HTML nest. Renderers write well-formed HTML with
+/// `<` escaped in text and attributes, so counting tags is enough: an opening tag goes one
+/// deeper unless it is void or ends in `/>`, a closing tag one back.
+fn nesting_depth(html: &str) -> usize {
+    const VOID: &[&str] = &[
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+        "track", "wbr",
+    ];
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    for (at, _) in html.match_indices('<') {
+        let rest = &html.as_bytes()[at + 1..];
+        match rest.first() {
+            Some(b'/') => depth = depth.saturating_sub(1),
+            Some(c) if c.is_ascii_alphabetic() => {
+                let name_len = rest
+                    .iter()
+                    .take_while(|c| c.is_ascii_alphanumeric())
+                    .count();
+                let name = html[at + 1..at + 1 + name_len].to_ascii_lowercase();
+                let self_closing = rest
+                    .iter()
+                    .position(|&c| c == b'>')
+                    .is_some_and(|end| end > 0 && rest[end - 1] == b'/');
+                if !VOID.contains(&name.as_str()) && !self_closing {
+                    depth += 1;
+                    deepest = deepest.max(depth);
+                }
+            }
+            _ => {}
+        }
+    }
+    deepest
 }
 
 /// Whether a file name is reStructuredText.
@@ -45,11 +91,28 @@ mod tests {
     fn markdown_is_rendered_and_made_inert() {
         let html = markdown(
             "# Title\n\n<script>alert(1)</script>\n\n[x](javascript:alert(2)) <img src=x onerror=alert(3)>\n\n| a |\n|---|\n| b |\n",
-        );
+        )
+        .unwrap();
         assert!(html.contains("<h1>Title</h1>"), "{html}");
         assert!(html.contains("<table>"), "{html}");
         assert!(!html.contains("<script"), "{html}");
         assert!(!html.contains("javascript:"), "{html}");
         assert!(!html.contains("onerror"), "{html}");
+    }
+
+    #[test]
+    fn deeply_nested_markdown_is_refused_quickly_and_ordinary_nesting_is_not() {
+        let start = std::time::Instant::now();
+        assert_eq!(markdown(&format!("{} x\n", ">".repeat(50_000))), None);
+        assert_eq!(markdown(&format!("{}x\n", "- ".repeat(5_000))), None);
+        // Seconds (minutes in a debug build) before the limit existed.
+        assert!(start.elapsed() < std::time::Duration::from_secs(2));
+        let html = markdown("> > > quoted\n\n- a\n  - b\n    - c\n\nline<br>\n\n---\n").unwrap();
+        assert!(html.contains("quoted") && html.contains("<hr>"), "{html}");
+        assert_eq!(
+            nesting_depth("<div><p>a<br>b<img src=x/></p><hr></div><p>c</p>"),
+            2
+        );
+        assert_eq!(nesting_depth("<ul><li><ul><li>x</li></ul></li></ul>"), 4);
     }
 }

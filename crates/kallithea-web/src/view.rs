@@ -381,6 +381,8 @@ pub struct FilesPage {
     pub history_href: String,
     pub annotate_href: String,
     pub size: String,
+    /// A symbolic link: its target is shown as text, and there is nothing to annotate.
+    pub symlink: bool,
     pub binary: bool,
     pub truncated: bool,
     pub submodule: bool,
@@ -493,7 +495,10 @@ pub struct FeedEntry {
     pub email: String,
     pub rfc2822: String,
     pub rfc3339: String,
+    /// As text (Atom's `type="text"` content).
     pub message: String,
+    /// As HTML (RSS descriptions are HTML).
+    pub message_html: String,
 }
 
 #[derive(Template)]

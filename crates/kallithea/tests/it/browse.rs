@@ -86,6 +86,19 @@ fn setup() -> (Server, Browser, PathBuf) {
     (s, admin, dir)
 }
 
+/// Turns on archive downloads for a repository, as its settings form does.
+fn enable_downloads(admin: &Browser, repo: &str) {
+    let r = admin.post(
+        &format!("/{repo}/settings"),
+        &[
+            ("repo_description", "d"),
+            ("repo_landing_rev", "rev:tip"),
+            ("repo_enable_downloads", "True"),
+        ],
+    );
+    assert_eq!(r.status(), 303);
+}
+
 fn head(dir: &Path, rev: &str) -> String {
     git_ok(dir, &["rev-parse", rev]).trim().to_owned()
 }
@@ -480,15 +493,7 @@ fn archives_follow_the_download_setting() {
     let r = anon.get("/web/archive/main.zip");
     assert_eq!(r.status(), 403);
     assert!(r.text().unwrap().contains("Downloads are disabled"));
-    let r = admin.post(
-        "/web/settings",
-        &[
-            ("repo_description", "d"),
-            ("repo_landing_rev", "rev:tip"),
-            ("repo_enable_downloads", "True"),
-        ],
-    );
-    assert_eq!(r.status(), 303);
+    enable_downloads(&admin, "web");
     let short = &head(&dir, "main")[..12];
     let r = anon.get("/web/archive/main.zip");
     assert_eq!(r.status(), 200);
@@ -633,6 +638,11 @@ fn feeds_are_well_formed_and_escaped() {
             "{path} is not well-formed XML:\n{body}"
         );
     }
+    // An RSS description is HTML once the XML is read: the message's markup must stay text
+    // in that HTML, so it is escaped twice.
+    let rss = b.get_text("/web/feed/rss").1;
+    assert!(rss.contains("&#38;lt;script&#38;gt;"), "{rss}");
+    assert!(rss.contains("<description>&#60;pre class="), "{rss}");
 }
 
 #[test]
@@ -751,14 +761,7 @@ fn restructuredtext_is_rendered_by_docutils_and_made_inert() {
 #[test]
 fn pages_are_gzipped_for_clients_that_accept_it_and_nothing_else_is() {
     let (s, admin, _dir) = setup();
-    admin.post(
-        "/web/settings",
-        &[
-            ("repo_description", "d"),
-            ("repo_landing_rev", "rev:tip"),
-            ("repo_enable_downloads", "True"),
-        ],
-    );
+    enable_downloads(&admin, "web");
     let plain = Browser::new(&s.base);
     let gzip = Browser::with(&s.base, None, &[("accept-encoding", "gzip")]);
 
@@ -925,4 +928,111 @@ fn the_same_content_under_two_names_is_shown_by_each_name() {
         "a .txt file is not highlighted: {txt}"
     );
     assert!(txt.contains("def f():"));
+}
+
+/// Objects git accepts but a strict reader trips on, and names a careless one refuses.
+/// History on main: "first" (a README nested 50,000 deep, a file with a newline in its name,
+/// a symlink) → a hand-made commit whose author has no email and that has no committer.
+/// Tags: `blobtag` (annotated, on a blob) and `treetag` (on a tree), packed on the server.
+#[test]
+fn odd_commits_tags_and_names_get_pages_not_errors() {
+    let s = Server::start();
+    let admin = s.admin();
+    s.create_repo(&admin, "odd", false);
+    let dir = work_tree(s.dir.path(), "odd");
+    std::fs::write(
+        dir.join("README.md"),
+        format!("{} deep\n", ">".repeat(50_000)),
+    )
+    .unwrap();
+    std::fs::write(dir.join("new\nline.txt"), "the newline file\n").unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("README.md", dir.join("link")).unwrap();
+    git_ok(&dir, &["add", "."]);
+    git_ok(&dir, &["commit", "-q", "-m", "first"]);
+    let tree = head(&dir, "HEAD^{tree}");
+    let parent = head(&dir, "HEAD");
+    let raw = format!(
+        "tree {tree}\nparent {parent}\nauthor NoEmail 1700000001 +0000\n\nhand-made commit\n"
+    );
+    let mut hash = std::process::Command::new("git")
+        .args([
+            "hash-object",
+            "-t",
+            "commit",
+            "-w",
+            "--literally",
+            "--stdin",
+        ])
+        .current_dir(&dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut hash.stdin.take().unwrap(), raw.as_bytes()).unwrap();
+    let odd = String::from_utf8(hash.wait_with_output().unwrap().stdout).unwrap();
+    git_ok(&dir, &["update-ref", "refs/heads/main", odd.trim()]);
+    git_ok(
+        &dir,
+        &[
+            "tag",
+            "-a",
+            "-m",
+            "on a blob",
+            "blobtag",
+            &head(&dir, "HEAD:README.md"),
+        ],
+    );
+    git_ok(&dir, &["tag", "treetag", &tree]);
+    let url = s.git_url(ADMIN, ADMIN_PW, "odd");
+    git_ok(&dir, &["push", "-q", &url, "main", "--tags"]);
+    // Packed, as after `git gc`: then the server cannot tell a tag's kind from its file.
+    git_ok(&s.repos.join("odd"), &["pack-refs", "--all"]);
+    enable_downloads(&admin, "odd");
+
+    let b = Browser::new(&s.base);
+    let started = std::time::Instant::now();
+    for (path, want) in [
+        // Too deeply nested to render: shown as text, and quickly.
+        ("/odd", "&#62;&#62;&#62;&#62;"),
+        ("/odd/files/main/README.md", "&#62;&#62;&#62;&#62;"),
+        // The malformed commit is listed and shown.
+        ("/odd/changelog", "hand-made commit"),
+        ("/odd/changeset/main", "NoEmail"),
+        ("/odd/feed/rss", "hand-made commit"),
+        ("/odd/feed/atom", "hand-made commit"),
+        ("/odd/files/main/", "new%0Aline.txt"),
+        ("/odd/files/main/new%0Aline.txt", "the newline file"),
+        ("/odd/annotate/main/new%0Aline.txt", "the newline file"),
+        ("/odd/raw/main/new%0Aline.txt", "the newline file"),
+        // Kallithea's name for the newest changeset.
+        ("/odd/files/tip/", "new%0Aline.txt"),
+        ("/odd/changeset/tip", "hand-made commit"),
+    ] {
+        let (status, page) = b.get_text(path);
+        // The README alone is 250 KB of escaped text: messages show the start.
+        let start = &page[..page.floor_char_boundary(4000)];
+        assert_eq!(status, 200, "{path}: {start}");
+        assert!(page.contains(want), "{path} lacks {want:?}:\n{start}");
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    let (_, link) = b.get_text("/odd/files/main/link");
+    assert!(
+        link.contains("README.md") && !link.contains(">Annotate</a>"),
+        "{link}"
+    );
+    let main = head(&dir, "main");
+    for path in [
+        "/odd/archive/blobtag.tar.gz".to_owned(),
+        "/odd/archive/treetag.zip".to_owned(),
+        "/odd/compare/branch@main...tag@blobtag".to_owned(),
+        "/odd/compare/tag@treetag...branch@main".to_owned(),
+        "/odd/files/blobtag/".to_owned(),
+        // Hex longer than an id names nothing (git would read the id it starts with).
+        format!("/odd/changeset/{main}abcdef"),
+    ] {
+        let (status, page) = b.get_text(&path);
+        assert_eq!(status, 404, "{path}: {page}");
+        assert!(page.contains("There is no revision"), "{path}: {page}");
+    }
 }
