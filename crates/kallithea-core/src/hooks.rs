@@ -70,6 +70,8 @@ pub async fn post_receive(
             .iter()
             .filter(|u| !git::is_null_id(&u.new))
             .filter_map(|u| u.refname.strip_prefix("refs/heads/"))
+            // A name that was not UTF-8 arrives changed and names no branch.
+            .filter(|b| !b.contains(char::REPLACEMENT_CHARACTER))
             .collect();
         let pick = ["main", "master"]
             .into_iter()
@@ -81,28 +83,19 @@ pub async fn post_receive(
     }
 
     let mut revs: Vec<String> = Vec::new();
+    // New branches are asked about together, after the loop.
+    let mut created: Vec<(&str, &str)> = Vec::new();
     for u in updates {
         if let Some(branch) = u.refname.strip_prefix("refs/heads/") {
             if git::is_null_id(&u.new) {
                 revs.push(format!("delete_branch=>{branch}"));
             } else if git::is_null_id(&u.old) {
-                let others: Vec<String> = git::branch_refs(repo_path)?
-                    .into_iter()
-                    .filter(|r| *r != u.refname)
-                    .collect();
-                revs.extend(git::pushed_commits(
-                    repo_path,
-                    None,
-                    &u.new,
-                    &others,
-                    MAX_LOGGED_REVS,
-                )?);
+                created.push((&u.new, &u.refname));
             } else {
                 revs.extend(git::pushed_commits(
                     repo_path,
-                    Some(&u.old),
+                    &u.old,
                     &u.new,
-                    &[],
                     MAX_LOGGED_REVS,
                 )?);
             }
@@ -110,6 +103,11 @@ pub async fn post_receive(
             revs.push(format!("tag=>{tag}"));
         }
     }
+    revs.extend(git::new_branch_commits(
+        repo_path,
+        &created,
+        MAX_LOGGED_REVS,
+    )?);
     let mut tx = svc.db.write().await?;
     let Some(repo) = kallithea_db::repo::find_by_name(&mut tx, name.as_str()).await? else {
         return Err(Error::not_found(format!(

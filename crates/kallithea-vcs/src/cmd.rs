@@ -206,6 +206,32 @@ impl GitCommand {
         Ok((out, complete))
     }
 
+    /// Like [`GitCommand::run`], with `input` written to git's standard input (for `--stdin`
+    /// lists too long for a command line).
+    pub fn run_with_input(&self, dir: &Path, input: &[u8]) -> Result<Vec<u8>> {
+        use std::io::Write;
+        tracing::debug!(command = %self.describe(), "git (with input)");
+        let mut child = self
+            .std_command(dir, Stdio::piped(), Stdio::piped())
+            .stdin(Stdio::piped())
+            .spawn()
+            .map_err(|e| self.spawn_error(e))?;
+        let mut stdin = child.stdin.take().expect("stdin is piped");
+        let input = input.to_vec();
+        // Written from another thread: git may fill its output pipe before reading it all.
+        let writer = std::thread::spawn(move || stdin.write_all(&input));
+        let out = child.wait_with_output().map_err(|e| self.spawn_error(e))?;
+        let _ = writer.join();
+        if !out.status.success() {
+            return Err(Error::CommandFailed {
+                command: self.describe(),
+                status: out.status.to_string(),
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+            });
+        }
+        Ok(out.stdout)
+    }
+
     /// Runs to completion and returns the whole output, whatever the exit status.
     pub fn run_unchecked(&self, dir: &Path) -> Result<std::process::Output> {
         tracing::debug!(command = %self.describe(), "git");

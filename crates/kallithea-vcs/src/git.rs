@@ -148,32 +148,71 @@ pub fn branch_refs(repo: &Path) -> Result<Vec<String>> {
         .collect())
 }
 
-/// Commit ids reachable from `new` and not from any of `exclude` (oldest first), at most
-/// `limit` of them; with `old`, the range `old..new`.
-pub fn pushed_commits(
-    repo: &Path,
-    old: Option<&str>,
-    new: &str,
-    exclude: &[String],
-    limit: usize,
-) -> Result<Vec<String>> {
-    for id in std::iter::once(new).chain(old) {
+/// The commits an update of a branch from `old` to `new` brought in: `old..new`, oldest
+/// first, at most `limit` (the newest kept).
+pub fn pushed_commits(repo: &Path, old: &str, new: &str, limit: usize) -> Result<Vec<String>> {
+    for id in [old, new] {
         if !is_object_id(id) {
             return Err(Error::OptionLikeArgument(id.to_owned()));
         }
     }
-    let mut c = GitCommand::new("rev-list").arg("--reverse");
-    c = match old {
-        Some(old) => c.value(&format!("{old}..{new}"))?,
-        None => c.value(new)?,
-    };
-    if old.is_none() && !exclude.is_empty() {
-        c = c.arg("--not");
-        for r in exclude {
-            c = c.value(r)?;
-        }
+    let out = GitCommand::new("rev-list")
+        .arg("--reverse")
+        .value(&format!("{old}..{new}"))?
+        .run(repo)?;
+    let mut ids: Vec<String> = String::from_utf8_lossy(&out)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    if ids.len() > limit {
+        ids.drain(..ids.len() - limit);
     }
-    let out = c.run(repo)?;
+    Ok(ids)
+}
+
+/// The commits that branches created by a push brought in (oldest first, at most `limit`,
+/// the newest kept): what any of `created` (their new ids) reaches that no other branch
+/// reaches. Asked once for all of them: a commit on several new branches counts once, and
+/// a push of thousands of branches costs one walk, not one per branch.
+pub fn new_branch_commits(
+    repo: &Path,
+    created: &[(&str, &str)],
+    limit: usize,
+) -> Result<Vec<String>> {
+    if created.is_empty() {
+        return Ok(Vec::new());
+    }
+    let refs = GitCommand::new("for-each-ref")
+        .arg("--format=%(objectname) %(refname)")
+        .arg("refs/heads/")
+        .run(repo)?;
+    let refs = String::from_utf8_lossy(&refs);
+    let mut input = String::new();
+    for (id, _) in created {
+        if !is_object_id(id) {
+            return Err(Error::OptionLikeArgument((*id).to_owned()));
+        }
+        input.push_str(id);
+        input.push('\n');
+    }
+    input.push_str("--not\n");
+    let mut others: Vec<&str> = refs
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .filter(|(_, name)| !created.iter().any(|(_, c)| c == name))
+        .map(|(id, _)| id)
+        .filter(|id| is_object_id(id))
+        .collect();
+    others.sort_unstable();
+    others.dedup();
+    for id in others {
+        input.push_str(id);
+        input.push('\n');
+    }
+    let out = GitCommand::new("rev-list")
+        .arg("--reverse")
+        .arg("--stdin")
+        .run_with_input(repo, input.as_bytes())?;
     let mut ids: Vec<String> = String::from_utf8_lossy(&out)
         .lines()
         .map(str::to_owned)

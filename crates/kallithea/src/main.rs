@@ -488,8 +488,11 @@ async fn hook(kind: &str, config: &Path) -> Result<()> {
     if kind != "post-receive" {
         bail!("unknown hook {kind:?}");
     }
-    let mut input = String::new();
-    std::io::stdin().read_to_string(&mut input)?;
+    // Ref names need not be UTF-8; such a name is recorded changed rather than failing the
+    // whole record.
+    let mut raw = Vec::new();
+    std::io::stdin().read_to_end(&mut raw)?;
+    let input = String::from_utf8_lossy(&raw);
     let cfg = Config::load(config)?;
     let svc = open_services(&cfg).await?;
     let updates = kallithea_core::hooks::parse_ref_updates(&input);

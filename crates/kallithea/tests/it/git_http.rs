@@ -1,5 +1,6 @@
 //! Git over HTTP with the real git client: push, clone, permissions, credentials, streaming.
 
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 use crate::support::*;
@@ -103,6 +104,28 @@ fn pushing_several_branches_into_an_empty_repository_prefers_main() {
         .trim(),
         "main"
     );
+    // The journal counts every changeset the push brought, shared by branches or not.
+    let (_, page) = admin.get_text("/multi");
+    assert!(page.contains("pushed 3 changesets"), "{page}");
+
+    // A branch whose name is not UTF-8 (git allows it) is pushed and recorded.
+    std::fs::write(src.join("more.txt"), "more\n").unwrap();
+    git_ok(&src, &["add", "."]);
+    git_ok(&src, &["commit", "-q", "-m", "on a latin-1 branch"]);
+    let name = std::ffi::OsStr::from_bytes(b"refs/heads/caf\xe9");
+    let url = s.git_url(ADMIN, ADMIN_PW, "multi");
+    let mut spec = std::ffi::OsString::from("HEAD:");
+    spec.push(name);
+    let out = std::process::Command::new("git")
+        .args(["push", "-q", &url])
+        .arg(&spec)
+        .current_dir(&src)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && !err.contains("error"), "{err}");
+    let (_, page) = admin.get_text("/multi");
+    assert!(page.contains("pushed 1 changeset"), "{page}");
 }
 
 #[test]
