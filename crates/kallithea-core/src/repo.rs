@@ -305,6 +305,22 @@ async fn default_repo_perm(tx: &mut Tx, default: &kallithea_db::user::User) -> R
         .unwrap_or(PermLevel::Read))
 }
 
+/// Records an archive download in the journal (`user_downloaded_archive:<file>`), as
+/// Kallithea does.
+pub async fn record_download(
+    svc: &Services,
+    access: &RepoAccess,
+    file_name: &str,
+    ip: &str,
+) -> Result<()> {
+    let mut tx = svc.db.write().await?;
+    let r = access.repo();
+    let action = format!("user_downloaded_archive:{file_name}");
+    journal(&mut tx, access.actor(), Some(r.id), &r.name, &action, ip).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 async fn journal(
     tx: &mut Tx,
     actor: &Actor,

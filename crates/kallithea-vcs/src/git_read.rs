@@ -515,7 +515,7 @@ impl GitRepo {
             .arg(match format {
                 ArchiveFormat::Zip => "--format=zip",
                 ArchiveFormat::TarGz => "--format=tar.gz",
-                ArchiveFormat::Tar => "--format=tar",
+                ArchiveFormat::Tar | ArchiveFormat::TarBz2 => "--format=tar",
             })
             .flag_value("--prefix=", &format!("{prefix}/"))
             .arg("--end-of-options")

@@ -154,16 +154,20 @@ pub struct AnnotatedLine {
 pub enum ArchiveFormat {
     Zip,
     TarGz,
+    /// Made as a tar by git and compressed by the caller (git has no bzip2 of its own).
+    TarBz2,
     Tar,
 }
 
 impl ArchiveFormat {
-    /// From the end of a URL: `.zip`, `.tar.gz` / `.tgz`, `.tar`.
+    /// From the end of a URL: `.zip`, `.tar.gz` / `.tgz`, `.tar.bz2` / `.tbz2`, `.tar`.
     pub fn from_suffix(name: &str) -> Option<(&str, Self)> {
         for (suffix, f) in [
             (".zip", Self::Zip),
             (".tar.gz", Self::TarGz),
             (".tgz", Self::TarGz),
+            (".tar.bz2", Self::TarBz2),
+            (".tbz2", Self::TarBz2),
             (".tar", Self::Tar),
         ] {
             if let Some(rev) = name.strip_suffix(suffix) {
@@ -176,6 +180,7 @@ impl ArchiveFormat {
         match self {
             Self::Zip => ".zip",
             Self::TarGz => ".tar.gz",
+            Self::TarBz2 => ".tar.bz2",
             Self::Tar => ".tar",
         }
     }
@@ -183,6 +188,7 @@ impl ArchiveFormat {
         match self {
             Self::Zip => "application/zip",
             Self::TarGz => "application/gzip",
+            Self::TarBz2 => "application/x-bzip2",
             Self::Tar => "application/x-tar",
         }
     }

@@ -1100,7 +1100,8 @@ pub async fn annotate(
     Ok(render(&page).into_response())
 }
 
-/// GET /{repo}/archive/{rev}.zip|.tar.gz|.tgz|.tar: the tree as an archive, streamed.
+/// GET /{repo}/archive/{rev}.zip|.tar.gz|.tgz|.tar.bz2|.tbz2|.tar: the tree as an archive,
+/// streamed, and the download recorded in the journal (as Kallithea does).
 pub async fn archive(
     state: &AppState,
     headers: &Head,
@@ -1110,11 +1111,12 @@ pub async fn archive(
     let (_, access) = open(state, headers, row_, PermLevel::Read, "").await?;
     let Some((rev, format)) = browse::ArchiveFormat::from_suffix(file) else {
         return Err(web_err(state)(kallithea_core::Error::not_found(format!(
-            "\"{file}\" is not an archive this server makes: use .zip, .tar.gz or .tar."
+            "\"{file}\" is not an archive this server makes: use .zip, .tar.gz, .tar.bz2 or .tar."
         ))));
     };
     let slot = git_slot(state).await?;
-    let (name, source) = browse::archive(&state.svc, &access, rev, format)
+    let ip = headers.client.addr.to_string();
+    let (name, source) = browse::archive(&state.svc, &access, rev, format, &ip)
         .await
         .map_err(web_err(state))?;
     let body = match source {
@@ -1128,7 +1130,16 @@ pub async fn archive(
                     "no output",
                 )));
             };
-            axum::body::Body::from_stream(hold(archive_stream(stdout, *child, tee), slot))
+            // git has no bzip2: its tar is compressed here, as it streams.
+            let out: std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>> =
+                if format == browse::ArchiveFormat::TarBz2 {
+                    Box::pin(async_compression::tokio::bufread::BzEncoder::new(
+                        tokio::io::BufReader::new(stdout),
+                    ))
+                } else {
+                    Box::pin(stdout)
+                };
+            axum::body::Body::from_stream(hold(archive_stream(out, *child, tee), slot))
         }
     };
     let mut resp = Response::new(body);
@@ -1230,7 +1241,7 @@ pub async fn feed(
 /// is kept only when git succeeded and the whole archive was sent. When git fails, the
 /// response is cut off.
 fn archive_stream(
-    stdout: tokio::process::ChildStdout,
+    stdout: std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>>,
     child: tokio::process::Child,
     tee: Option<browse::CacheWriter>,
 ) -> impl futures_util::Stream<Item = std::io::Result<axum::body::Bytes>> {

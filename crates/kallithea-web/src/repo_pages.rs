@@ -277,6 +277,7 @@ pub(crate) fn summarize_action(action: &str) -> String {
             }
             s
         }
+        Some(("user_downloaded_archive", file)) => format!("downloaded {file}"),
         _ => match action {
             "admin_created_repo" | "user_created_repo" => "created the repository".to_owned(),
             "admin_updated_repo" | "user_updated_repo" => "changed the settings".to_owned(),

@@ -518,21 +518,40 @@ fn archives_follow_the_download_setting() {
         anon.get("/web/archive/main.tar").bytes().unwrap(),
     )
     .unwrap();
-    let st = std::process::Command::new("tar")
-        .args(["-xf", "a.tar"])
-        .current_dir(&out)
-        .status()
-        .unwrap();
-    assert!(st.success());
+    // And the bzip2 one (Kallithea offers it; git cannot make it alone) with the real
+    // tar and bzip2, into a folder of its own.
+    let r = anon.get("/web/archive/main.tar.bz2");
     assert_eq!(
-        std::fs::read_to_string(out.join(format!("web-{short}/src/app.py")))
-            .unwrap()
-            .lines()
-            .count(),
-        6
+        r.headers().get("content-type").unwrap(),
+        "application/x-bzip2"
     );
+    std::fs::create_dir_all(out.join("bz2")).unwrap();
+    std::fs::write(out.join("bz2/a.tar.bz2"), r.bytes().unwrap()).unwrap();
+    for (dir, args) in [
+        (out.clone(), ["-xf", "a.tar"]),
+        (out.join("bz2"), ["-xjf", "a.tar.bz2"]),
+    ] {
+        let st = std::process::Command::new("tar")
+            .args(args)
+            .current_dir(&dir)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        assert_eq!(
+            std::fs::read_to_string(dir.join(format!("web-{short}/src/app.py")))
+                .unwrap()
+                .lines()
+                .count(),
+            6
+        );
+    }
     let (_, summary) = anon.get_text("/web");
     assert!(summary.contains("href=\"/web/archive/main.zip\""));
+    // Downloads are in the journal, as in Kallithea.
+    assert!(
+        summary.contains(&format!("downloaded web-{short}.tar.bz2")),
+        "{summary}"
+    );
     // Made archives are kept by changeset id and served again from there.
     let cache = s.dir.path().join("data/tarballcache");
     let kept: Vec<String> = listing(&cache);
