@@ -79,11 +79,18 @@ impl GitCommand {
         self
     }
 
+    /// The command line for logs and error messages. An argument holding control characters
+    /// (a path from a URL may hold a newline) is written escaped, so it cannot forge lines.
     fn describe(&self) -> String {
         let mut s = self.subcommand.to_owned();
         for a in &self.args {
             s.push(' ');
-            s.push_str(&a.to_string_lossy());
+            let a = a.to_string_lossy();
+            if a.contains(char::is_control) {
+                s.push_str(&format!("{a:?}"));
+            } else {
+                s.push_str(&a);
+            }
         }
         s
     }

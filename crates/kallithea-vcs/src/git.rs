@@ -156,22 +156,20 @@ pub fn pushed_commits(repo: &Path, old: &str, new: &str, limit: usize) -> Result
             return Err(Error::OptionLikeArgument(id.to_owned()));
         }
     }
+    // `--max-count` keeps the newest, `--reverse` then lists them oldest first.
     let out = GitCommand::new("rev-list")
         .arg("--reverse")
+        .arg_num("--max-count=", limit)
         .value(&format!("{old}..{new}"))?
         .run(repo)?;
-    let mut ids: Vec<String> = String::from_utf8_lossy(&out)
+    Ok(String::from_utf8_lossy(&out)
         .lines()
         .map(str::to_owned)
-        .collect();
-    if ids.len() > limit {
-        ids.drain(..ids.len() - limit);
-    }
-    Ok(ids)
+        .collect())
 }
 
 /// The commits that branches created by a push brought in (oldest first, at most `limit`,
-/// the newest kept): what any of `created` (their new ids) reaches that no other branch
+/// the newest kept): what any of `created` (new id, ref name) reaches that no other branch
 /// reaches. Asked once for all of them: a commit on several new branches counts once, and
 /// a push of thousands of branches costs one walk, not one per branch.
 pub fn new_branch_commits(
@@ -187,6 +185,8 @@ pub fn new_branch_commits(
         .arg("refs/heads/")
         .run(repo)?;
     let refs = String::from_utf8_lossy(&refs);
+    // One id a line (an empty line would end the list early). Excluded ids are written
+    // `^<id>`: git before 2.42 takes no options such as `--not` on its standard input.
     let mut input = String::new();
     for (id, _) in created {
         if !is_object_id(id) {
@@ -195,32 +195,35 @@ pub fn new_branch_commits(
         input.push_str(id);
         input.push('\n');
     }
-    input.push_str("--not\n");
+    // A branch is one of the created ones by name and id: names that were not UTF-8 may
+    // read alike here.
     let mut others: Vec<&str> = refs
         .lines()
         .filter_map(|l| l.split_once(' '))
-        .filter(|(_, name)| !created.iter().any(|(_, c)| c == name))
+        .filter(|&(id, name)| {
+            !created
+                .iter()
+                .any(|&(c_id, c_name)| c_name == name && c_id == id)
+        })
         .map(|(id, _)| id)
         .filter(|id| is_object_id(id))
         .collect();
     others.sort_unstable();
     others.dedup();
     for id in others {
+        input.push('^');
         input.push_str(id);
         input.push('\n');
     }
     let out = GitCommand::new("rev-list")
         .arg("--reverse")
+        .arg_num("--max-count=", limit)
         .arg("--stdin")
         .run_with_input(repo, input.as_bytes())?;
-    let mut ids: Vec<String> = String::from_utf8_lossy(&out)
+    Ok(String::from_utf8_lossy(&out)
         .lines()
         .map(str::to_owned)
-        .collect();
-    if ids.len() > limit {
-        ids.drain(..ids.len() - limit);
-    }
-    Ok(ids)
+        .collect())
 }
 
 /// A full hexadecimal object id (SHA-1 or SHA-256).

@@ -46,17 +46,24 @@ impl<'a> CommitFields<'a> {
             message,
         };
         let (mut author, mut committer, mut tree) = (false, false, false);
+        // As git: parents are the `parent` lines right after the tree, none later.
+        let mut parents_open = true;
         for line in head.split(|&b| b == b'\n') {
             let (key, value) = match line.iter().position(|&b| b == b' ') {
                 Some(space) => (&line[..space], &line[space + 1..]),
                 None => (line, &line[line.len()..]),
             };
+            if !matches!(key, b"tree" | b"parent") {
+                parents_open = false;
+            }
             match key {
                 b"tree" if !tree => {
                     tree = true;
                     fields.tree = ObjectId::from_hex(value).ok();
                 }
-                b"parent" => fields.parents.extend(ObjectId::from_hex(value).ok()),
+                b"parent" if parents_open => {
+                    fields.parents.extend(ObjectId::from_hex(value).ok());
+                }
                 b"author" if !author => {
                     author = true;
                     fields.author = Ident::parse(value);
@@ -89,7 +96,8 @@ impl<'a> Ident<'a> {
             };
         };
         let after = &line[lt + 1..];
-        let (email, when) = match after.iter().position(|&b| b == b'>') {
+        // As git: the time follows the last `>`.
+        let (email, when) = match after.iter().rposition(|&b| b == b'>') {
             Some(gt) => (&after[..gt], &after[gt + 1..]),
             None => (after, &after[after.len()..]),
         };
@@ -103,16 +111,25 @@ impl<'a> Ident<'a> {
     }
 }
 
-/// `seconds zone` → both, or 0 and empty where a part is missing or not a number.
+/// `seconds zone` → both, or 0 and empty where a part is missing or malformed. Seconds are
+/// digits only (no sign, as git reads them; too large counts as malformed), a zone is `+` or
+/// `-` and four digits.
 fn time(when: &[u8]) -> (i64, &[u8]) {
     let mut words = when
         .split(|b| b.is_ascii_whitespace())
         .filter(|w| !w.is_empty());
     let seconds = words
         .next()
-        .and_then(|w| std::str::from_utf8(w).ok()?.parse().ok())
+        .filter(|w| w.iter().all(u8::is_ascii_digit))
+        .and_then(|w| std::str::from_utf8(w).ok()?.parse::<u64>().ok())
+        .and_then(|s| i64::try_from(s).ok())
         .unwrap_or(0);
-    (seconds, words.next().unwrap_or(b""))
+    let zone = words
+        .next()
+        .filter(|z| z.len() == 5 && matches!(z[0], b'+' | b'-'))
+        .filter(|z| z[1..].iter().all(u8::is_ascii_digit))
+        .unwrap_or(b"");
+    (seconds, zone)
 }
 
 /// A line without an email split into the name and a trailing `seconds [zone]`, if any.
@@ -199,6 +216,19 @@ mod tests {
         assert_eq!(Ident::parse(b"Name 12 -0700").seconds, 12);
         assert_eq!(Ident::parse(b"Name 12 -0700").name, b"Name");
         assert_eq!(Ident::parse(b""), Ident::default());
+        // git reads the time after the last `>`; signs, huge values and odd zones are no time.
+        assert_eq!(Ident::parse(b"A <a@b>> 5 +0000").seconds, 5);
+        assert_eq!(
+            Ident::parse(b"A <a@b> -9223372036854775808 +0000").seconds,
+            0
+        );
+        assert_eq!(Ident::parse(b"A <a@b> 1 +\xff0").offset, b"");
+        assert_eq!(Ident::parse(b"A <a@b> 1 +a\xc3\xa9b").offset, b"");
+        assert_eq!(Ident::parse(b"A <a@b> 1 -0230").offset, b"-0230");
+        // Parents only straight after the tree, as git reads them.
+        let late =
+            format!("tree {TREE}\nparent {PARENT}\nauthor A <a@b> 1 +0000\nparent {TREE}\n\nm");
+        assert_eq!(CommitFields::parse(late.as_bytes()).parents.len(), 1);
         assert_eq!(CommitFields::parse(b"").tree, None);
     }
 }

@@ -219,7 +219,7 @@ fn walk_by<T>(
 /// `+HHMM` as `+HH:MM` (the form `git log --format=%aI` gives).
 fn offset_with_colon(tz: &str) -> String {
     let tz = tz.trim();
-    if tz.len() == 5 && (tz.starts_with('+') || tz.starts_with('-')) {
+    if tz.len() == 5 && tz.is_ascii() && (tz.starts_with('+') || tz.starts_with('-')) {
         format!("{}:{}", &tz[..3], &tz[3..])
     } else {
         "+00:00".to_owned()

@@ -859,9 +859,11 @@ async fn readme_view(
 /// docutils is not installed or fails.
 async fn rst_of(state: &AppState, f: &browse::FileContent, text: String) -> Option<String> {
     let key = format!("rst:{}:{}", f.content_id, f.bytes.len());
-    browse::render_rst(&state.svc, key, text)
+    let html = browse::render_rst(&state.svc, key, text).await?;
+    tokio::task::spawn_blocking(move || markup::sanitize(&html))
         .await
-        .and_then(|h| markup::sanitize(&h))
+        .ok()
+        .flatten()
 }
 
 /// Where a Markdown file's rendering is kept: by content id and the length read (a page
