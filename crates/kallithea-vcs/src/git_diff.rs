@@ -274,7 +274,7 @@ fn unified(a: &[u8], b: &[u8], context: u32) -> (String, u64, u64) {
 
 fn push_line(out: &mut String, mark: char, line: &[u8]) {
     out.push(mark);
-    out.push_str(&String::from_utf8_lossy(line));
+    out.push_str(&crate::text::decode(line));
     if !line.ends_with(b"\n") {
         out.push_str("\n\\ No newline at end of file\n");
     }
@@ -289,8 +289,13 @@ fn function_line(before: &[&[u8]], start: u32) -> String {
             .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_' || *c == b'$')
         {
             let mut l = line.strip_suffix(b"\n").unwrap_or(line);
-            l = &l[..l.len().min(80)];
-            let text = String::from_utf8_lossy(l);
+            // Cut before a UTF-8 character that would not fit, not through it.
+            let mut end = l.len().min(80);
+            while end > 0 && end < l.len() && l[end] & 0xC0 == 0x80 {
+                end -= 1;
+            }
+            l = &l[..end];
+            let text = crate::text::decode(l);
             return format!(" {}", text.trim_end());
         }
     }

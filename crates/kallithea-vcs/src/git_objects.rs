@@ -228,7 +228,8 @@ fn offset_with_colon(tz: &str) -> String {
 
 /// How a commit's text is written: UTF-8, unless its `encoding` header names another
 /// encoding (as in repositories converted from older systems). git shows such commits
-/// converted to UTF-8, and so do we; an encoding it does not know is read as UTF-8.
+/// converted to UTF-8, and so do we; without the header (or with one it does not know),
+/// text that is not UTF-8 is read as `default_encoding` says ([`crate::text`]).
 #[derive(Clone, Copy)]
 struct CommitText(Option<&'static encoding_rs::Encoding>);
 
@@ -245,7 +246,7 @@ impl CommitText {
     fn decode(self, bytes: &[u8]) -> String {
         match self.0 {
             Some(encoding) => encoding.decode_without_bom_handling(bytes).0.into_owned(),
-            None => String::from_utf8_lossy(bytes).into_owned(),
+            None => crate::text::decode(bytes).into_owned(),
         }
     }
 }

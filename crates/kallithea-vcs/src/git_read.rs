@@ -482,7 +482,7 @@ impl GitRepo {
             }
         };
         let mut files = parse_numstat(stat);
-        attach_patches(&mut files, &String::from_utf8_lossy(patch));
+        attach_patches(&mut files, &crate::text::decode_lines(patch));
         Ok(files)
     }
 
@@ -548,7 +548,7 @@ fn parse_blame(out: &[u8]) -> Vec<AnnotatedLine> {
         time: i64,
         summary: String,
     }
-    let text = String::from_utf8_lossy(out);
+    let text = crate::text::decode_lines(out);
     let mut infos: std::collections::HashMap<String, Info> = std::collections::HashMap::new();
     let mut lines = Vec::new();
     let mut current: Option<String> = None;

@@ -16,6 +16,7 @@ pub mod read;
 pub mod store;
 #[cfg(test)]
 mod test_git;
+pub mod text;
 
 pub use error::{Error, Result};
 pub use read::{Repo, VcsRead};

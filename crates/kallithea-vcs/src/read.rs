@@ -117,6 +117,13 @@ pub struct FileContent {
     pub symlink: bool,
 }
 
+impl FileContent {
+    /// The bytes as text: UTF-8, else as `default_encoding` says ([`crate::text`]).
+    pub fn text(&self) -> std::borrow::Cow<'_, str> {
+        crate::text::decode(&self.bytes)
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ChangeKind {
     Added,

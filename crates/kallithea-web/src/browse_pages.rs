@@ -795,7 +795,7 @@ pub async fn files(
             } else if f.binary {
                 page.binary = true;
             } else {
-                let text = String::from_utf8_lossy(&f.bytes);
+                let text = f.text();
                 // What is rendered depends only on the content (and, for highlighting, the
                 // file's name), so it is remembered by content id: the same file at another
                 // changeset, or in a fork, is not rendered again.
@@ -838,7 +838,7 @@ async fn readme_view(
     name: String,
     f: browse::FileContent,
 ) -> (Option<String>, Option<String>, Option<String>) {
-    let text = String::from_utf8_lossy(&f.bytes).into_owned();
+    let text = f.text().into_owned();
     if markup::is_markdown(&name) {
         let (s, key, t) = (state.clone(), markdown_key(&f), text.clone());
         match tokio::task::spawn_blocking(move || markdown_of(&s, key, &t)).await {

@@ -221,6 +221,10 @@ impl Config {
                 .map_err(|_| bad("cut_off_limit", &v, "a number of bytes"))?,
             None => 256_000,
         };
+        // Process-wide, like Kallithea's: how repository text that is not UTF-8 is read.
+        if let Some(v) = get("app:main", "default_encoding") {
+            kallithea_vcs::text::set_encodings(&v).map_err(|e| anyhow::anyhow!(e))?;
+        }
         let issue_server_link = get("app:main", "issue_server_link")
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty());

@@ -1055,3 +1055,29 @@ fn odd_commits_tags_and_names_get_pages_not_errors() {
         assert!(page.contains("There is no revision"), "{path}: {page}");
     }
 }
+
+#[test]
+fn text_that_is_not_utf8_is_read_as_default_encoding_says() {
+    let s = Server::start_with(Options {
+        extra_config: vec!["default_encoding=utf-8, latin-1".into()],
+        ..Options::default()
+    });
+    let admin = s.admin();
+    s.create_repo(&admin, "web", false);
+    let dir = hostile_repo(&s);
+    let added = head(&dir, "main~1");
+    for path in [
+        "/web/files/main/latin1.txt".to_owned(),
+        // The commit also adds a big file: the whole diff is asked for.
+        format!("/web/changeset/{added}?fulldiff=1"),
+        "/web/annotate/main/latin1.txt".to_owned(),
+    ] {
+        let (status, page) = admin.get_text(&path);
+        assert_eq!(status, 200, "{path}");
+        assert!(page.contains("café crème"), "{path}: {page}");
+    }
+    // Without the setting the same bytes show replacement characters.
+    let (plain, _admin, _dir) = setup();
+    let (_, page) = Browser::new(&plain.base).get_text("/web/files/main/latin1.txt");
+    assert!(page.contains("caf\u{FFFD} cr\u{FFFD}me"), "{page}");
+}
