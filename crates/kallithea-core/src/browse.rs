@@ -659,7 +659,7 @@ pub async fn archive(
 pub const MAX_COMPARE: usize = 1000;
 
 /// What `/compare` shows: the changesets `other` has that `org` lacks, and the combined diff
-/// from their common ancestor.
+/// from their common ancestor (patches past `cut_off` bytes left out unless `full`).
 #[derive(Debug)]
 pub struct Comparison {
     pub org: ChangesetId,
@@ -678,6 +678,7 @@ pub async fn compare(
     other: &str,
     opts: DiffOptions,
     cut_off: usize,
+    full: bool,
 ) -> Result<Comparison> {
     let o = opened(svc, access).await?;
     let org_id = o.resolve(svc, org).await?;
@@ -698,7 +699,7 @@ pub async fn compare(
     let (mut changesets, mut changes) = (*data).clone();
     let more = changesets.len() > MAX_COMPARE;
     changesets.truncate(MAX_COMPARE);
-    let cut = cut_patches(&mut changes, cut_off);
+    let cut = !full && cut_patches(&mut changes, cut_off);
     Ok(Comparison {
         org: org_id,
         other: other_id,

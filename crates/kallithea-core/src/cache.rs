@@ -129,7 +129,7 @@ crate::weigh_fields! {
     RefDetails { info, summary }
     TreeEntry { name, object }
     FileContent { content_id, bytes }
-    FileChange { path, old_path, patch }
+    FileChange { path, old_path, patch, mode_change }
     AnnotatedLine { id, author, summary, text }
     LastChange { id, summary }
 }

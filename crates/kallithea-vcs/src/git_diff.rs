@@ -97,6 +97,8 @@ pub(crate) fn plain_changes(
             unified(&a, &b, context)
         };
         patch_bytes += patch.len();
+        // Past the limit, files are listed without their patch.
+        let too_large = patch_bytes > max_patch_bytes;
         files.push(FileChange {
             path,
             old_path: None,
@@ -104,11 +106,13 @@ pub(crate) fn plain_changes(
             added,
             removed,
             binary,
-            // Past the limit, files are listed without their patch (as cut).
-            patch: if patch_bytes > max_patch_bytes {
-                String::new()
-            } else {
-                patch
+            patch: if too_large { String::new() } else { patch },
+            too_large,
+            mode_change: match (old, new) {
+                (Some(o), Some(n)) if o.mode != n.mode => {
+                    Some((format!("{:o}", o.mode), format!("{:o}", n.mode)))
+                }
+                _ => None,
             },
         });
     }

@@ -366,6 +366,8 @@ impl VcsRead for GitRepo {
             .arg("-p")
             .arg("-r")
             .arg("-M")
+            // A first changeset's diff would start with its id.
+            .arg("--no-commit-id")
             .arg("--no-color")
             .arg("--no-ext-diff")
             .arg("--no-textconv");
@@ -376,6 +378,24 @@ impl VcsRead for GitRepo {
     }
 
     fn patch(&self, id: &ChangesetId) -> Result<Vec<u8>> {
+        // format-patch skips merges (it would give an ancestor's patch): a merge is written
+        // in the same mail form with its diff against the first parent.
+        if self.changeset(id)?.parents.len() > 1 {
+            return self.run_capped(
+                GitCommand::new("log")
+                    .arg("-1")
+                    .arg("-m")
+                    .arg("--first-parent")
+                    .arg("-p")
+                    .arg("--stat")
+                    .arg("--pretty=email")
+                    .arg("--no-color")
+                    .arg("--no-ext-diff")
+                    .arg("--no-textconv")
+                    .arg("--end-of-options")
+                    .value(&id.0)?,
+            );
+        }
         self.run_capped(
             GitCommand::new("format-patch")
                 .arg("--stdout")
@@ -482,7 +502,22 @@ impl GitRepo {
             }
         };
         let mut files = parse_numstat(stat);
-        attach_patches(&mut files, &crate::text::decode_lines(patch));
+        let attached = attach_patches(&mut files, &crate::text::decode_lines(patch));
+        if !complete {
+            // The read stopped inside the last file's patch, and before the patches of the
+            // files after it: none of those is shown in part.
+            let mut with_patch = vec![false; files.len()];
+            for &i in &attached {
+                with_patch[i] = true;
+            }
+            let last = attached.last().copied();
+            for (i, f) in files.iter_mut().enumerate() {
+                if Some(i) == last || (!with_patch[i] && !f.binary && f.added + f.removed > 0) {
+                    f.patch.clear();
+                    f.too_large = true;
+                }
+            }
+        }
         Ok(files)
     }
 
@@ -622,6 +657,8 @@ fn parse_numstat(out: &[u8]) -> Vec<FileChange> {
             removed: r.parse().unwrap_or(0),
             binary,
             patch: String::new(),
+            too_large: false,
+            mode_change: None,
         });
     }
     files
@@ -686,7 +723,9 @@ fn section_path(head: &str) -> Option<String> {
 /// Splits a `diff-tree -p` output by file and attaches each part (from its first `@@`) to
 /// the file of the same path (a type change has two parts for one file); also learns added
 /// and deleted files from the headers.
-fn attach_patches(files: &mut [FileChange], patch: &str) {
+/// Hands each file its part of the patch; returns the files given a part, in patch order.
+fn attach_patches(files: &mut [FileChange], patch: &str) -> Vec<usize> {
+    let mut attached = Vec::new();
     let mut sections: Vec<(String, String)> = Vec::new();
     for line in patch.split_inclusive('\n') {
         if line.starts_with("diff --git ") {
@@ -703,13 +742,23 @@ fn attach_patches(files: &mut [FileChange], patch: &str) {
         let Some(path) = section_path(&head) else {
             continue;
         };
-        let Some(f) = files
-            .iter_mut()
-            .find(|f| f.path == path || f.old_path.as_deref() == Some(path.as_str()))
+        let Some(at) = files
+            .iter()
+            .position(|f| f.path == path || f.old_path.as_deref() == Some(path.as_str()))
         else {
             continue;
         };
+        attached.push(at);
+        let f = &mut files[at];
         let typechange = !f.patch.is_empty();
+        let mode = |key: &str| {
+            head.split('\n')
+                .find_map(|l| l.strip_prefix(key))
+                .map(|m| m.trim().to_owned())
+        };
+        if let (Some(old), Some(new)) = (mode("old mode "), mode("new mode ")) {
+            f.mode_change = Some((old, new));
+        }
         if !typechange {
             if head.contains("\nnew file mode ") {
                 f.kind = ChangeKind::Added;
@@ -723,6 +772,7 @@ fn attach_patches(files: &mut [FileChange], patch: &str) {
         }
         f.patch.push_str(&body);
     }
+    attached
 }
 
 /// What the in-process reader's tests compare against: history as `git log` gives it.
@@ -1184,6 +1234,44 @@ mod tests {
         assert!(
             b.patch.contains("+second") && !b.patch.contains("a.txt"),
             "{b:?}"
+        );
+    }
+
+    #[test]
+    fn a_patch_past_the_read_limit_is_never_shown_in_part_and_modes_are_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        let w = tmp.path().join("w");
+        g(tmp.path(), &["init", "-q", "-b", "main", "w"]);
+        std::fs::write(w.join("a.txt"), "small\n").unwrap();
+        std::fs::write(w.join("m.txt"), "x\n").unwrap();
+        g(&w, &["add", "."]);
+        g(&w, &["commit", "-q", "-m", "one"]);
+        // 18 MB of lines: more patch than a page reads (MAX_PATCH_BYTES), in the middle.
+        std::fs::write(w.join("a.txt"), "small change\n").unwrap();
+        let line = "0123456789abcdef0123456789abcdef\n";
+        std::fs::write(w.join("m.txt"), line.repeat(18 * 1024 * 1024 / line.len())).unwrap();
+        std::fs::write(w.join("z.txt"), "after\n").unwrap();
+        g(&w, &["add", "."]);
+        g(&w, &["commit", "-q", "-m", "two"]);
+        g(&w, &["update-index", "--chmod=+x", "a.txt"]);
+        g(&w, &["commit", "-q", "-m", "three"]);
+        let r = Repo::open_git(&w.join(".git")).unwrap();
+        let two = ChangesetId(g(&w, &["rev-parse", "HEAD~1"]).trim().to_owned());
+        let files = r.changes(&two, DiffOptions::default()).unwrap();
+        let f = |p: &str| files.iter().find(|f| f.path == p).unwrap();
+        assert!(f("a.txt").patch.contains("+small change") && !f("a.txt").too_large);
+        for p in ["m.txt", "z.txt"] {
+            assert!(
+                f(p).too_large && f(p).patch.is_empty(),
+                "{p}: {:?}",
+                f(p).too_large
+            );
+        }
+        let three = r.resolve("main").unwrap().unwrap();
+        let files = r.changes(&three, DiffOptions::default()).unwrap();
+        assert_eq!(
+            files[0].mode_change,
+            Some(("100644".to_owned(), "100755".to_owned()))
         );
     }
 }

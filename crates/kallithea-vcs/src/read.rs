@@ -144,6 +144,10 @@ pub struct FileChange {
     pub binary: bool,
     /// The unified diff of this file (hunks only, from the first `@@`); empty for binary files.
     pub patch: String,
+    /// The patch is beyond what the server reads for a page (see the raw diff instead).
+    pub too_large: bool,
+    /// The file's mode before and after (`100644`, `100755`), when it changed.
+    pub mode_change: Option<(String, String)>,
 }
 
 /// One line of an annotated file, with the changeset that last changed it.

@@ -115,7 +115,7 @@ pub async fn summary(
     headers: &Head,
     row_: RepoRow,
 ) -> Result<Response, WebError> {
-    let (v, access) = open(state, headers, row_, PermLevel::Read, "").await?;
+    let (v, access) = open(state, headers, row_, PermLevel::Read).await?;
     // The repository's part (refs, history, the README rendered) and the database's (journal,
     // watching) are done at the same time.
     let from_repo = async {
@@ -198,7 +198,7 @@ pub async fn changelog(
     query: Option<&str>,
     rev_path: Option<(String, String)>,
 ) -> Result<Response, WebError> {
-    let (v, access) = open(state, headers, row_, PermLevel::Read, "/changelog").await?;
+    let (v, access) = open(state, headers, row_, PermLevel::Read).await?;
     let q = query_pairs(query);
     let page = num(&q, "page", 1, 1_000_000);
     let size = num(&q, "size", 100, browse::MAX_PAGE_SIZE);
@@ -296,7 +296,7 @@ pub async fn changeset(
     rev: &str,
     query: Option<&str>,
 ) -> Result<Response, WebError> {
-    let (v, access) = open(state, headers, row_, PermLevel::Read, "").await?;
+    let (v, access) = open(state, headers, row_, PermLevel::Read).await?;
     let q = query_pairs(query);
     let ignorews = param(&q, "ignorews").is_some_and(|v| v == "1");
     let context = param(&q, "context")
@@ -348,11 +348,17 @@ pub async fn changeset(
         side_by_side: side,
         cut: cs.cut,
         base_href: format!("{}/{name}/changeset/{}", state.web.prefix, c.id.0),
+        // Deleted files link to where they were: the first parent.
+        base_id: c.parents.first().map(|p| p.0.clone()).unwrap_or_default(),
+        merge: c.parents.len() > 1,
         ignorews,
         context,
     };
     Ok(render(&page).into_response())
 }
+
+/// Diffs larger than this in total are rendered a few at a time ([`file_views`]).
+const HEAVY_DIFF_BYTES: usize = 1024 * 1024;
 
 /// The diff tables of a changeset or comparison, highlighted, built on a blocking thread and
 /// remembered under `key` (which names the changesets and options).
@@ -365,6 +371,16 @@ async fn file_views(
     if let Some(v) = state.svc.cache.get::<Vec<FileDiffView>>(&key) {
         return (*v).clone();
     }
+    // A diff of megabytes takes a hundred or more to render: only a few at once, so many
+    // such requests queue instead of filling the memory.
+    let size: usize = changes.iter().map(|c| c.patch.len()).sum();
+    let _permit = if size > HEAVY_DIFF_BYTES {
+        static HEAVY: std::sync::LazyLock<tokio::sync::Semaphore> =
+            std::sync::LazyLock::new(|| tokio::sync::Semaphore::new(crate::highlight::cores()));
+        HEAVY.acquire().await.ok()
+    } else {
+        None
+    };
     let views = tokio::task::spawn_blocking(move || build_file_views(&changes, side))
         .await
         .unwrap_or_default();
@@ -464,7 +480,9 @@ fn build_file_views(changes: &[browse::FileChange], side: bool) -> Vec<FileDiffV
                 added: f.added,
                 removed: f.removed,
                 binary: f.binary,
-                cut: !f.binary && f.patch.is_empty() && (f.added + f.removed) > 0,
+                cut: !f.binary && !f.too_large && f.patch.is_empty() && (f.added + f.removed) > 0,
+                too_large: f.too_large,
+                mode_change: f.mode_change.clone(),
                 rows,
                 side: side_rows,
             }
@@ -492,7 +510,7 @@ pub async fn compare(
     spec: Option<&str>,
     query: Option<&str>,
 ) -> Result<Response, WebError> {
-    let (v, access) = open(state, headers, row_, PermLevel::Read, "/compare").await?;
+    let (v, access) = open(state, headers, row_, PermLevel::Read).await?;
     let name = access.repo().name.clone();
     let prefix = state.web.prefix.clone();
     let q = query_pairs(query);
@@ -534,6 +552,8 @@ pub async fn compare(
         side_by_side: side,
         cut: false,
         base_href: String::new(),
+        base_id: String::new(),
+        merge: false,
     };
     if let Some(spec) = spec {
         let Some((org, other)) = spec.split_once("...") else {
@@ -546,6 +566,7 @@ pub async fn compare(
             context: 3,
             ignore_whitespace: param(&q, "ignorews") == Some("1"),
         };
+        let full = param(&q, "fulldiff") == Some("1");
         let c = browse::compare(
             &state.svc,
             &access,
@@ -553,6 +574,7 @@ pub async fn compare(
             other,
             opts,
             state.web.cut_off_limit,
+            full,
         )
         .await
         .map_err(web_err(state))?;
@@ -566,12 +588,13 @@ pub async fn compare(
         page.rows = c.changesets.iter().map(|cs| row(cs, &labels)).collect();
         page.more = c.more;
         let key = format!(
-            "cmpview:{}:{}:{}:{}:{side}",
+            "cmpview:{}:{}:{}:{}:{side}:{full}",
             access.repo().id.0,
             c.org.0,
             c.other.0,
             opts.ignore_whitespace
         );
+        page.base_id = c.org.0.clone();
         page.files = file_views(state, key, c.changes.clone(), side).await;
         page.cut = c.cut;
         page.base_href = format!("{prefix}/{name}/compare/{}...{}", seg(org), seg(other));
@@ -594,7 +617,7 @@ pub async fn changeset_text(
     rev: &str,
     kind: ChangesetText,
 ) -> Result<Response, WebError> {
-    let (_, access) = open(state, headers, row_, PermLevel::Read, "").await?;
+    let (_, access) = open(state, headers, row_, PermLevel::Read).await?;
     let (id, text) = browse::changeset_text(
         &state.svc,
         &access,
@@ -677,7 +700,7 @@ pub async fn files(
     path: &str,
     query: Option<&str>,
 ) -> Result<Response, WebError> {
-    let (v, access) = open(state, headers, row_, PermLevel::Read, "/files").await?;
+    let (v, access) = open(state, headers, row_, PermLevel::Read).await?;
     let name = access.repo().name.clone();
     let prefix = state.web.prefix.clone();
     let Some(rev) = rev else {
@@ -932,7 +955,7 @@ pub async fn raw(
     path: &str,
     attachment: bool,
 ) -> Result<Response, WebError> {
-    let (_, access) = open(state, headers, row_, PermLevel::Read, "").await?;
+    let (_, access) = open(state, headers, row_, PermLevel::Read).await?;
     let path = path.trim_matches('/');
     if path.is_empty() {
         return Err(web_err(state)(kallithea_core::Error::not_found(
@@ -1008,8 +1031,7 @@ pub async fn refs(
     row_: RepoRow,
     tags: bool,
 ) -> Result<Response, WebError> {
-    let tail = if tags { "/tags" } else { "/branches" };
-    let (v, access) = open(state, headers, row_, PermLevel::Read, tail).await?;
+    let (v, access) = open(state, headers, row_, PermLevel::Read).await?;
     let kind = if tags {
         browse::RefKind::Tag
     } else {
@@ -1049,7 +1071,7 @@ pub async fn annotate(
     rev: &str,
     path: &str,
 ) -> Result<Response, WebError> {
-    let (v, access) = open(state, headers, row_, PermLevel::Read, "").await?;
+    let (v, access) = open(state, headers, row_, PermLevel::Read).await?;
     let path = path.trim_matches('/').to_owned();
     let (id, lines) = browse::annotate(&state.svc, &access, rev, &path)
         .await
@@ -1110,7 +1132,7 @@ pub async fn archive(
     row_: RepoRow,
     file: &str,
 ) -> Result<Response, WebError> {
-    let (_, access) = open(state, headers, row_, PermLevel::Read, "").await?;
+    let (_, access) = open(state, headers, row_, PermLevel::Read).await?;
     let Some((rev, format)) = browse::ArchiveFormat::from_suffix(file) else {
         return Err(web_err(state)(kallithea_core::Error::not_found(format!(
             "\"{file}\" is not an archive this server makes: use .zip, .tar.gz, .tar.bz2 or .tar."
@@ -1167,7 +1189,7 @@ pub async fn feed(
     row_: RepoRow,
     atom: bool,
 ) -> Result<Response, WebError> {
-    let (_, access) = open(state, headers, row_, PermLevel::Read, "").await?;
+    let (_, access) = open(state, headers, row_, PermLevel::Read).await?;
     let log = browse::changelog(&state.svc, &access, None, None, 1, 10)
         .await
         .map_err(web_err(state))?;

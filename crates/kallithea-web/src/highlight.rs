@@ -39,7 +39,7 @@ fn syntaxes() -> &'static SyntaxSet {
 
 /// The number of cores, asked once: the standard library reads the cgroup's CPU limit from
 /// files on every call (tens of microseconds).
-fn cores() -> usize {
+pub(crate) fn cores() -> usize {
     static CORES: OnceLock<usize> = OnceLock::new();
     *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }

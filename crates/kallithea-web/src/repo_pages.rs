@@ -73,6 +73,8 @@ pub async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
 /// What page handlers need of the request besides its path: headers, the client and, when
 /// `proxy_auth::apply` has computed it, the visitor.
 pub(crate) struct Head {
+    /// The page as requested (prefix, path and query), to return to after signing in.
+    pub came_from: String,
     pub headers: HeaderMap,
     pub client: Client,
     pub visitor: Option<Visitor>,
@@ -124,6 +126,10 @@ async fn dispatch_inner(state: &AppState, req: Request) -> Result<Response, WebE
     let get = matches!(method, Method::GET | Method::HEAD);
     let rest_path = |from: usize| rest.get(from..).map(|p| p.join("/")).unwrap_or_default();
     let head = Head {
+        came_from: match &query {
+            Some(q) => format!("{}{raw_path}?{q}", state.web.prefix),
+            None => format!("{}{raw_path}", state.web.prefix),
+        },
         headers: req.headers().clone(),
         client: Client::from_request(state, &req),
         visitor: req.extensions().get::<Visitor>().cloned(),
@@ -192,7 +198,6 @@ pub(crate) async fn open(
     head: &Head,
     row: RepoRow,
     need: PermLevel,
-    path: &str,
 ) -> Result<(Visitor, RepoAccess), WebError> {
     let v = match &head.visitor {
         Some(v) => v.clone(),
@@ -201,8 +206,10 @@ pub(crate) async fn open(
     let perms = Permissions::load(&state.svc, &v.actor)
         .await
         .map_err(web_err(state))?;
-    let back = format!("{}/{}{}", state.web.prefix, row.name, path);
-    let access = repo::open(&perms, row, need).map_err(|e| web_err(state)(e).came_from(&back))?;
+    // Back to the page asked for, as asked for: an id URL (`/_2/files/...`) stays one, so a
+    // visitor who may not see the repository does not learn its name.
+    let access =
+        repo::open(&perms, row, need).map_err(|e| web_err(state)(e).came_from(&head.came_from))?;
     Ok((v, access))
 }
 
@@ -305,7 +312,7 @@ async fn settings_page_with(
     notice: Option<String>,
     input: Option<&SettingsForm>,
 ) -> Result<Response, WebError> {
-    let (v, access) = open(state, headers, row, PermLevel::Admin, "/settings").await?;
+    let (v, access) = open(state, headers, row, PermLevel::Admin).await?;
     let grants = repo::grants(&state.svc, &access)
         .await
         .map_err(web_err(state))?;
@@ -389,7 +396,7 @@ async fn settings_update(
     req: Request,
 ) -> Result<Response, WebError> {
     let form = form_of(req).await;
-    let (_, access) = open(state, headers, row.clone(), PermLevel::Admin, "/settings").await?;
+    let (_, access) = open(state, headers, row.clone(), PermLevel::Admin).await?;
     let update = SettingsForm {
         repo_name: field(&form, "repo_name"),
         repo_description: field(&form, "repo_description").unwrap_or_default(),
@@ -426,7 +433,7 @@ async fn settings_delete(
     req: Request,
 ) -> Result<Response, WebError> {
     let _ = form_of(req).await;
-    let (_, access) = open(state, headers, row, PermLevel::Admin, "/settings").await?;
+    let (_, access) = open(state, headers, row, PermLevel::Admin).await?;
     let svc = state.svc.clone();
     crate::to_the_end(async move { repo::delete(&svc, &access).await })
         .await
@@ -442,7 +449,7 @@ async fn settings_grant(
     req: Request,
 ) -> Result<Response, WebError> {
     let form = form_of(req).await;
-    let (_, access) = open(state, headers, row.clone(), PermLevel::Admin, "/settings").await?;
+    let (_, access) = open(state, headers, row.clone(), PermLevel::Admin).await?;
     let user = field(&form, "username").unwrap_or_default();
     let user_group = field(&form, "user_group").unwrap_or_default();
     let level = field(&form, "permission").unwrap_or_default();

@@ -300,13 +300,17 @@ pub struct FileDiffView {
     pub added: u64,
     pub removed: u64,
     pub binary: bool,
+    /// Left out to keep the page small: shown with `fulldiff=1`.
     pub cut: bool,
+    /// Beyond what the server reads for a page: only the raw diff has it.
+    pub too_large: bool,
+    pub mode_change: Option<(String, String)>,
     pub rows: Vec<crate::diff::DiffRow>,
     pub side: Vec<crate::diff::SideRow>,
 }
 
 kallithea_core::weigh_fields! {
-    FileDiffView { anchor, path, old_path, rows, side }
+    FileDiffView { anchor, path, old_path, mode_change, rows, side }
 }
 
 #[derive(Template)]
@@ -327,6 +331,10 @@ pub struct ChangesetPage {
     pub side_by_side: bool,
     pub cut: bool,
     pub base_href: String,
+    /// The first parent, where deleted files are linked (empty for a first changeset).
+    pub base_id: String,
+    /// A merge: its diff is against the first parent only.
+    pub merge: bool,
     pub ignorews: bool,
     pub context: u32,
 }
@@ -486,6 +494,10 @@ pub struct ComparePage {
     pub side_by_side: bool,
     pub cut: bool,
     pub base_href: String,
+    /// Where deleted files are linked: `org`.
+    pub base_id: String,
+    /// Always false (the template shared with changesets asks).
+    pub merge: bool,
 }
 
 pub struct FeedEntry {

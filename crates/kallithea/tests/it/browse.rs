@@ -454,6 +454,14 @@ fn private_repositories_cannot_be_browsed_without_permission() {
             "{path}: anonymous visitors are sent to sign in"
         );
     }
+    // By id, they are sent back to the same address, which does not name the repository.
+    let r = anon.get("/_1/files/main/x?a=1");
+    assert_eq!(r.status(), 303);
+    let to = r.headers().get("location").unwrap().to_str().unwrap();
+    assert!(
+        to.ends_with("came_from=%2F%5F1%2Ffiles%2Fmain%2Fx%3Fa%3D1") && !to.contains("secret"),
+        "{to}"
+    );
 }
 
 #[test]
@@ -1080,4 +1088,73 @@ fn text_that_is_not_utf8_is_read_as_default_encoding_says() {
     let (plain, _admin, _dir) = setup();
     let (_, page) = Browser::new(&plain.base).get_text("/web/files/main/latin1.txt");
     assert!(page.contains("caf\u{FFFD} cr\u{FFFD}me"), "{page}");
+}
+
+#[test]
+fn merges_mode_changes_deletions_and_first_changesets_in_diffs() {
+    let s = Server::start();
+    let admin = s.admin();
+    s.create_repo(&admin, "m", false);
+    let dir = work_tree(s.dir.path(), "m");
+    std::fs::write(dir.join("a.txt"), "a\n").unwrap();
+    std::fs::write(dir.join("c.txt"), "c\n").unwrap();
+    git_ok(&dir, &["add", "."]);
+    git_ok(&dir, &["commit", "-q", "-m", "first"]);
+    let root = head(&dir, "HEAD");
+    git_ok(&dir, &["update-index", "--chmod=+x", "a.txt"]);
+    git_ok(&dir, &["commit", "-q", "-m", "executable"]);
+    let chmod = head(&dir, "HEAD");
+    git_ok(&dir, &["checkout", "-q", "-b", "side"]);
+    std::fs::write(dir.join("b.txt"), "from the side\n").unwrap();
+    git_ok(&dir, &["add", "."]);
+    git_ok(&dir, &["commit", "-q", "-m", "side work"]);
+    let side = head(&dir, "HEAD");
+    git_ok(&dir, &["checkout", "-q", "main"]);
+    git_ok(&dir, &["rm", "-q", "c.txt"]);
+    git_ok(&dir, &["commit", "-q", "-m", "drop c"]);
+    let dropped = head(&dir, "HEAD");
+    git_ok(
+        &dir,
+        &["merge", "-q", "--no-ff", "-m", "Merge side", "side"],
+    );
+    let merge = head(&dir, "HEAD");
+    git_ok(
+        &dir,
+        &[
+            "push",
+            "-q",
+            &s.git_url(ADMIN, ADMIN_PW, "m"),
+            "main",
+            "side",
+        ],
+    );
+    let b = Browser::new(&s.base);
+
+    // A first changeset's raw diff is a diff from its first line.
+    let (_, diff) = b.get_text(&format!("/m/changeset-diff/{root}"));
+    assert!(diff.starts_with("diff --git a/a.txt b/a.txt"), "{diff}");
+    let (_, page) = b.get_text(&format!("/m/changeset/{chmod}"));
+    assert!(
+        page.contains("Mode changed from 100644 to 100755."),
+        "{page}"
+    );
+    // A deleted file links to where it still is: the parent.
+    let (_, page) = b.get_text(&format!("/m/changeset/{dropped}"));
+    assert!(page.contains(&format!("/m/files/{chmod}/c.txt")), "{page}");
+    // A merge says what its diff is against, and its patch is its own.
+    let (_, page) = b.get_text(&format!("/m/changeset/{merge}"));
+    assert!(page.contains("This is a merge: the diffs are against its first parent."));
+    assert!(
+        page.contains("b.txt") && page.contains("from the side"),
+        "{page}"
+    );
+    let (status, patch) = b.get_text(&format!("/m/changeset-patch/{merge}"));
+    assert_eq!(status, 200);
+    assert!(
+        patch.starts_with(&format!("From {merge} "))
+            && patch.contains("Subject: [PATCH] Merge side")
+            && patch.contains("+++ b/b.txt")
+            && !patch.contains(&side),
+        "{patch}"
+    );
 }
