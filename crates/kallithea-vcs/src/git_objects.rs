@@ -142,16 +142,22 @@ pub(crate) struct PathEntry {
     pub size: Option<u64>,
 }
 
-/// A commit queued by a walk: its time, when it was reached, and what the walk read of it.
+/// Where a walk places a commit: by commit time, then (for equal times) by generation from
+/// the commit-graph, so a child comes before its parent even when both carry the same
+/// second (a rebase and a merge made by a script). Commits missing from the graph are newer
+/// than it and count as the highest generation.
+type WalkKey = (i64, u32);
+
+/// A commit queued by a walk: its place, when it was reached, and what the walk read of it.
 struct Entry<T> {
-    time: i64,
+    key: WalkKey,
     order: std::cmp::Reverse<u64>,
     commit: T,
 }
 
 impl<T> PartialEq for Entry<T> {
     fn eq(&self, other: &Self) -> bool {
-        (self.time, self.order) == (other.time, other.order)
+        (self.key, self.order) == (other.key, other.order)
     }
 }
 impl<T> Eq for Entry<T> {}
@@ -161,9 +167,10 @@ impl<T> PartialOrd for Entry<T> {
     }
 }
 impl<T> Ord for Entry<T> {
-    /// Newest commit time first; among equal times, the one queued first (as git does).
+    /// Newest commit time first; among equal times the highest generation, then the one
+    /// queued first (as git does).
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.time, self.order).cmp(&(other.time, other.order))
+        (self.key, self.order).cmp(&(other.key, other.order))
     }
 }
 
@@ -176,12 +183,13 @@ struct Links {
 }
 
 /// Commits reachable from `starts` in `git log`'s order (newest commit time first, ties in
-/// the order they were reached). `load` reads a commit's time and what `visit` needs of it
+/// the order they were reached), except that among equal times children come first where
+/// the commit-graph gives generations ([`WalkKey`]). `load` reads a commit's time and what `visit` needs of it
 /// (`None`: not a commit, left out); `visit` names the parents to go on through, or `None`
 /// to stop.
 fn walk_by<T>(
     starts: &[ObjectId],
-    mut load: impl FnMut(ObjectId) -> Result<Option<(i64, T)>>,
+    mut load: impl FnMut(ObjectId) -> Result<Option<(WalkKey, T)>>,
     mut visit: impl FnMut(T) -> Result<Option<Vec<ObjectId>>>,
 ) -> Result<()> {
     let mut seen: HashSet<ObjectId> = HashSet::new();
@@ -191,12 +199,12 @@ fn walk_by<T>(
         if !seen.insert(id) {
             return Ok(());
         }
-        let Some((time, commit)) = load(id)? else {
+        let Some((key, commit)) = load(id)? else {
             return Ok(());
         };
         order += 1;
         queue.push(Entry {
-            time,
+            key,
             order: std::cmp::Reverse(order),
             commit,
         });
@@ -629,14 +637,14 @@ impl Objects {
             .collect())
     }
 
-    /// A commit's committer time and parents (`None`: not a commit), with its time again
-    /// for [`walk_by`]. When the commit had to be read, its changeset comes along if `full`.
+    /// A commit's committer time and parents (`None`: not a commit), with its place for
+    /// [`walk_by`]. When the commit had to be read, its changeset comes along if `full`.
     fn links(
         &self,
         graph: Option<&gix::commitgraph::Graph>,
         id: ObjectId,
         full: bool,
-    ) -> Result<Option<(i64, Links)>> {
+    ) -> Result<Option<(WalkKey, Links)>> {
         if let Some((graph, c)) = graph.and_then(|g| Some((g, g.commit_by_id(id)?))) {
             let parents: std::result::Result<Vec<ObjectId>, _> = c
                 .iter_parents()
@@ -649,7 +657,7 @@ impl Objects {
                     parents,
                     changeset: None,
                 };
-                return Ok(Some((time, links)));
+                return Ok(Some(((time, c.generation()), links)));
             }
         }
         let Some((Kind::Commit, data)) = self.object(id)? else {
@@ -672,7 +680,7 @@ impl Objects {
                 changeset: None,
             }
         };
-        Ok(Some((links.time, links)))
+        Ok(Some(((links.time, u32::MAX), links)))
     }
 
     /// For each of `names` in the folder `dir`, the newest changeset that changed it, as

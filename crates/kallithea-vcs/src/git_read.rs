@@ -1238,6 +1238,40 @@ mod tests {
     }
 
     #[test]
+    fn a_child_comes_before_its_parent_when_both_have_the_same_time() {
+        // All commits made in the same second (g's fixed date): a feature rebased on main
+        // and merged. The merge's first parent is an ancestor of its second.
+        let tmp = tempfile::tempdir().unwrap();
+        let w = tmp.path().join("w");
+        g(tmp.path(), &["init", "-q", "-b", "main", "w"]);
+        for (file, msg) in [("a", "A"), ("b", "B")] {
+            std::fs::write(w.join(file), msg).unwrap();
+            g(&w, &["add", "."]);
+            g(&w, &["commit", "-q", "-m", "x"]);
+        }
+        g(&w, &["checkout", "-q", "-b", "f"]);
+        std::fs::write(w.join("f"), "f").unwrap();
+        g(&w, &["add", "."]);
+        g(&w, &["commit", "-q", "-m", "feature"]);
+        g(&w, &["checkout", "-q", "main"]);
+        g(&w, &["merge", "-q", "--no-ff", "-m", "merge", "f"]);
+        g(&w, &["commit-graph", "write", "--reachable"]);
+        let r = Repo::open_git(&w.join(".git")).unwrap();
+        let tip = ChangesetId(g(&w, &["rev-parse", "main"]).trim().to_owned());
+        let ours: Vec<String> = r
+            .history(&tip, None, 0, 10)
+            .unwrap()
+            .into_iter()
+            .map(|c| c.id.0)
+            .collect();
+        let git: Vec<String> = g(&w, &["rev-list", "--date-order", "main"])
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        assert_eq!(ours, git);
+    }
+
+    #[test]
     fn a_patch_past_the_read_limit_is_never_shown_in_part_and_modes_are_named() {
         let tmp = tempfile::tempdir().unwrap();
         let w = tmp.path().join("w");
