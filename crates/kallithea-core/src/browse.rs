@@ -655,6 +655,25 @@ pub async fn archive(
     ))
 }
 
+/// Removes a deleted repository's archives from `archive_cache_dir` (best effort: a file
+/// left behind is never served again, repository ids not being reused).
+pub(crate) fn forget_archives(svc: &Services, repo_id: i64) {
+    let Some(dir) = &svc.config.archive_cache_dir else {
+        return;
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = format!("{repo_id}-");
+    for e in entries.flatten() {
+        if e.file_name().to_string_lossy().starts_with(&prefix)
+            && let Err(err) = std::fs::remove_file(e.path())
+        {
+            tracing::warn!("could not remove {}: {err}", e.path().display());
+        }
+    }
+}
+
 /// The most changesets a comparison lists.
 pub const MAX_COMPARE: usize = 1000;
 

@@ -587,6 +587,7 @@ pub async fn delete(svc: &Services, access: &RepoAccess) -> Result<()> {
         }
         return Err(e.into());
     }
+    crate::browse::forget_archives(svc, repo.id.0);
     Ok(())
 }
 

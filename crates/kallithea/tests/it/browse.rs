@@ -576,6 +576,9 @@ fn archives_follow_the_download_setting() {
     assert_eq!(again, zip, "the kept archive is the same");
     assert_eq!(anon.get("/web/archive/main.rar").status(), 404);
     assert_eq!(anon.get("/web/archive/--output=x.zip").status(), 404);
+    // Deleting the repository removes its kept archives.
+    assert_eq!(admin.post("/web/settings/delete", &[]).status(), 303);
+    assert!(listing(&cache).is_empty(), "{:?}", listing(&cache));
 }
 
 #[test]
