@@ -9,6 +9,9 @@ pub struct DiffRow {
     pub text: String,
     /// The text highlighted (escaped HTML), when a syntax fits the file.
     pub html: Option<String>,
+    /// An added or removed line that ends in a carriage return (a CR LF line ending), marked
+    /// so that a change of line endings alone is visible.
+    pub crlf: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,7 +58,12 @@ fn hunk_starts(line: &str) -> (u32, u32) {
 pub fn unified(patch: &str) -> Vec<DiffRow> {
     let (mut old, mut new) = (0u32, 0u32);
     let mut rows = Vec::new();
-    for line in patch.lines() {
+    // Not `lines()`: it drops the `\r` of CR LF endings, which a diff may be all about.
+    for line in patch.split_terminator('\n') {
+        let (line, cr) = match line.strip_suffix('\r') {
+            Some(l) => (l, true),
+            None => (line, false),
+        };
         let row = if line.starts_with("@@") {
             (old, new) = hunk_starts(line);
             DiffRow {
@@ -64,6 +72,7 @@ pub fn unified(patch: &str) -> Vec<DiffRow> {
                 new_no: None,
                 text: line.to_owned(),
                 html: None,
+                crlf: false,
             }
         } else if let Some(t) = line.strip_prefix('+') {
             new += 1;
@@ -73,6 +82,7 @@ pub fn unified(patch: &str) -> Vec<DiffRow> {
                 new_no: Some(new - 1),
                 text: t.to_owned(),
                 html: None,
+                crlf: cr,
             }
         } else if let Some(t) = line.strip_prefix('-') {
             old += 1;
@@ -82,6 +92,7 @@ pub fn unified(patch: &str) -> Vec<DiffRow> {
                 new_no: None,
                 text: t.to_owned(),
                 html: None,
+                crlf: cr,
             }
         } else if let Some(t) = line.strip_prefix('\\') {
             DiffRow {
@@ -90,6 +101,7 @@ pub fn unified(patch: &str) -> Vec<DiffRow> {
                 new_no: None,
                 text: t.trim().to_owned(),
                 html: None,
+                crlf: false,
             }
         } else {
             let t = line.strip_prefix(' ').unwrap_or(line);
@@ -101,6 +113,7 @@ pub fn unified(patch: &str) -> Vec<DiffRow> {
                 new_no: Some(new - 1),
                 text: t.to_owned(),
                 html: None,
+                crlf: false,
             }
         };
         rows.push(row);
@@ -112,8 +125,9 @@ pub fn unified(patch: &str) -> Vec<DiffRow> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SideRow {
     pub hunk: Option<String>,
-    pub left: Option<(u32, String, &'static str)>,
-    pub right: Option<(u32, String, &'static str)>,
+    /// Line number, text, class, and whether it ends in CR LF ([`DiffRow::crlf`]).
+    pub left: Option<(u32, String, &'static str, bool)>,
+    pub right: Option<(u32, String, &'static str, bool)>,
 }
 
 kallithea_core::weigh_fields! {
@@ -122,7 +136,9 @@ kallithea_core::weigh_fields! {
 
 impl kallithea_core::cache::Weigh for SideRow {
     fn weigh(&self) -> usize {
-        let text = |s: &Option<(u32, String, &str)>| s.as_ref().map_or(0, |(_, t, _)| t.capacity());
+        let text = |s: &Option<(u32, String, &str, bool)>| {
+            s.as_ref().map_or(0, |(_, t, _, _)| t.capacity())
+        };
         std::mem::size_of::<Self>()
             + self.hunk.as_ref().map_or(0, String::capacity)
             + text(&self.left)
@@ -142,10 +158,10 @@ pub fn side_by_side(rows: &[DiffRow]) -> Vec<SideRow> {
                 hunk: None,
                 left: dels
                     .get(i)
-                    .map(|r| (r.old_no.unwrap_or(0), r.text.clone(), "del")),
+                    .map(|r| (r.old_no.unwrap_or(0), r.text.clone(), "del", r.crlf)),
                 right: adds
                     .get(i)
-                    .map(|r| (r.new_no.unwrap_or(0), r.text.clone(), "add")),
+                    .map(|r| (r.new_no.unwrap_or(0), r.text.clone(), "add", r.crlf)),
             });
         }
         dels.clear();
@@ -159,8 +175,8 @@ pub fn side_by_side(rows: &[DiffRow]) -> Vec<SideRow> {
                 flush(&mut out, &mut dels, &mut adds);
                 out.push(SideRow {
                     hunk: None,
-                    left: Some((r.old_no.unwrap_or(0), r.text.clone(), "ctx")),
-                    right: Some((r.new_no.unwrap_or(0), r.text.clone(), "ctx")),
+                    left: Some((r.old_no.unwrap_or(0), r.text.clone(), "ctx", false)),
+                    right: Some((r.new_no.unwrap_or(0), r.text.clone(), "ctx", false)),
                 });
             }
             RowKind::Hunk | RowKind::Note => {

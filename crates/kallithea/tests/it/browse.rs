@@ -1121,6 +1121,9 @@ fn merges_mode_changes_deletions_and_first_changesets_in_diffs() {
         &["merge", "-q", "--no-ff", "-m", "Merge side", "side"],
     );
     let merge = head(&dir, "HEAD");
+    std::fs::write(dir.join("a.txt"), "a\r\n").unwrap();
+    git_ok(&dir, &["commit", "-q", "-am", "windows line ending"]);
+    let crlf = head(&dir, "HEAD");
     git_ok(
         &dir,
         &[
@@ -1151,6 +1154,15 @@ fn merges_mode_changes_deletions_and_first_changesets_in_diffs() {
         page.contains("b.txt") && page.contains("from the side"),
         "{page}"
     );
+    // A change of line ending alone is visible, in both views.
+    for view in ["", "?diff=sidebyside"] {
+        let (_, page) = b.get_text(&format!("/m/changeset/{crlf}{view}"));
+        assert_eq!(
+            page.matches("title=\"CR LF line ending\"").count(),
+            1,
+            "{page}"
+        );
+    }
     let (status, patch) = b.get_text(&format!("/m/changeset-patch/{merge}"));
     assert_eq!(status, 200);
     assert!(
