@@ -108,6 +108,7 @@ pub(crate) fn plain_changes(
             binary,
             patch: if too_large { String::new() } else { patch },
             too_large,
+            whitespace_only: false,
             mode_change: match (old, new) {
                 (Some(o), Some(n)) if o.mode != n.mode => {
                     Some((format!("{:o}", o.mode), format!("{:o}", n.mode)))

@@ -518,6 +518,38 @@ impl GitRepo {
                 }
             }
         }
+        if opts.ignore_whitespace {
+            // git leaves out files whose changes are all whitespace: they are listed anyway,
+            // said to be so, in git's order.
+            let all = self.run(revs(
+                GitCommand::new("diff-tree")
+                    .arg("-z")
+                    .arg("--numstat")
+                    .arg("-r")
+                    .arg("-M")
+                    .arg("--no-ext-diff")
+                    .arg("--no-textconv"),
+            )?)?;
+            let mut shown: Vec<Option<FileChange>> = files.into_iter().map(Some).collect();
+            let at: std::collections::HashMap<String, usize> = shown
+                .iter()
+                .enumerate()
+                .filter_map(|(i, f)| Some((f.as_ref()?.path.clone(), i)))
+                .collect();
+            let mut merged = Vec::with_capacity(shown.len());
+            for mut f in parse_numstat(&all) {
+                match at.get(&f.path).and_then(|&i| shown[i].take()) {
+                    Some(s) => merged.push(s),
+                    None => {
+                        f.whitespace_only = !f.binary;
+                        merged.push(f);
+                    }
+                }
+            }
+            // Anything git listed only with whitespace ignored (a rename it paired up).
+            merged.extend(shown.into_iter().flatten());
+            return Ok(merged);
+        }
         Ok(files)
     }
 
@@ -659,6 +691,7 @@ fn parse_numstat(out: &[u8]) -> Vec<FileChange> {
             patch: String::new(),
             too_large: false,
             mode_change: None,
+            whitespace_only: false,
         });
     }
     files

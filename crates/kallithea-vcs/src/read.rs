@@ -148,6 +148,8 @@ pub struct FileChange {
     pub too_large: bool,
     /// The file's mode before and after (`100644`, `100755`), when it changed.
     pub mode_change: Option<(String, String)>,
+    /// Whitespace is ignored and nothing else changed in this file (no patch).
+    pub whitespace_only: bool,
 }
 
 /// One line of an annotated file, with the changeset that last changed it.

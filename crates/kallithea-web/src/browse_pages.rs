@@ -480,8 +480,13 @@ fn build_file_views(changes: &[browse::FileChange], side: bool) -> Vec<FileDiffV
                 added: f.added,
                 removed: f.removed,
                 binary: f.binary,
-                cut: !f.binary && !f.too_large && f.patch.is_empty() && (f.added + f.removed) > 0,
+                cut: !f.binary
+                    && !f.too_large
+                    && !f.whitespace_only
+                    && f.patch.is_empty()
+                    && (f.added + f.removed) > 0,
                 too_large: f.too_large,
+                whitespace_only: f.whitespace_only,
                 mode_change: f.mode_change.clone(),
                 rows,
                 side: side_rows,

@@ -304,6 +304,8 @@ pub struct FileDiffView {
     pub cut: bool,
     /// Beyond what the server reads for a page: only the raw diff has it.
     pub too_large: bool,
+    /// Whitespace is ignored, and that is all that changed.
+    pub whitespace_only: bool,
     pub mode_change: Option<(String, String)>,
     pub rows: Vec<crate::diff::DiffRow>,
     pub side: Vec<crate::diff::SideRow>,

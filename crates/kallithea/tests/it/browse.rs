@@ -1163,6 +1163,12 @@ fn merges_mode_changes_deletions_and_first_changesets_in_diffs() {
             "{page}"
         );
     }
+    // Ignoring whitespace, the file is still listed, as changed in whitespace only.
+    let (_, page) = b.get_text(&format!("/m/changeset/{crlf}?ignorews=1"));
+    assert!(
+        page.contains("1 file changed") && page.contains("Only whitespace changed."),
+        "{page}"
+    );
     let (status, patch) = b.get_text(&format!("/m/changeset-patch/{merge}"));
     assert_eq!(status, 200);
     assert!(
