@@ -148,7 +148,7 @@ pub async fn summary(
         repo: header(&access, "summary"),
         empty: data.default_branch.is_none(),
         downloads: match (&data.default_branch, r.enable_downloads) {
-            (Some(b), true) => [".zip", ".tar.gz"]
+            (Some(b), true) => [".zip", ".tar.gz", ".tar.bz2"]
                 .iter()
                 .map(|ext| {
                     (

@@ -555,6 +555,7 @@ fn archives_follow_the_download_setting() {
     }
     let (_, summary) = anon.get_text("/web");
     assert!(summary.contains("href=\"/web/archive/main.zip\""));
+    assert!(summary.contains("href=\"/web/archive/main.tar.bz2\""));
     // Downloads are in the journal, as in Kallithea.
     assert!(
         summary.contains(&format!("downloaded web-{short}.tar.bz2")),
