@@ -481,8 +481,11 @@ pub fn stylesheet() -> &'static str {
             }
             out.join("\n")
         };
+        // Each theme under its own condition: the dark theme does not colour every scope
+        // the light one does, and the light colours left over were unreadable on dark.
         format!(
-            "{}\n@media (prefers-color-scheme: dark) {{\n{}\n}}\n",
+            "@media not all and (prefers-color-scheme: dark) {{\n{}\n}}\n\
+             @media (prefers-color-scheme: dark) {{\n{}\n}}\n",
             strip(&light),
             strip(&dark)
         )

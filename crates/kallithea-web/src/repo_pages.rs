@@ -273,16 +273,21 @@ pub(crate) fn summarize_action(action: &str) -> String {
                 .filter(|r| !r.is_empty() && !r.contains("=>"))
                 .count();
             let refs: Vec<&str> = revs.split(',').filter(|r| r.contains("=>")).collect();
-            let mut s = format!("pushed {n} changeset{}", if n == 1 { "" } else { "s" });
-            if !refs.is_empty() {
-                s.push_str(&format!(
-                    " ({})",
-                    refs.join(", ")
-                        .replace("delete_branch=>", "deleted branch ")
-                        .replace("tag=>", "tag ")
-                ));
+            let refs = refs
+                .join(", ")
+                .replace("delete_branch=>", "deleted branch ")
+                .replace("tag=>", "tag ");
+            match (n, refs.is_empty()) {
+                // Only tags or deletions: no changesets to count.
+                (0, false) => format!("pushed {refs}"),
+                (n, true) => format!("pushed {n} changeset{}", if n == 1 { "" } else { "s" }),
+                (n, false) => {
+                    format!(
+                        "pushed {n} changeset{} ({refs})",
+                        if n == 1 { "" } else { "s" }
+                    )
+                }
             }
-            s
         }
         Some(("user_downloaded_archive", file)) => format!("downloaded {file}"),
         _ => match action {

@@ -9,8 +9,9 @@
     var m = /^#L(\d+)(?:-L(\d+))?$/.exec(hash);
     if (!m) { return null; }
     var a = parseInt(m[1], 10), b = m[2] ? parseInt(m[2], 10) : a;
-    var last = table.rows.length;
-    return [Math.min(Math.min(a, b), last), Math.min(Math.max(a, b), last)];
+    var lo = Math.min(a, b), hi = Math.min(Math.max(a, b), table.rows.length);
+    // A range that starts past the end names no line.
+    return lo <= hi ? [lo, hi] : null;
   }
   function mark(range) {
     table.querySelectorAll("tr.selected").forEach(function (tr) { tr.classList.remove("selected"); });
@@ -31,11 +32,15 @@
     history.replaceState(null, "", hash);
     mark(range);
   });
-  var initial = parse(location.hash);
-  if (initial) {
-    anchor = initial[0];
-    mark(initial);
-    var first = document.getElementById("L" + initial[0]);
+  // From the address: when the page opens, and when a link or the user changes the fragment.
+  function follow() {
+    var range = parse(location.hash);
+    mark(range);
+    if (!range) { return; }
+    anchor = range[0];
+    var first = document.getElementById("L" + range[0]);
     if (first) { first.scrollIntoView({ block: "center" }); }
   }
+  window.addEventListener("hashchange", follow);
+  follow();
 })();

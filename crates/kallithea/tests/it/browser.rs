@@ -217,6 +217,22 @@ fn a_person_walks_summary_changelog_changeset_file_and_annotate() {
     assert!(graph_height > 50.0, "the graph is drawn ({graph_height}px)");
     let lanes = d.js("return new Set([...document.querySelectorAll('svg.graph circle')].map(c => c.getAttribute('cx'))).size").as_u64().unwrap();
     assert!(lanes >= 2, "the merge opens a second lane");
+    // Each dot sits on its row, rows with tag badges included.
+    let drift = d
+        .js(
+            "const rows = [...document.querySelectorAll('table.changesets tbody tr')]; \
+             const dots = [...document.querySelectorAll('svg.graph circle')]; \
+             return Math.max(...rows.map((r, i) => { const a = r.getBoundingClientRect(), \
+             b = dots[i].getBoundingClientRect(); \
+             return Math.abs((a.top + a.bottom) / 2 - (b.top + b.bottom) / 2); }));",
+        )
+        .as_f64()
+        .unwrap();
+    let rows_info = d.js("return [...document.querySelectorAll('table.changesets tbody tr')].map(r => r.getBoundingClientRect().height + ':' + r.getBoundingClientRect().top).join(' ') + ' | ' + [...document.querySelectorAll('svg.graph circle')].map(c => c.getBoundingClientRect().top).join(' ') + ' | thead ' + document.querySelector('table.changesets thead').getBoundingClientRect().height + ' svgtop ' + document.querySelector('svg.graph').getBoundingClientRect().top + ' tabletop ' + document.querySelector('table.changesets').getBoundingClientRect().top");
+    assert!(
+        drift < 4.0,
+        "dots are {drift}px off their rows: {rows_info}"
+    );
     let alerts = d
         .js("return document.querySelectorAll('script:not([src$=\"/_admin/static/kallithea.js\"])').length")
         .as_u64()
@@ -248,6 +264,24 @@ fn a_person_walks_summary_changelog_changeset_file_and_annotate() {
             > 0
     );
     d.screenshot("4-file");
+    // Line ranges follow the address, also when it changes on the page; a range past the
+    // end selects nothing.
+    let lines = d
+        .js("return document.querySelectorAll('table.source tr').length")
+        .as_u64()
+        .unwrap();
+    for (hash, want) in [
+        ("#L1", 1),
+        (&format!("#L1-L{lines}") as &str, lines),
+        ("#L999-L1000", 0),
+    ] {
+        d.js(&format!("location.hash = '{hash}'; return 0"));
+        let selected = d
+            .js("return document.querySelectorAll('table.source tr.selected').length")
+            .as_u64()
+            .unwrap();
+        assert_eq!(selected, want, "{hash}");
+    }
 
     d.click("a[href*='/annotate/']");
     let annotate = d.text();
@@ -255,6 +289,12 @@ fn a_person_walks_summary_changelog_changeset_file_and_annotate() {
         annotate.contains("Annotate") && annotate.contains("Test Author"),
         "{annotate}"
     );
+    // The changeset, author and age fit on one line beside the code.
+    let blame = d
+        .js("return document.querySelector('td.blame').getBoundingClientRect().height")
+        .as_f64()
+        .unwrap();
+    assert!(blame < 40.0, "the blame cell is {blame}px tall");
     d.screenshot("5-annotate");
 
     let errors = d.console_errors();

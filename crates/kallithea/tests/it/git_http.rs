@@ -51,6 +51,11 @@ fn push_branches_and_tags_then_clone_gives_the_same_refs() {
         page.contains("tag v1.0") || page.contains("tag v2.0"),
         "{page}"
     );
+    // A push of tags alone names them, without counting no changesets.
+    assert!(
+        page.contains("pushed tag v1.0, tag v2.0") && !page.contains("pushed 0 changesets"),
+        "{page}"
+    );
 }
 
 #[test]
