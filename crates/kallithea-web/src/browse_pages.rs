@@ -121,7 +121,14 @@ pub async fn summary(
     let from_repo = async {
         let mut data = browse::summary(&state.svc, &access).await?;
         let readme = match data.readme.take() {
-            Some((name, f)) => readme_view(state, name, f).await,
+            Some((name, f)) => {
+                let rev = data
+                    .default_branch
+                    .as_ref()
+                    .map_or("HEAD", |b| b.name.as_str());
+                let base = link_base(state, &access.repo().name, rev, "");
+                readme_view(state, name, f, base).await
+            }
             None => (None, None, None),
         };
         Ok::<_, kallithea_core::Error>((data, readme))
@@ -828,14 +835,20 @@ pub async fn files(
                 // file's name), so it is remembered by content id: the same file at another
                 // changeset, or in a fork, is not rendered again.
                 let content = &f.content_id;
+                let base = link_base(state, &name, rev, path.rsplit_once('/').map_or("", |p| p.0));
                 if markup::is_markdown(&path) && !f.truncated {
-                    let (s, key, t) = (state.clone(), markdown_key(&f), text.clone().into_owned());
-                    page.rendered = tokio::task::spawn_blocking(move || markdown_of(&s, key, &t))
-                        .await
-                        .ok()
-                        .flatten();
+                    let (s, key, t) = (
+                        state.clone(),
+                        markdown_key(&f, &base),
+                        text.clone().into_owned(),
+                    );
+                    page.rendered =
+                        tokio::task::spawn_blocking(move || markdown_of(&s, key, &t, &base))
+                            .await
+                            .ok()
+                            .flatten();
                 } else if markup::is_rst(&path) && !f.truncated {
-                    page.rendered = rst_of(state, &f, text.clone().into_owned()).await;
+                    page.rendered = rst_of(state, &f, text.clone().into_owned(), base).await;
                 }
                 // Highlighting and rendering the lines is the costly part of a file page.
                 let key = format!("src:{content}:{}:{path}", f.bytes.len());
@@ -865,16 +878,17 @@ async fn readme_view(
     state: &AppState,
     name: String,
     f: browse::FileContent,
+    base: markup::LinkBase,
 ) -> (Option<String>, Option<String>, Option<String>) {
     let text = f.text().into_owned();
     if markup::is_markdown(&name) {
-        let (s, key, t) = (state.clone(), markdown_key(&f), text.clone());
-        match tokio::task::spawn_blocking(move || markdown_of(&s, key, &t)).await {
+        let (s, key, t) = (state.clone(), markdown_key(&f, &base), text.clone());
+        match tokio::task::spawn_blocking(move || markdown_of(&s, key, &t, &base)).await {
             Ok(Some(html)) => (Some(name), Some(html), None),
             _ => (Some(name), None, Some(text)),
         }
     } else if markup::is_rst(&name) {
-        match rst_of(state, &f, text.clone()).await {
+        match rst_of(state, &f, text.clone(), base).await {
             Some(html) => (Some(name), Some(html), None),
             None => (Some(name), None, Some(text)),
         }
@@ -885,28 +899,49 @@ async fn readme_view(
 
 /// A reStructuredText file rendered by docutils and cleaned, kept by content id; `None` when
 /// docutils is not installed or fails.
-async fn rst_of(state: &AppState, f: &browse::FileContent, text: String) -> Option<String> {
+async fn rst_of(
+    state: &AppState,
+    f: &browse::FileContent,
+    text: String,
+    base: markup::LinkBase,
+) -> Option<String> {
     let key = format!("rst:{}:{}", f.content_id, f.bytes.len());
     let html = browse::render_rst(&state.svc, key, text).await?;
-    tokio::task::spawn_blocking(move || markup::sanitize(&html))
+    tokio::task::spawn_blocking(move || markup::sanitize(&html, Some(&base)))
         .await
         .ok()
         .flatten()
 }
 
-/// Where a Markdown file's rendering is kept: by content id and the length read (a page
-/// that cuts the file shows another text).
-fn markdown_key(f: &browse::FileContent) -> String {
-    format!("md:{}:{}", f.content_id, f.bytes.len())
+/// Where a Markdown file's rendering is kept: by content id, the length read (a page that
+/// cuts the file shows another text) and where its relative links point.
+fn markdown_key(f: &browse::FileContent, base: &markup::LinkBase) -> String {
+    format!("md:{}:{}:{}", f.content_id, f.bytes.len(), base.key())
+}
+
+/// Relative links of a document in folder `dir` at `rev`: images to its raw files, links to
+/// their pages, at the same revision.
+fn link_base(state: &AppState, repo: &str, rev: &str, dir: &str) -> markup::LinkBase {
+    let at = |kind: &str| format!("{}/{repo}/{kind}/{}/", state.web.prefix, seg(rev));
+    markup::LinkBase {
+        files: at("files"),
+        raw: at("raw"),
+        dir: dir.to_owned(),
+    }
 }
 
 /// A Markdown file rendered (a long one costs milliseconds) and kept under `key`; `None` when
 /// it nests too deeply to be shown.
-fn markdown_of(state: &AppState, key: String, text: &str) -> Option<String> {
+fn markdown_of(
+    state: &AppState,
+    key: String,
+    text: &str,
+    base: &markup::LinkBase,
+) -> Option<String> {
     match state.svc.cache.get::<Option<String>>(&key) {
         Some(html) => (*html).clone(),
         None => {
-            let html = markup::markdown(text);
+            let html = markup::markdown(text, Some(base));
             state.svc.cache.put(key, std::sync::Arc::new(html.clone()));
             html
         }

@@ -10,21 +10,75 @@
 /// (GitHub's own renderer gives up at a similar depth).
 const MAX_NESTING: usize = 100;
 
+/// Where a document's relative links point: a README's `img/logo.png` is a file of the
+/// repository next to it, shown raw; `docs/guide.md` opens that file's page.
+#[derive(Clone, Debug)]
+pub struct LinkBase {
+    /// `{prefix}/{repo}/files/{rev}/`
+    pub files: String,
+    /// `{prefix}/{repo}/raw/{rev}/`
+    pub raw: String,
+    /// The document's folder in the repository ("" at the top).
+    pub dir: String,
+}
+
+impl LinkBase {
+    /// A key naming the base, for cached renderings.
+    pub fn key(&self) -> String {
+        format!("{}{}", self.files, self.dir)
+    }
+
+    /// An image source or link target resolved against the document's place, or `None`
+    /// when it is not relative (a scheme, `//`, `/`, `#` or `?` first).
+    fn resolve(&self, element: &str, attribute: &str, value: &str) -> Option<String> {
+        let target = match (element, attribute) {
+            ("img", "src") => &self.raw,
+            ("a", "href") => &self.files,
+            _ => return None,
+        };
+        let scheme = value
+            .split_once(':')
+            .is_some_and(|(s, _)| !s.is_empty() && !s.contains('/'));
+        if value.is_empty() || value.starts_with(['/', '#', '?']) || scheme {
+            return None;
+        }
+        let cut = value.find(['?', '#']).unwrap_or(value.len());
+        let (path, rest) = value.split_at(cut);
+        let mut parts: Vec<&str> = self.dir.split('/').filter(|p| !p.is_empty()).collect();
+        for part in path.split('/') {
+            match part {
+                "" | "." => {}
+                ".." => {
+                    parts.pop();
+                }
+                p => parts.push(p),
+            }
+        }
+        Some(format!("{target}{}{rest}", parts.join("/")))
+    }
+}
+
+thread_local! {
+    /// The base [`sanitize`] resolves relative links against while it cleans (the cleaner is
+    /// shared, so its link filter reads the base from here).
+    static BASE: std::cell::RefCell<Option<LinkBase>> = const { std::cell::RefCell::new(None) };
+}
+
 /// Renders Markdown to sanitised HTML, or `None` when it nests too deeply to be shown safely.
-pub fn markdown(text: &str) -> Option<String> {
+pub fn markdown(text: &str, base: Option<&LinkBase>) -> Option<String> {
     let mut options = comrak::Options::default();
     options.extension.strikethrough = true;
     options.extension.table = true;
     options.extension.autolink = true;
     options.extension.tasklist = true;
     options.extension.footnotes = true;
-    sanitize(&comrak::markdown_to_html(text, &options))
+    sanitize(&comrak::markdown_to_html(text, &options), base)
 }
 
-/// Cleans HTML made by a renderer (comrak, docutils), or `None` when its elements nest more
-/// than [`MAX_NESTING`] deep. The cleaner is built once: building it fills its sets of
-/// allowed tags and attributes.
-pub fn sanitize(html: &str) -> Option<String> {
+/// Cleans HTML made by a renderer (comrak, docutils), relative links resolved against
+/// `base`, or `None` when its elements nest more than [`MAX_NESTING`] deep. The cleaner is
+/// built once: building it fills its sets of allowed tags and attributes.
+pub fn sanitize(html: &str, base: Option<&LinkBase>) -> Option<String> {
     if nesting_depth(html) > MAX_NESTING {
         return None;
     }
@@ -32,9 +86,19 @@ pub fn sanitize(html: &str) -> Option<String> {
         std::sync::LazyLock::new(|| {
             let mut b = ammonia::Builder::default();
             b.link_rel(Some("noopener noreferrer nofollow"));
+            b.attribute_filter(|element, attribute, value| {
+                let resolved = BASE.with_borrow(|base| {
+                    base.as_ref()
+                        .and_then(|b| b.resolve(element, attribute, value))
+                });
+                Some(resolved.map_or(std::borrow::Cow::Borrowed(value), std::borrow::Cow::Owned))
+            });
             b
         });
-    Some(CLEANER.clean(html).to_string())
+    BASE.set(base.cloned());
+    let clean = CLEANER.clean(html).to_string();
+    BASE.set(None);
+    Some(clean)
 }
 
 /// How deeply the elements of a renderer's HTML nest. Renderers write well-formed HTML with
@@ -100,6 +164,7 @@ mod tests {
     fn markdown_is_rendered_and_made_inert() {
         let html = markdown(
             "# Title\n\n<script>alert(1)</script>\n\n[x](javascript:alert(2)) <img src=x onerror=alert(3)>\n\n| a |\n|---|\n| b |\n",
+            None,
         )
         .unwrap();
         assert!(html.contains("<h1>Title</h1>"), "{html}");
@@ -110,13 +175,46 @@ mod tests {
     }
 
     #[test]
+    fn relative_links_and_images_point_into_the_repository() {
+        let base = LinkBase {
+            files: "/p/r/files/main/".into(),
+            raw: "/p/r/raw/main/".into(),
+            dir: "docs".into(),
+        };
+        let html = markdown(
+            "![logo](img/logo.png) [guide](./guide.md#part) [up](../README.md) \
+             [site](https://example.com/x) [top](/abs) [here](#h) [mail](mailto:a@b)",
+            Some(&base),
+        )
+        .unwrap();
+        for want in [
+            "src=\"/p/r/raw/main/docs/img/logo.png\"",
+            "href=\"/p/r/files/main/docs/guide.md#part\"",
+            "href=\"/p/r/files/main/README.md\"",
+            "href=\"https://example.com/x\"",
+            "href=\"/abs\"",
+            "href=\"#h\"",
+            "href=\"mailto:a@b\"",
+        ] {
+            assert!(html.contains(want), "{want} in {html}");
+        }
+        // Without a base, links stay as written.
+        let plain = markdown("![logo](img/logo.png)", None).unwrap();
+        assert!(plain.contains("src=\"img/logo.png\""), "{plain}");
+    }
+
+    #[test]
     fn deeply_nested_markdown_is_refused_quickly_and_ordinary_nesting_is_not() {
         let start = std::time::Instant::now();
-        assert_eq!(markdown(&format!("{} x\n", ">".repeat(50_000))), None);
-        assert_eq!(markdown(&format!("{}x\n", "- ".repeat(5_000))), None);
+        assert_eq!(markdown(&format!("{} x\n", ">".repeat(50_000)), None), None);
+        assert_eq!(markdown(&format!("{}x\n", "- ".repeat(5_000)), None), None);
         // Minutes (in a debug build) before the limit existed.
         assert!(start.elapsed() < std::time::Duration::from_secs(10));
-        let html = markdown("> > > quoted\n\n- a\n  - b\n    - c\n\nline<br>\n\n---\n").unwrap();
+        let html = markdown(
+            "> > > quoted\n\n- a\n  - b\n    - c\n\nline<br>\n\n---\n",
+            None,
+        )
+        .unwrap();
         assert!(html.contains("quoted") && html.contains("<hr>"), "{html}");
         assert_eq!(
             nesting_depth("<div><p>a<br>b<img src=x/></p><hr></div><p>c</p>"),

@@ -13,7 +13,7 @@ fn hostile_repo(s: &Server) -> PathBuf {
     std::fs::create_dir_all(dir.join("src")).unwrap();
     std::fs::write(
         dir.join("README.md"),
-        "# Project <em>Title</em>\n\n<script>alert('readme')</script>\n\nSee [docs](javascript:alert(1)).\n",
+        "# Project <em>Title</em>\n\n<script>alert('readme')</script>\n\nSee [docs](javascript:alert(1)).\n\n![logo](src/logo.png) [the app](src/app.py)\n",
     )
     .unwrap();
     std::fs::write(dir.join("src/app.py"), "def main():\n    return 1\n").unwrap();
@@ -159,6 +159,20 @@ fn summary_shows_latest_changesets_counts_and_the_readme() {
     );
     assert!(page.contains("href=\"/web/tags\">2</a>"), "{page}");
     assert!(!page.contains("alert('readme')</script>"));
+    // Relative images and links in the README point into the repository.
+    assert!(
+        page.contains("src=\"/web/raw/main/src/logo.png\""),
+        "{page}"
+    );
+    assert!(
+        page.contains("href=\"/web/files/main/src/app.py\""),
+        "{page}"
+    );
+    let (_, file) = Browser::new(&s.base).get_text("/web/files/v1.0/README.md");
+    assert!(
+        file.contains("src=\"/web/raw/v1.0/src/logo.png\""),
+        "{file}"
+    );
 }
 
 #[test]
