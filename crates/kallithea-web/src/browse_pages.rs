@@ -775,6 +775,7 @@ pub async fn files(
         binary: false,
         symlink: false,
         truncated: false,
+        shown: String::new(),
         submodule: false,
         show_source: param(&q, "source") == Some("1"),
     };
@@ -824,6 +825,7 @@ pub async fn files(
         Node::File(f) => {
             page.size = view::human_size(f.size);
             page.truncated = f.truncated;
+            page.shown = view::human_size(f.bytes.len() as u64);
             page.symlink = f.symlink;
             if image_type(&path).is_some() {
                 page.image_href = Some(page.raw_href.clone());

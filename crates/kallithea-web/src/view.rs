@@ -395,6 +395,8 @@ pub struct FilesPage {
     pub symlink: bool,
     pub binary: bool,
     pub truncated: bool,
+    /// How much of a cut file is shown.
+    pub shown: String,
     pub submodule: bool,
     pub show_source: bool,
 }

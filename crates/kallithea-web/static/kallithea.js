@@ -1,3 +1,19 @@
+// The branch and tag switcher closes with Escape or a click elsewhere, as menus do.
+(function () {
+  "use strict";
+  function close(keep) {
+    document.querySelectorAll("details.switcher[open]").forEach(function (d) {
+      if (!keep || !d.contains(keep)) { d.open = false; }
+    });
+  }
+  document.addEventListener("keydown", function (ev) {
+    if (ev.key !== "Escape") { return; }
+    var open = document.querySelector("details.switcher[open]");
+    if (open) { close(null); open.querySelector("summary").focus(); }
+  });
+  document.addEventListener("click", function (ev) { close(ev.target); });
+})();
+
 // Line selection on file and annotate pages: click a line number to select it, shift-click
 // another to select the range between; the address keeps it (#L3 or #L3-L7) for sharing.
 (function () {

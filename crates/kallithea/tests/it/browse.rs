@@ -159,6 +159,12 @@ fn summary_shows_latest_changesets_counts_and_the_readme() {
     );
     assert!(page.contains("href=\"/web/tags\">2</a>"), "{page}");
     assert!(!page.contains("alert('readme')</script>"));
+    // Feed readers find the feeds from the page.
+    assert!(
+        page.contains("<link rel=\"alternate\" type=\"application/atom+xml\"")
+            && page.contains("href=\"/web/feed/rss\""),
+        "{page}"
+    );
     // Relative images and links in the README point into the repository.
     assert!(
         page.contains("src=\"/web/raw/main/src/logo.png\""),
@@ -337,6 +343,10 @@ fn files_pages_list_show_and_cut() {
     assert!(latin.contains("caf"), "non-UTF-8 text is shown: {latin}");
     let (_, big) = b.get_text("/web/files/main/big.txt");
     assert!(big.contains("too large to show whole"), "big file is cut");
+    assert!(
+        big.contains("this is its first "),
+        "and says how much is shown"
+    );
     let (_, img) = b.get_text("/web/files/main/dot.png");
     assert!(img.contains("<img class=\"preview\" src=\"/web/raw/"));
     let (_, old) = b.get_text("/web/files/v1.0/");

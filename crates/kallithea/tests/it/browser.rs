@@ -239,6 +239,17 @@ fn a_person_walks_summary_changelog_changeset_file_and_annotate() {
         .unwrap();
     assert_eq!(alerts, 0, "no script element from the hostile message");
     d.screenshot("2-changelog");
+    // The switcher opens, and closes with Escape as a menu does.
+    d.click("details.switcher summary");
+    assert_eq!(
+        d.js("return document.querySelector('details.switcher').open"),
+        true
+    );
+    d.js("document.dispatchEvent(new KeyboardEvent('keydown', {key: 'Escape'})); return 0");
+    assert_eq!(
+        d.js("return document.querySelector('details.switcher').open"),
+        false
+    );
 
     d.click("table.changesets tbody tr:nth-child(2) td a");
     let changeset = d.text();
