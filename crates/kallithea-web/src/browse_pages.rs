@@ -1119,7 +1119,29 @@ pub async fn annotate(
         .await
         .map_err(web_err(state))?;
     let newest = lines.iter().map(|l| l.time).max().unwrap_or(0);
+    let oldest = lines.iter().map(|l| l.time).min().unwrap_or(0);
     let name = access.repo().name.clone();
+    // Highlighted as the file page highlights, kept by changeset id and path.
+    let key = format!("annotate-hl:{}:{}:{path}", access.repo().id.0, id.0);
+    let highlighted = match state.svc.cache.get::<Option<Vec<String>>>(&key) {
+        Some(h) => h,
+        None => {
+            let text: String = lines
+                .iter()
+                .map(|l| l.text.as_str())
+                .collect::<Vec<_>>()
+                .join("\n");
+            let p = path.clone();
+            let h = std::sync::Arc::new(
+                tokio::task::spawn_blocking(move || crate::highlight::lines(&p, &text))
+                    .await
+                    .ok()
+                    .flatten(),
+            );
+            state.svc.cache.put(key, h.clone());
+            h
+        }
+    };
     let mut prev: Option<&str> = None;
     let rows = lines
         .iter()
@@ -1127,15 +1149,9 @@ pub async fn annotate(
         .map(|(i, l)| {
             let first = prev != Some(l.id.0.as_str());
             prev = Some(l.id.0.as_str());
-            let days = (newest - l.time).max(0) / 86_400;
-            let shade = match days {
-                0..=6 => 0,
-                7..=30 => 1,
-                31..=90 => 2,
-                91..=365 => 3,
-                366..=1095 => 4,
-                _ => 5,
-            };
+            // Shaded within the file's own history: its newest line 0, its oldest 5.
+            let span = (newest - oldest).max(1);
+            let shade = u8::try_from((newest - l.time).clamp(0, span) * 5 / span).unwrap_or(5);
             view::AnnotateRow {
                 no: i + 1,
                 first,
@@ -1146,6 +1162,10 @@ pub async fn annotate(
                 age: view::age(l.time),
                 shade,
                 text: l.text.clone(),
+                html: highlighted
+                    .as_ref()
+                    .as_ref()
+                    .and_then(|h| h.get(i).cloned()),
             }
         })
         .collect();

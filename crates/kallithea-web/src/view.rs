@@ -453,9 +453,11 @@ pub struct AnnotateRow {
     pub author: String,
     pub summary: String,
     pub age: String,
-    /// 0 (newest) to 5 (oldest), for shading.
+    /// 0 (the file's newest line) to 5 (its oldest), for shading.
     pub shade: u8,
     pub text: String,
+    /// The line highlighted, when a syntax fits the file.
+    pub html: Option<String>,
 }
 
 #[derive(Template)]
