@@ -1115,35 +1115,11 @@ pub async fn annotate(
 ) -> Result<Response, WebError> {
     let (v, access) = open(state, headers, row_, PermLevel::Read).await?;
     let path = path.trim_matches('/').to_owned();
-    // The lines are highlighted as the file page highlights them, from the file itself,
-    // while git works out the blame: the page then costs about what git blame does.
-    let highlighted = async {
-        let nv = browse::node(&state.svc, &access, rev, &path, SHOW_LIMIT)
-            .await
-            .ok()?;
-        let browse::Node::File(f) = nv.node else {
-            return None;
-        };
-        if f.truncated || f.binary {
-            return None;
-        }
-        let key = format!("hl-lines:{}:{}:{path}", f.content_id, f.bytes.len());
-        if let Some(h) = state.svc.cache.get::<Option<Vec<String>>>(&key) {
-            return (*h).clone();
-        }
-        let p = path.clone();
-        let h = tokio::task::spawn_blocking(move || crate::highlight::lines(&p, &f.text()))
-            .await
-            .ok()
-            .flatten();
-        state.svc.cache.put(key, std::sync::Arc::new(h.clone()));
-        h
-    };
-    let (annotated, highlighted) = tokio::join!(
-        browse::annotate(&state.svc, &access, rev, &path),
-        highlighted
-    );
-    let (id, lines) = annotated.map_err(web_err(state))?;
+    // Not highlighted: on two cores highlighting a long file takes as long as git blame
+    // itself, and the page is for who changed what.
+    let (id, lines) = browse::annotate(&state.svc, &access, rev, &path)
+        .await
+        .map_err(web_err(state))?;
     let newest = lines.iter().map(|l| l.time).max().unwrap_or(0);
     let oldest = lines.iter().map(|l| l.time).min().unwrap_or(0);
     let name = access.repo().name.clone();
@@ -1167,7 +1143,6 @@ pub async fn annotate(
                 age: view::age(l.time),
                 shade,
                 text: l.text.clone(),
-                html: highlighted.as_ref().and_then(|h| h.get(i).cloned()),
             }
         })
         .collect();

@@ -456,8 +456,6 @@ pub struct AnnotateRow {
     /// 0 (the file's newest line) to 5 (its oldest), for shading.
     pub shade: u8,
     pub text: String,
-    /// The line highlighted, when a syntax fits the file.
-    pub html: Option<String>,
 }
 
 #[derive(Template)]
