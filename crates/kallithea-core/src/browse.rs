@@ -589,7 +589,6 @@ pub async fn archive(
     access: &RepoAccess,
     rev: &str,
     format: ArchiveFormat,
-    ip: &str,
 ) -> Result<(String, ArchiveBody)> {
     if !access.repo().enable_downloads {
         return Err(Error::forbidden(
@@ -601,7 +600,6 @@ pub async fn archive(
     // Kallithea's naming: the repository name with `/` as `_`, then the short id.
     let base = format!("{}-{}", o.name.replace('/', "_"), id.short());
     let file_name = format!("{base}{}", format.extension());
-    crate::repo::record_download(svc, access, &file_name, ip).await?;
     let cache = svc.config.archive_cache_dir.as_ref().map(|dir| {
         // The name is part of the key: the archive's folder carries it, and renames change it.
         let name_key = &crate::token::sha256_hex(&o.name)[..12];

@@ -1178,10 +1178,21 @@ pub async fn archive(
         ))));
     };
     let slot = git_slot(state).await?;
-    let ip = headers.client.addr.to_string();
-    let (name, source) = browse::archive(&state.svc, &access, rev, format, &ip)
+    let (name, source) = browse::archive(&state.svc, &access, rev, format)
         .await
         .map_err(web_err(state))?;
+    // Journalled as Kallithea does, without making the download wait for the database.
+    let (svc, acc, file, ip) = (
+        state.svc.clone(),
+        access.clone(),
+        name.clone(),
+        headers.client.addr.to_string(),
+    );
+    tokio::spawn(async move {
+        if let Err(e) = repo::record_download(&svc, &acc, &file, &ip).await {
+            tracing::warn!(error = %e, "could not record an archive download");
+        }
+    });
     let body = match source {
         browse::ArchiveBody::Cached(file) => {
             axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file))
