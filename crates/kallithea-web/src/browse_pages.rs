@@ -278,7 +278,6 @@ pub async fn changelog(
         empty: log.changesets.is_empty(),
         rows: log.changesets.iter().map(|c| row(c, &log.labels)).collect(),
         graph: graph_svg,
-        row_height: graph::ROW,
         prev_href: (page > 1).then(|| href(page - 1)),
         next_href: log.has_next.then(|| href(page + 1)),
     };

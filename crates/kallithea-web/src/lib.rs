@@ -20,6 +20,7 @@ mod group_pages;
 mod highlight;
 mod markup;
 mod message;
+mod page_policy;
 mod pages;
 mod proxy_auth;
 mod repo_pages;
@@ -280,6 +281,7 @@ pub fn app(state: AppState) -> Router {
     };
     routes
         .layer(axum::middleware::from_fn_with_state(state, client::layer))
+        .layer(axum::middleware::map_response(page_policy::add))
         .layer(compress::layer())
         .layer(axum::middleware::map_request(compress::not_for_cross_site))
 }

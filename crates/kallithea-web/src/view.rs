@@ -285,7 +285,6 @@ pub struct ChangelogPage {
     pub rows: Vec<ChangesetRow>,
     /// SVG of the commit graph for the visible page.
     pub graph: String,
-    pub row_height: u32,
     pub prev_href: Option<String>,
     pub next_href: Option<String>,
     pub empty: bool,

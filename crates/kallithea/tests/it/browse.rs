@@ -140,6 +140,18 @@ fn every_page_renders_hostile_names_and_content_inert() {
         assert_eq!(status, 200, "{path}: {page}");
         no_active_content(&page);
     }
+    // Behind the escaping, every page forbids scripts and styles from anywhere else.
+    let policy = header(&anon.get("/web/changelog"), "content-security-policy");
+    assert!(
+        policy.contains("script-src 'self'") && policy.contains("object-src 'none'"),
+        "{policy}"
+    );
+    // A raw file keeps its own, stricter policy.
+    let raw = header(
+        &anon.get("/web/raw/main/page.html"),
+        "content-security-policy",
+    );
+    assert!(raw.contains("sandbox"), "{raw}");
 }
 
 #[test]
