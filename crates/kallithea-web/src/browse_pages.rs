@@ -543,15 +543,21 @@ pub async fn compare(
         .chain(&refs.tags)
         .map(|r| r.name.clone())
         .collect();
+    // The form starts from the default branch, against the first other branch.
+    let default = refs.default_branch.as_ref().map(|b| b.name.clone());
+    let org_name = default
+        .or_else(|| choices.first().cloned())
+        .unwrap_or_default();
+    let other_name = choices
+        .iter()
+        .find(|c| **c != org_name)
+        .unwrap_or(&org_name)
+        .clone();
     let mut page = view::ComparePage {
         layout: layout(state, &v),
         repo: header(&access, "changelog"),
-        org_name: choices.first().cloned().unwrap_or_default(),
-        other_name: choices
-            .get(1)
-            .or(choices.first())
-            .cloned()
-            .unwrap_or_default(),
+        org_name,
+        other_name,
         choices,
         compared: false,
         org_short: String::new(),

@@ -650,6 +650,16 @@ fn compare_lists_changesets_and_the_combined_diff() {
     let (status, form) = b.get_text("/web/compare");
     assert_eq!(status, 200);
     assert!(form.contains("<select id=\"org\" name=\"org\">"));
+    // The form starts from the default branch against another one.
+    let org = &form[form.find("id=\"org\"").unwrap()..];
+    let org = &org[..org.find("</select>").unwrap()];
+    assert!(org.contains("<option value=\"main\" selected>"), "{org}");
+    let other = &form[form.find("id=\"other\"").unwrap()..];
+    let other = &other[..other.find("</select>").unwrap()];
+    assert!(
+        other.contains("<option value=\"feature/x\" selected>"),
+        "{other}"
+    );
     for (path, want) in [
         ("/web/compare/nonsense", "is not a comparison"),
         ("/web/compare/main...nope", "There is no revision"),
