@@ -114,7 +114,11 @@ impl GitCommand {
 
     /// Runs to completion in `dir` and returns stdout; a non-zero exit is an error.
     pub fn run(&self, dir: &Path) -> Result<Vec<u8>> {
-        let out = self.run_unchecked(dir)?;
+        self.stdout_of(self.run_unchecked(dir)?)
+    }
+
+    /// A finished run's standard output, or the failure with what git said.
+    fn stdout_of(&self, out: std::process::Output) -> Result<Vec<u8>> {
         if !out.status.success() {
             return Err(Error::CommandFailed {
                 command: self.describe(),
@@ -229,14 +233,7 @@ impl GitCommand {
         let writer = std::thread::spawn(move || stdin.write_all(&input));
         let out = child.wait_with_output().map_err(|e| self.spawn_error(e))?;
         let _ = writer.join();
-        if !out.status.success() {
-            return Err(Error::CommandFailed {
-                command: self.describe(),
-                status: out.status.to_string(),
-                stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
-            });
-        }
-        Ok(out.stdout)
+        self.stdout_of(out)
     }
 
     /// Runs to completion and returns the whole output, whatever the exit status.

@@ -1193,7 +1193,10 @@ fn merges_mode_changes_deletions_and_first_changesets_in_diffs() {
     assert!(diff.starts_with("diff --git a/a.txt b/a.txt"), "{diff}");
     // Lines of a diff can be linked to, old and new side.
     let (_, page) = b.get_text(&format!("/m/changeset/{side}"));
-    assert!(page.contains("<a id=\"f2-n1\" href=\"#f2-n1\">1</a>"), "{page}");
+    assert!(
+        page.contains("<a id=\"f2-n1\" href=\"#f2-n1\">1</a>"),
+        "{page}"
+    );
     let (_, page) = b.get_text(&format!("/m/changeset/{chmod}"));
     assert!(
         page.contains("Mode changed from 100644 to 100755."),
