@@ -197,14 +197,11 @@ pub fn new_branch_commits(
     }
     // A branch is one of the created ones by name and id: names that were not UTF-8 may
     // read alike here.
+    let created_set: std::collections::HashSet<(&str, &str)> = created.iter().copied().collect();
     let mut others: Vec<&str> = refs
         .lines()
         .filter_map(|l| l.split_once(' '))
-        .filter(|&(id, name)| {
-            !created
-                .iter()
-                .any(|&(c_id, c_name)| c_name == name && c_id == id)
-        })
+        .filter(|&(id, name)| !created_set.contains(&(id, name)))
         .map(|(id, _)| id)
         .filter(|id| is_object_id(id))
         .collect();

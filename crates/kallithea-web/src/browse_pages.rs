@@ -842,8 +842,11 @@ pub async fn files(
                 // file's name), so it is remembered by content id: the same file at another
                 // changeset, or in a fork, is not rendered again.
                 let content = &f.content_id;
-                let base = link_base(state, &name, rev, path.rsplit_once('/').map_or("", |p| p.0));
+                // Relative links in a document point from its folder (only documents need it).
+                let base =
+                    || link_base(state, &name, rev, path.rsplit_once('/').map_or("", |p| p.0));
                 if markup::is_markdown(&path) && !f.truncated {
+                    let base = base();
                     let (s, key, t) = (
                         state.clone(),
                         markdown_key(&f, &base),
@@ -855,7 +858,7 @@ pub async fn files(
                             .ok()
                             .flatten();
                 } else if markup::is_rst(&path) && !f.truncated {
-                    page.rendered = rst_of(state, &f, text.clone().into_owned(), base).await;
+                    page.rendered = rst_of(state, &f, text.clone().into_owned(), base()).await;
                 }
                 // Highlighting and rendering the lines is the costly part of a file page.
                 let key = format!("src:{content}:{}:{path}", f.bytes.len());
