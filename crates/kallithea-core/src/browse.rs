@@ -160,6 +160,20 @@ impl Opened {
         Ok(id)
     }
 
+    /// The two ends of a diff; a `from` that [`names_nothing`] is `None`.
+    async fn resolve_pair(
+        &self,
+        svc: &Services,
+        from: &str,
+        to: &str,
+    ) -> Result<(Option<ChangesetId>, ChangesetId)> {
+        let from_id = match names_nothing(from) {
+            true => None,
+            false => Some(self.resolve(svc, from).await?),
+        };
+        Ok((from_id, self.resolve(svc, to).await?))
+    }
+
     /// `f` on a blocking thread, remembered under `key` (which must name everything the
     /// result depends on: immutable ids, or the refs fingerprint).
     async fn cached<T: Send + Sync + crate::cache::Weigh + 'static>(
@@ -675,12 +689,16 @@ pub(crate) fn forget_archives(svc: &Services, repo_id: i64) {
 /// The most changesets a comparison lists.
 pub const MAX_COMPARE: usize = 1000;
 
-/// What `/compare` shows: the changesets `other` has that `org` lacks, and the combined diff
-/// from their common ancestor (patches past `cut_off` bytes left out unless `full`).
+/// What `/compare` shows: the changesets `other` has that `org` lacks, and a diff to
+/// `other` (patches past `cut_off` bytes left out unless `full`).
 #[derive(Debug)]
 pub struct Comparison {
-    pub org: ChangesetId,
+    /// `None` when the comparison starts before the first changeset.
+    pub org: Option<ChangesetId>,
     pub other: ChangesetId,
+    /// Where the diff starts: `org` itself, or the common ancestor of both (`None`: from
+    /// nothing, every file added).
+    pub diff_from: Option<ChangesetId>,
     pub changesets: Vec<Changeset>,
     /// True when more than [`MAX_COMPARE`] changesets differ (the list is cut).
     pub more: bool,
@@ -688,11 +706,24 @@ pub struct Comparison {
     pub cut: bool,
 }
 
+/// Where a comparison's diff starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CompareDiff {
+    /// From `org` itself: what differs between the two (Kallithea's default).
+    Tips,
+    /// From the newest changeset both descend from: what merging `other` into `org` would
+    /// bring (Kallithea's `merge=1`, a pull request's diff).
+    FromAncestor,
+}
+
+/// Compares two revisions.
+#[allow(clippy::too_many_arguments)]
 pub async fn compare(
     svc: &Services,
     access: &RepoAccess,
     org: &str,
     other: &str,
+    how: CompareDiff,
     opts: DiffOptions,
     cut_off: usize,
     full: bool,
@@ -700,31 +731,175 @@ pub async fn compare(
     let o = opened(svc, access).await?;
     let org_id = o.resolve(svc, org).await?;
     let other_id = o.resolve(svc, other).await?;
-    let (a, b) = (org_id.clone(), other_id.clone());
-    let key = format!(
-        "cmp:{org_id}:{other_id}:{}:{}",
-        opts.context, opts.ignore_whitespace
-    );
-    let data = o
-        .cached(svc, key, move |r| {
-            Ok((
-                r.between(&a, &b, MAX_COMPARE + 1)?,
-                r.diff_from_ancestor(&a, &b, opts)?,
-            ))
+    compare_ids(svc, &o, Some(org_id), other_id, how, opts, cut_off, full).await
+}
+
+/// A range of changesets, `first` to `last` with both included (`/changeset/{first}...{last}`):
+/// a comparison from `first`'s parent.
+pub async fn changeset_range(
+    svc: &Services,
+    access: &RepoAccess,
+    first: &str,
+    last: &str,
+    opts: DiffOptions,
+    cut_off: usize,
+    full: bool,
+) -> Result<Comparison> {
+    let o = opened(svc, access).await?;
+    let first_id = o.resolve(svc, first).await?;
+    let last_id = o.resolve(svc, last).await?;
+    let f = first_id.clone();
+    let parent = o
+        .cached(svc, format!("parent:{first_id}"), move |r| {
+            Ok(r.changeset(&f)?.parents.first().cloned())
         })
         .await?;
-    let (mut changesets, mut changes) = (*data).clone();
+    let parent = (*parent).clone();
+    compare_ids(
+        svc,
+        &o,
+        parent,
+        last_id,
+        CompareDiff::Tips,
+        opts,
+        cut_off,
+        full,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn compare_ids(
+    svc: &Services,
+    o: &Opened,
+    org: Option<ChangesetId>,
+    other: ChangesetId,
+    how: CompareDiff,
+    opts: DiffOptions,
+    cut_off: usize,
+    full: bool,
+) -> Result<Comparison> {
+    let key = format!(
+        "cmp:{}:{other}:{how:?}:{}:{}",
+        org.as_ref().map_or("-", |o| o.0.as_str()),
+        opts.context,
+        opts.ignore_whitespace
+    );
+    let (a, b) = (org.clone(), other.clone());
+    let data = o
+        .cached(svc, key, move |r| {
+            let from = match (&a, how) {
+                (Some(a), CompareDiff::FromAncestor) => r.common_ancestor(a, &b)?,
+                (a, _) => a.clone(),
+            };
+            let changesets = r.between(a.as_ref(), &b, MAX_COMPARE + 1)?;
+            let changes = r.diff(from.as_ref(), &b, None, opts)?;
+            Ok((from, changesets, changes))
+        })
+        .await?;
+    let (diff_from, mut changesets, mut changes) = (*data).clone();
     let more = changesets.len() > MAX_COMPARE;
     changesets.truncate(MAX_COMPARE);
     let cut = !full && cut_patches(&mut changes, cut_off);
     Ok(Comparison {
-        org: org_id,
-        other: other_id,
+        org,
+        other,
+        diff_from,
         changesets,
         more,
         changes,
         cut,
     })
+}
+
+/// One path's diff between two revisions (`/diff/{path}?diff1=&diff2=`).
+#[derive(Debug)]
+pub struct PathDiff {
+    /// `None`: from nothing (the file is added).
+    pub from: Option<ChangesetId>,
+    pub to: ChangesetId,
+    pub changes: Vec<FileChange>,
+    pub cut: bool,
+}
+
+/// Whether a revision from a `diff1`/`diff2` parameter means "before anything": empty, or
+/// Kallithea's `None` and all-zero ids.
+pub fn names_nothing(rev: &str) -> bool {
+    rev.is_empty() || rev == "None" || (rev.len() >= 12 && rev.bytes().all(|b| b == b'0'))
+}
+
+/// The diff of `path` (a file, or everything under a folder) from `from` to `to`; `from`
+/// naming nothing ([`names_nothing`]) diffs from before the first changeset.
+#[allow(clippy::too_many_arguments)]
+pub async fn path_diff(
+    svc: &Services,
+    access: &RepoAccess,
+    from: &str,
+    to: &str,
+    path: &str,
+    opts: DiffOptions,
+    cut_off: usize,
+    full: bool,
+) -> Result<PathDiff> {
+    let o = opened(svc, access).await?;
+    let (from_id, to_id) = o.resolve_pair(svc, from, to).await?;
+    let key = format!(
+        "pathdiff:{}:{to_id}:{}:{}:{path}",
+        from_id.as_ref().map_or("-", |o| o.0.as_str()),
+        opts.context,
+        opts.ignore_whitespace
+    );
+    let (a, b, p) = (from_id.clone(), to_id.clone(), path.to_owned());
+    let data = o
+        .cached(svc, key, move |r| {
+            let changes = r.diff(a.as_ref(), &b, Some(&p), opts)?;
+            // No changes: the same in both, or in neither.
+            let exists = !changes.is_empty()
+                || r.node(&b, &p, 0)?.is_some()
+                || match &a {
+                    Some(a) => r.node(a, &p, 0)?.is_some(),
+                    None => false,
+                };
+            Ok((changes, exists))
+        })
+        .await?;
+    let (mut changes, exists) = (*data).clone();
+    if !exists {
+        let at = match from_id {
+            Some(_) if from != to => format!("{from} or {to}"),
+            _ => to.to_owned(),
+        };
+        return Err(Error::not_found(format!(
+            "There is no file or folder \"{path}\" at {at} in repository {}.",
+            o.name
+        )));
+    }
+    let cut = !full && cut_patches(&mut changes, cut_off);
+    Ok(PathDiff {
+        from: from_id,
+        to: to_id,
+        changes,
+        cut,
+    })
+}
+
+/// [`path_diff`] as plain unified diff text, with the changesets it runs between.
+pub async fn path_diff_text(
+    svc: &Services,
+    access: &RepoAccess,
+    from: &str,
+    to: &str,
+    path: &str,
+    opts: DiffOptions,
+) -> Result<(Option<ChangesetId>, ChangesetId, Vec<u8>)> {
+    let o = opened(svc, access).await?;
+    let (from_id, to_id) = o.resolve_pair(svc, from, to).await?;
+    let (repo, p) = (o.repo.clone(), path.to_owned());
+    blocking(move || {
+        let text = repo.diff_text(from_id.as_ref(), &to_id, Some(&p), opts)?;
+        Ok((from_id, to_id, text))
+    })
+    .await
 }
 
 /// reStructuredText rendered by docutils (when installed), remembered under `key`, which must

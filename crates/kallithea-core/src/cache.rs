@@ -84,6 +84,12 @@ impl<A: Weigh, B: Weigh> Weigh for (A, B) {
     }
 }
 
+impl<A: Weigh, B: Weigh, C: Weigh> Weigh for (A, B, C) {
+    fn weigh(&self) -> usize {
+        self.0.weigh() + self.1.weigh() + self.2.weigh()
+    }
+}
+
 impl<K: Weigh, V: Weigh> Weigh for HashMap<K, V> {
     fn weigh(&self) -> usize {
         std::mem::size_of::<Self>()

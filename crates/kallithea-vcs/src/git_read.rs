@@ -63,6 +63,16 @@ impl GitRepo {
     }
 }
 
+/// The id of the empty tree, which git knows in every repository, in the hash of `like` (an
+/// object id of the same repository): what a diff "from nothing" starts from.
+fn empty_tree(like: &str) -> &'static str {
+    if like.len() == 64 {
+        "6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939dd74decc5321"
+    } else {
+        "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+    }
+}
+
 fn parse_log(out: &[u8]) -> Vec<Changeset> {
     String::from_utf8_lossy(out)
         .split('\0')
@@ -263,41 +273,80 @@ impl VcsRead for GitRepo {
 
     fn between(
         &self,
-        base: &ChangesetId,
+        base: Option<&ChangesetId>,
         head: &ChangesetId,
         limit: usize,
     ) -> Result<Vec<Changeset>> {
-        let out = self.run(
-            GitCommand::new("log")
-                .arg("-z")
-                .arg(FORMAT)
-                .arg_num("--max-count=", limit)
-                .arg("--end-of-options")
-                .value(&head.0)?
-                .value(&format!("^{}", base.0))?,
-        )?;
-        Ok(parse_log(&out))
+        let c = GitCommand::new("log")
+            .arg("-z")
+            .arg(FORMAT)
+            .arg_num("--max-count=", limit)
+            .arg("--end-of-options")
+            .value(&head.0)?;
+        let c = match base {
+            Some(b) => c.value(&format!("^{}", b.0))?,
+            None => c,
+        };
+        Ok(parse_log(&self.run(c)?))
     }
 
-    fn diff_from_ancestor(
+    fn common_ancestor(&self, a: &ChangesetId, b: &ChangesetId) -> Result<Option<ChangesetId>> {
+        let out = GitCommand::new("merge-base")
+            .arg("--end-of-options")
+            .value(&a.0)?
+            .value(&b.0)?
+            .run_unchecked(&self.path)?;
+        // No common ancestor: git answers 1 and prints nothing.
+        let id = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        Ok(is_object_id(&id).then_some(ChangesetId(id)))
+    }
+
+    fn diff(
         &self,
-        base: &ChangesetId,
-        head: &ChangesetId,
+        from: Option<&ChangesetId>,
+        to: &ChangesetId,
+        path: Option<&str>,
         opts: DiffOptions,
     ) -> Result<Vec<FileChange>> {
-        let ancestor = GitCommand::new("merge-base")
-            .arg("--end-of-options")
-            .value(&base.0)?
-            .value(&head.0)?
-            .run_unchecked(&self.path)?;
-        let from = String::from_utf8_lossy(&ancestor.stdout).trim().to_owned();
-        // Unrelated histories: compare with the base itself.
-        let from = if is_object_id(&from) {
-            from
+        let from = from.map_or_else(|| empty_tree(&to.0), |f| f.0.as_str());
+        self.diff_with(
+            |c| {
+                let c = c.arg("--end-of-options").value(from)?.value(&to.0)?;
+                Ok(match path {
+                    Some(p) => c.arg("--").value_after_dashdash(p),
+                    None => c,
+                })
+            },
+            opts,
+        )
+    }
+
+    fn diff_text(
+        &self,
+        from: Option<&ChangesetId>,
+        to: &ChangesetId,
+        path: Option<&str>,
+        opts: DiffOptions,
+    ) -> Result<Vec<u8>> {
+        let from = from.map_or_else(|| empty_tree(&to.0), |f| f.0.as_str());
+        let c = GitCommand::new("diff-tree")
+            .arg("-p")
+            .arg("-r")
+            .arg("-M")
+            .arg_num("-U", opts.context as usize)
+            .arg("--no-color")
+            .arg("--no-ext-diff")
+            .arg("--no-textconv");
+        let c = if opts.ignore_whitespace {
+            c.arg("-w")
         } else {
-            base.0.clone()
+            c
         };
-        self.diff_pair(&from, &head.0, opts)
+        let c = c.arg("--end-of-options").value(from)?.value(&to.0)?;
+        self.run_capped(match path {
+            Some(p) => c.arg("--").value_after_dashdash(p),
+            None => c,
+        })
     }
 
     fn blob(&self, object: &str, max_bytes: usize) -> Result<Option<FileContent>> {
@@ -1179,24 +1228,55 @@ mod tests {
     }
 
     #[test]
-    fn compare_lists_what_head_adds_and_diffs_from_the_ancestor() {
+    fn compare_lists_what_head_adds_and_diffs_from_either_base() {
         let (_t, r) = fixture();
         let main = r.resolve("main").unwrap().unwrap();
         let side = r.resolve("side").unwrap().unwrap();
-        let ahead = r.between(&main, &side, 10).unwrap();
+        let v1 = r.resolve("v1").unwrap().unwrap();
+        let paths = |files: Vec<FileChange>| files.into_iter().map(|f| f.path).collect::<Vec<_>>();
+        let ahead = r.between(Some(&main), &side, 10).unwrap();
         assert_eq!(
             ahead.iter().map(|c| c.summary()).collect::<Vec<_>>(),
             ["side work"]
         );
-        let diff = r
-            .diff_from_ancestor(&main, &side, DiffOptions::default())
-            .unwrap();
+        assert!(r.between(Some(&side), &side, 10).unwrap().is_empty());
+        assert_eq!(r.between(None, &side, 10).unwrap().len(), 2, "all of side");
+        let ancestor = r.common_ancestor(&main, &side).unwrap();
+        assert_eq!(ancestor.as_ref(), Some(&v1));
+        let opts = DiffOptions::default();
         assert_eq!(
-            diff.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(),
+            paths(r.diff(ancestor.as_ref(), &side, None, opts).unwrap()),
             ["side.txt"],
-            "only side's own change"
+            "from the ancestor: only side's own change"
         );
-        assert!(r.between(&side, &side, 10).unwrap().is_empty());
+        // Tip to tip: main's later changes show reversed.
+        let direct = r.diff(Some(&main), &side, None, opts).unwrap();
+        assert_eq!(
+            paths(direct.clone()),
+            ["big.txt", "bin.dat", "old.txt", "side.txt", "src/lib.rs"]
+        );
+        assert_eq!(direct[2].kind, ChangeKind::Renamed, "back from new.txt");
+        // One file, and from nothing.
+        let one = r.diff(Some(&v1), &main, Some("src/lib.rs"), opts).unwrap();
+        assert_eq!(paths(one.clone()), ["src/lib.rs"]);
+        assert!(one[0].patch.contains("+fn c() {}"));
+        let added = r.diff(None, &v1, Some("README.md"), opts).unwrap();
+        assert_eq!(added[0].kind, ChangeKind::Added);
+        let text = r
+            .diff_text(Some(&v1), &main, Some("src/lib.rs"), opts)
+            .unwrap();
+        let text = String::from_utf8(text).unwrap();
+        assert!(
+            text.starts_with("diff --git a/src/lib.rs b/src/lib.rs"),
+            "{text}"
+        );
+        assert!(!text.contains("new.txt"));
+        // A path that would be an option is data after `--`, and names nothing here.
+        assert!(
+            r.diff(Some(&v1), &main, Some("--output=x"), opts)
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]

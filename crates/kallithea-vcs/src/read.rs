@@ -273,20 +273,33 @@ pub trait VcsRead {
     fn raw_diff(&self, id: &ChangesetId) -> Result<Vec<u8>>;
     /// Who last changed each line of a file at a changeset; `None` when there is no such file.
     fn annotate(&self, id: &ChangesetId, path: &str) -> Result<Option<Vec<AnnotatedLine>>>;
-    /// Changesets reachable from `head` and not from `base`, newest first, at most `limit`.
+    /// Changesets reachable from `head` and not from `base` (all of `head`'s history when
+    /// `base` is `None`), newest first, at most `limit`.
     fn between(
         &self,
-        base: &ChangesetId,
+        base: Option<&ChangesetId>,
         head: &ChangesetId,
         limit: usize,
     ) -> Result<Vec<Changeset>>;
-    /// The combined diff from the common ancestor of `base` and `head` to `head`.
-    fn diff_from_ancestor(
+    /// The newest changeset both `a` and `b` descend from, if their histories meet.
+    fn common_ancestor(&self, a: &ChangesetId, b: &ChangesetId) -> Result<Option<ChangesetId>>;
+    /// The files changed from `from` to `to` (from nothing, every file added, when `from` is
+    /// `None`), only `path` and what lies under it when given.
+    fn diff(
         &self,
-        base: &ChangesetId,
-        head: &ChangesetId,
+        from: Option<&ChangesetId>,
+        to: &ChangesetId,
+        path: Option<&str>,
         opts: DiffOptions,
     ) -> Result<Vec<FileChange>>;
+    /// The same diff as plain unified diff text.
+    fn diff_text(
+        &self,
+        from: Option<&ChangesetId>,
+        to: &ChangesetId,
+        path: Option<&str>,
+        opts: DiffOptions,
+    ) -> Result<Vec<u8>>;
 }
 
 /// The newest changeset that touched a path.
@@ -396,19 +409,38 @@ impl VcsRead for Repo {
     }
     fn between(
         &self,
-        base: &ChangesetId,
+        base: Option<&ChangesetId>,
         head: &ChangesetId,
         limit: usize,
     ) -> Result<Vec<Changeset>> {
         self.inner().between(base, head, limit)
     }
-    fn diff_from_ancestor(
+    fn common_ancestor(&self, a: &ChangesetId, b: &ChangesetId) -> Result<Option<ChangesetId>> {
+        self.inner().common_ancestor(a, b)
+    }
+    fn diff(
         &self,
-        base: &ChangesetId,
-        head: &ChangesetId,
+        from: Option<&ChangesetId>,
+        to: &ChangesetId,
+        path: Option<&str>,
         opts: DiffOptions,
     ) -> Result<Vec<FileChange>> {
-        self.inner().diff_from_ancestor(base, head, opts)
+        if path.is_some_and(|p| !valid_path(p)) {
+            return Ok(Vec::new());
+        }
+        self.inner().diff(from, to, path, opts)
+    }
+    fn diff_text(
+        &self,
+        from: Option<&ChangesetId>,
+        to: &ChangesetId,
+        path: Option<&str>,
+        opts: DiffOptions,
+    ) -> Result<Vec<u8>> {
+        if path.is_some_and(|p| !valid_path(p)) {
+            return Ok(Vec::new());
+        }
+        self.inner().diff_text(from, to, path, opts)
     }
 }
 

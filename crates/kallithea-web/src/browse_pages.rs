@@ -5,9 +5,7 @@
 use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use kallithea_core::browse::{
-    self, ChangeKind, Changeset, DiffOptions, EntryKind, Node, RefInfo, RefLabels,
-};
+use kallithea_core::browse::{self, ChangeKind, Changeset, EntryKind, Node, RefInfo, RefLabels};
 use kallithea_core::repo::{self, RepoAccess, RepoRow};
 use kallithea_model::PermLevel;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -41,7 +39,7 @@ pub fn query_pairs(q: Option<&str>) -> Vec<(String, String)> {
     crate::csrf::serde_urlencoded_pairs(q.unwrap_or("").as_bytes())
 }
 
-fn param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub(crate) fn param<'a>(q: &'a [(String, String)], name: &str) -> Option<&'a str> {
     q.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
@@ -51,7 +49,7 @@ fn num(q: &[(String, String)], name: &str, default: usize, max: usize) -> usize 
         .map_or(default, |n| n.clamp(1, max))
 }
 
-fn header(access: &RepoAccess, tab: &'static str) -> RepoHeader {
+pub(crate) fn header(access: &RepoAccess, tab: &'static str) -> RepoHeader {
     RepoHeader {
         name: access.repo().name.clone(),
         is_admin: access.level().is_admin(),
@@ -60,7 +58,7 @@ fn header(access: &RepoAccess, tab: &'static str) -> RepoHeader {
     }
 }
 
-fn row(c: &Changeset, labels: &RefLabels) -> ChangesetRow {
+pub(crate) fn row(c: &Changeset, labels: &RefLabels) -> ChangesetRow {
     ChangesetRow {
         id: c.id.0.clone(),
         short: c.id.short().to_owned(),
@@ -304,35 +302,26 @@ pub async fn changeset(
 ) -> Result<Response, WebError> {
     let (v, access) = open(state, headers, row_, PermLevel::Read).await?;
     let q = query_pairs(query);
-    let ignorews = param(&q, "ignorews").is_some_and(|v| v == "1");
-    let context = param(&q, "context")
-        .and_then(|c| c.parse::<u32>().ok())
-        .unwrap_or(3)
-        .min(100);
-    let side = param(&q, "diff") == Some("sidebyside");
-    let full = param(&q, "fulldiff").is_some_and(|v| v == "1");
-    let opts = DiffOptions {
-        context,
-        ignore_whitespace: ignorews,
-    };
+    let choice = diff::DiffChoice::from_query(&q, param(&q, "diff") == Some("sidebyside"));
     let cs = browse::changeset(
         &state.svc,
         &access,
         rev,
-        opts,
+        choice.opts(),
         state.web.cut_off_limit,
-        full,
+        choice.full,
     )
     .await
     .map_err(web_err(state))?;
     let c = &cs.changeset;
     let name = access.repo().name.clone();
     let key = format!(
-        "diffview:{}:{}:{context}:{ignorews}:{side}:{full}",
+        "diffview:{}:{}:{}",
         access.repo().id.0,
-        cs.changeset.id.0
+        cs.changeset.id.0,
+        choice.key()
     );
-    let files = file_views(state, key, cs.changes.clone(), side).await;
+    let files = file_views(state, key, cs.changes.clone(), choice.side_by_side).await;
     let page = ChangesetPage {
         layout: layout(state, &v),
         repo: header(&access, "changelog"),
@@ -351,14 +340,15 @@ pub async fn changeset(
         children: cs.children.iter().map(|p| p.0.clone()).collect(),
         labels: cs.labels.clone(),
         files,
-        side_by_side: side,
+        nav: choice.nav(
+            &format!("{}/{name}/changeset/{}", state.web.prefix, c.id.0),
+            None,
+            &[],
+        ),
         cut: cs.cut,
-        base_href: format!("{}/{name}/changeset/{}", state.web.prefix, c.id.0),
         // Deleted files link to where they were: the first parent.
         base_id: c.parents.first().map(|p| p.0.clone()).unwrap_or_default(),
         merge: c.parents.len() > 1,
-        ignorews,
-        context,
     };
     Ok(render(&page).into_response())
 }
@@ -368,7 +358,7 @@ const HEAVY_DIFF_BYTES: usize = 1024 * 1024;
 
 /// The diff tables of a changeset or comparison, highlighted, built on a blocking thread and
 /// remembered under `key` (which names the changesets and options).
-async fn file_views(
+pub(crate) async fn file_views(
     state: &AppState,
     key: String,
     changes: Vec<browse::FileChange>,
@@ -501,124 +491,6 @@ fn build_file_views(changes: &[browse::FileChange], side: bool) -> Vec<FileDiffV
         .collect()
 }
 
-/// A compare side as written in a URL: Kallithea's `branch@name`, `tag@name`, `rev@id`, or a
-/// bare revision.
-fn compare_side(s: &str) -> &str {
-    for p in ["branch@", "tag@", "rev@", "book@"] {
-        if let Some(rest) = s.strip_prefix(p) {
-            return rest;
-        }
-    }
-    s
-}
-
-/// GET /{repo}/compare[?org=&other=] and /{repo}/compare/{org}...{other}: the changesets
-/// `other` has and `org` lacks, and the diff from their common ancestor.
-pub async fn compare(
-    state: &AppState,
-    headers: &Head,
-    row_: RepoRow,
-    spec: Option<&str>,
-    query: Option<&str>,
-) -> Result<Response, WebError> {
-    let (v, access) = open(state, headers, row_, PermLevel::Read).await?;
-    let name = access.repo().name.clone();
-    let prefix = state.web.prefix.clone();
-    let q = query_pairs(query);
-    if spec.is_none()
-        && let (Some(o), Some(t)) = (param(&q, "org"), param(&q, "other"))
-    {
-        return Ok(
-            Redirect::to(&format!("{prefix}/{name}/compare/{}...{}", seg(o), seg(t)))
-                .into_response(),
-        );
-    }
-    let side = param(&q, "diff") == Some("sidebyside");
-    let refs = browse::refs(&state.svc, &access)
-        .await
-        .map_err(web_err(state))?;
-    let choices: Vec<String> = refs
-        .branches
-        .iter()
-        .chain(&refs.tags)
-        .map(|r| r.name.clone())
-        .collect();
-    // The form starts from the default branch, against the first other branch.
-    let default = refs.default_branch.as_ref().map(|b| b.name.clone());
-    let org_name = default
-        .or_else(|| choices.first().cloned())
-        .unwrap_or_default();
-    let other_name = choices
-        .iter()
-        .find(|c| **c != org_name)
-        .unwrap_or(&org_name)
-        .clone();
-    let mut page = view::ComparePage {
-        layout: layout(state, &v),
-        repo: header(&access, "changelog"),
-        org_name,
-        other_name,
-        choices,
-        compared: false,
-        org_short: String::new(),
-        id: String::new(),
-        short: String::new(),
-        rows: Vec::new(),
-        more: false,
-        files: Vec::new(),
-        side_by_side: side,
-        cut: false,
-        base_href: String::new(),
-        base_id: String::new(),
-        merge: false,
-    };
-    if let Some(spec) = spec {
-        let Some((org, other)) = spec.split_once("...") else {
-            return Err(web_err(state)(kallithea_core::Error::not_found(format!(
-                "\"{spec}\" is not a comparison: write it as <from>...<to>, for example main...feature."
-            ))));
-        };
-        let (org, other) = (compare_side(org), compare_side(other));
-        let opts = DiffOptions {
-            context: 3,
-            ignore_whitespace: param(&q, "ignorews") == Some("1"),
-        };
-        let full = param(&q, "fulldiff") == Some("1");
-        let c = browse::compare(
-            &state.svc,
-            &access,
-            org,
-            other,
-            opts,
-            state.web.cut_off_limit,
-            full,
-        )
-        .await
-        .map_err(web_err(state))?;
-        let labels = RefLabels::new();
-        page.compared = true;
-        page.org_name = org.to_owned();
-        page.other_name = other.to_owned();
-        page.org_short = c.org.short().to_owned();
-        page.id = c.other.0.clone();
-        page.short = c.other.short().to_owned();
-        page.rows = c.changesets.iter().map(|cs| row(cs, &labels)).collect();
-        page.more = c.more;
-        let key = format!(
-            "cmpview:{}:{}:{}:{}:{side}:{full}",
-            access.repo().id.0,
-            c.org.0,
-            c.other.0,
-            opts.ignore_whitespace
-        );
-        page.base_id = c.org.0.clone();
-        page.files = file_views(state, key, c.changes.clone(), side).await;
-        page.cut = c.cut;
-        page.base_href = format!("{prefix}/{name}/compare/{}...{}", seg(org), seg(other));
-    }
-    Ok(render(&page).into_response())
-}
-
 /// What `/changeset-diff`, `/changeset-patch` and `/changeset-download` give.
 #[derive(Clone, Copy)]
 pub enum ChangesetText {
@@ -643,6 +515,13 @@ pub async fn changeset_text(
     )
     .await
     .map_err(web_err(state))?;
+    let download = matches!(kind, ChangesetText::Download).then(|| format!("{}.diff", id.short()));
+    Ok(diff_text_response(text, download.as_deref()))
+}
+
+/// A diff or patch as plain text that a browser only shows (never runs), or as a download
+/// named `download` (made of ids and fixed text only).
+pub(crate) fn diff_text_response(text: Vec<u8>, download: Option<&str>) -> Response {
     let mut resp = (StatusCode::OK, text).into_response();
     let h = resp.headers_mut();
     h.insert(
@@ -653,13 +532,12 @@ pub async fn changeset_text(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    if let ChangesetText::Download = kind
-        && let Ok(v) =
-            HeaderValue::from_str(&format!("attachment; filename=\"{}.diff\"", id.short()))
+    if let Some(name) = download
+        && let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
     {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    Ok(resp)
+    resp
 }
 
 /// How far back changelog pages go (page × size).
@@ -976,7 +854,7 @@ fn source_table(path: &str, text: &str) -> String {
 }
 
 /// A `Content-Disposition` file name: ASCII kept, the rest in RFC 5987 form.
-fn disposition(kind: &str, path: &str) -> String {
+pub(crate) fn disposition(kind: &str, path: &str) -> String {
     let name = path.rsplit('/').next().unwrap_or("file");
     let ascii: String = name
         .chars()

@@ -1,4 +1,122 @@
-//! Turning a file's unified diff into rows for the unified and side-by-side tables.
+//! Turning a file's unified diff into rows for the unified and side-by-side tables, and the
+//! choices a diff page is shown with (layout, whitespace, context, cut-off) with the links
+//! that change one of them.
+
+use kallithea_core::browse::DiffOptions;
+
+/// How a diff page is asked to show its diff.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DiffChoice {
+    pub side_by_side: bool,
+    pub ignorews: bool,
+    pub context: u32,
+    /// Every file's diff, however large (`fulldiff=1`).
+    pub full: bool,
+}
+
+/// The most context lines a page may ask for.
+const MAX_CONTEXT: u32 = 100;
+
+impl DiffChoice {
+    /// From a page's query (`ignorews=1`, `context=N`, `fulldiff=1`); side by side is given,
+    /// as pages ask for it differently.
+    pub fn from_query(q: &[(String, String)], side_by_side: bool) -> Self {
+        let get = |name: &str| q.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+        Self {
+            side_by_side,
+            ignorews: get("ignorews") == Some("1"),
+            context: get("context")
+                .and_then(|c| c.parse::<u32>().ok())
+                .unwrap_or(3)
+                .min(MAX_CONTEXT),
+            full: get("fulldiff") == Some("1"),
+        }
+    }
+
+    pub fn opts(&self) -> DiffOptions {
+        DiffOptions {
+            context: self.context,
+            ignore_whitespace: self.ignorews,
+        }
+    }
+
+    /// A key part naming these choices, for caches of rendered diffs.
+    pub fn key(&self) -> String {
+        format!(
+            "{}:{}:{}:{}",
+            self.side_by_side, self.ignorews, self.context, self.full
+        )
+    }
+
+    /// The links that change one choice and keep the rest. `unified` is the page's address
+    /// (path only); `side` the side-by-side address, or `None` when side by side is
+    /// `diff=sidebyside` on the same address; `keep` the query the page needs whatever the
+    /// choices (already encoded pairs, such as the revisions of a file diff).
+    pub fn nav(&self, unified: &str, side: Option<&str>, keep: &[(&str, String)]) -> DiffNav {
+        let link = |c: DiffChoice| {
+            let mut pairs: Vec<(&str, String)> = keep.to_vec();
+            let base = match (c.side_by_side, side) {
+                (true, Some(s)) => s,
+                (true, None) => {
+                    pairs.push(("diff", "sidebyside".into()));
+                    unified
+                }
+                (false, _) => unified,
+            };
+            if c.ignorews {
+                pairs.push(("ignorews", "1".into()));
+            }
+            if c.context != 3 {
+                pairs.push(("context", c.context.to_string()));
+            }
+            if c.full {
+                pairs.push(("fulldiff", "1".into()));
+            }
+            let query: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            match query.is_empty() {
+                true => base.to_owned(),
+                false => format!("{base}?{}", query.join("&")),
+            }
+        };
+        DiffNav {
+            side_by_side: self.side_by_side,
+            ignorews: self.ignorews,
+            unified_href: link(Self {
+                side_by_side: false,
+                ..*self
+            }),
+            side_href: link(Self {
+                side_by_side: true,
+                ..*self
+            }),
+            whitespace_href: link(Self {
+                ignorews: !self.ignorews,
+                ..*self
+            }),
+            context_href: link(Self {
+                context: (self.context + 10).min(MAX_CONTEXT),
+                ..*self
+            }),
+            full_href: link(Self {
+                full: true,
+                ..*self
+            }),
+        }
+    }
+}
+
+/// Links that show a diff another way, each keeping the other choices.
+#[derive(Clone, Debug, Default)]
+pub struct DiffNav {
+    pub side_by_side: bool,
+    pub ignorews: bool,
+    pub unified_href: String,
+    pub side_href: String,
+    pub whitespace_href: String,
+    pub context_href: String,
+    /// The same page with every diff shown.
+    pub full_href: String,
+}
 
 /// One row of a unified diff table.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -196,6 +314,34 @@ pub fn side_by_side(rows: &[DiffRow]) -> Vec<SideRow> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn diff_links_change_one_choice_and_keep_the_rest() {
+        let q = vec![
+            ("ignorews".to_owned(), "1".to_owned()),
+            ("context".to_owned(), "500".to_owned()),
+        ];
+        let c = DiffChoice::from_query(&q, false);
+        assert_eq!((c.ignorews, c.context, c.full), (true, 100, false));
+        let keep = [("diff1", "a".to_owned()), ("diff2", "b".to_owned())];
+        let nav = c.nav("/r/diff/x", Some("/r/diff-2way/x"), &keep);
+        assert_eq!(
+            nav.side_href,
+            "/r/diff-2way/x?diff1=a&diff2=b&ignorews=1&context=100"
+        );
+        assert_eq!(nav.whitespace_href, "/r/diff/x?diff1=a&diff2=b&context=100");
+        assert_eq!(
+            nav.full_href,
+            "/r/diff/x?diff1=a&diff2=b&ignorews=1&context=100&fulldiff=1"
+        );
+        let plain = DiffChoice::from_query(&[], true).nav("/r/changeset/1", None, &[]);
+        assert_eq!(plain.unified_href, "/r/changeset/1");
+        assert_eq!(plain.full_href, "/r/changeset/1?diff=sidebyside&fulldiff=1");
+        assert_eq!(
+            plain.context_href,
+            "/r/changeset/1?diff=sidebyside&context=13"
+        );
+    }
 
     #[test]
     fn line_numbers_follow_the_hunk_header() {

@@ -9,6 +9,7 @@ mod api;
 mod auth_pages;
 mod browse_pages;
 pub mod client;
+mod compare_pages;
 mod compress;
 mod csrf;
 mod diff;

@@ -12,6 +12,7 @@ use kallithea_model::{PermLevel, RepoId};
 
 use crate::browse_pages::{self, ChangesetText};
 use crate::client::Client;
+use crate::compare_pages;
 use crate::csrf::serde_urlencoded_pairs;
 use crate::pages::{checked, layout, web_err};
 use crate::view::{GrantItem, RepoHeader, SettingsPage, render};
@@ -151,7 +152,12 @@ async fn dispatch_inner(state: &AppState, req: Request) -> Result<Response, WebE
             )
             .await
         }
-        (_, ["changeset", rev]) if get => browse_pages::changeset(state, h, repo_row, rev, q).await,
+        (_, ["changeset", rev]) if get => match rev.split_once("...") {
+            Some((first, last)) => {
+                compare_pages::changeset_range(state, h, repo_row, first, last, q).await
+            }
+            None => browse_pages::changeset(state, h, repo_row, rev, q).await,
+        },
         (_, ["changeset-diff" | "raw-changeset", rev]) if get => {
             browse_pages::changeset_text(state, h, repo_row, rev, ChangesetText::Diff).await
         }
@@ -175,9 +181,15 @@ async fn dispatch_inner(state: &AppState, req: Request) -> Result<Response, WebE
             browse_pages::annotate(state, h, repo_row, rev, &rest_path(2)).await
         }
         (_, ["archive", file]) if get => browse_pages::archive(state, h, repo_row, file).await,
-        (_, ["compare"]) if get => browse_pages::compare(state, h, repo_row, None, q).await,
+        (_, ["compare"]) if get => compare_pages::compare(state, h, repo_row, None, q).await,
         (_, ["compare", spec]) if get => {
-            browse_pages::compare(state, h, repo_row, Some(spec), q).await
+            compare_pages::compare(state, h, repo_row, Some(spec), q).await
+        }
+        (_, ["diff", _, ..]) if get => {
+            compare_pages::path_diff(state, h, repo_row, &rest_path(1), q, false).await
+        }
+        (_, ["diff-2way", _, ..]) if get => {
+            compare_pages::path_diff(state, h, repo_row, &rest_path(1), q, true).await
         }
         (_, ["feed", "rss"]) if get => browse_pages::feed(state, h, repo_row, false).await,
         (_, ["feed", "atom"]) if get => browse_pages::feed(state, h, repo_row, true).await,

@@ -329,15 +329,12 @@ pub struct ChangesetPage {
     pub children: Vec<String>,
     pub labels: Vec<String>,
     pub files: Vec<FileDiffView>,
-    pub side_by_side: bool,
+    pub nav: crate::diff::DiffNav,
     pub cut: bool,
-    pub base_href: String,
     /// The first parent, where deleted files are linked (empty for a first changeset).
     pub base_id: String,
     /// A merge: its diff is against the first parent only.
     pub merge: bool,
-    pub ignorews: bool,
-    pub context: u32,
 }
 
 pub struct Crumb {
@@ -487,6 +484,10 @@ pub struct ComparePage {
     pub org_name: String,
     pub other_name: String,
     pub compared: bool,
+    /// `/changeset/{first}...{last}`: the changesets from `org_name` to `other_name`, both
+    /// included.
+    pub range: bool,
+    /// Empty when the comparison starts before the first changeset.
     pub org_short: String,
     /// The `other` side: files link to it.
     pub id: String,
@@ -494,11 +495,35 @@ pub struct ComparePage {
     pub rows: Vec<ChangesetRow>,
     pub more: bool,
     pub files: Vec<FileDiffView>,
-    pub side_by_side: bool,
+    pub nav: crate::diff::DiffNav,
     pub cut: bool,
-    pub base_href: String,
-    /// Where deleted files are linked: `org`.
+    /// Where the diff starts, where deleted files are linked (empty: from nothing).
     pub base_id: String,
+    /// The diff starts at the common ancestor (`merge=1`), not at `org`.
+    pub from_ancestor: bool,
+    /// The same comparison with the other kind of diff (empty for ranges).
+    pub other_diff_href: String,
+    /// Always false (the template shared with changesets asks).
+    pub merge: bool,
+}
+
+#[derive(Template)]
+#[template(path = "path_diff.html")]
+pub struct PathDiffPage {
+    pub layout: Layout,
+    pub repo: RepoHeader,
+    pub path: String,
+    /// Where the diff starts; empty when from nothing.
+    pub base_id: String,
+    pub base_short: String,
+    /// Where it ends.
+    pub id: String,
+    pub short: String,
+    pub files: Vec<FileDiffView>,
+    pub nav: crate::diff::DiffNav,
+    pub cut: bool,
+    pub raw_href: String,
+    pub download_href: String,
     /// Always false (the template shared with changesets asks).
     pub merge: bool,
 }

@@ -671,6 +671,190 @@ fn compare_lists_changesets_and_the_combined_diff() {
     }
 }
 
+/// Kallithea's three ways to diff two revisions: compare tip to tip or, with `merge=1`, from
+/// the common ancestor; a changeset range; one file between any two revisions.
+#[test]
+fn diffs_between_any_two_revisions() {
+    let (s, _admin, dir) = setup();
+    // main moves on after feature/x branched off.
+    std::fs::write(dir.join("main-only.txt"), "m\n").unwrap();
+    std::fs::write(dir.join("src/app.py"), "def main():\n    return 3\n").unwrap();
+    git_ok(&dir, &["add", "."]);
+    git_ok(&dir, &["commit", "-q", "-m", "main moves on"]);
+    git_ok(
+        &dir,
+        &["push", "-q", &s.git_url(ADMIN, ADMIN_PW, "web"), "main"],
+    );
+    let b = Browser::new(&s.base);
+    let section =
+        |page: &str, what: &str| page.contains(&format!(">{what}</a> <span class=\"kind"));
+
+    // Tip to tip: what differs between the two, main's own change shown undone.
+    let (status, tips) = b.get_text("/web/compare/main...feature%2Fx");
+    assert_eq!(status, 200, "{tips}");
+    assert!(tips.contains("3 files changed"), "{tips}");
+    assert!(section(&tips, "feature.txt") && section(&tips, "main-only.txt"));
+    assert!(tips.contains("Show only what merging would bring"));
+    assert!(
+        tips.contains("href=\"/web/compare/main...feature%2Fx?merge=1\""),
+        "{tips}"
+    );
+    // From the ancestor: only the branch's own work.
+    let (status, merge) = b.get_text("/web/compare/main...feature%2Fx?merge=1");
+    assert_eq!(status, 200, "{merge}");
+    assert!(
+        merge.contains("1 file changed") && section(&merge, "feature.txt"),
+        "{merge}"
+    );
+    assert!(!section(&merge, "main-only.txt"));
+    let ancestor = head(&dir, "main~1");
+    assert!(
+        merge.contains(&format!(
+            "/web/changeset/{ancestor}\">{}</a>, the newest changeset both descend from",
+            &ancestor[..12]
+        )),
+        "{merge}"
+    );
+    // The options keep the kind of diff, and context is honoured.
+    assert!(
+        merge.contains("href=\"/web/compare/main...feature%2Fx?merge=1&#38;diff=sidebyside\""),
+        "{merge}"
+    );
+    let (_, narrow) = b.get_text("/web/compare/main...feature%2Fx?context=0");
+    assert!(narrow.contains("@@ -2 +2,5 @@ def main():"), "{narrow}");
+
+    // A range: first to last, both included, and the diff they make together.
+    let first = head(&dir, "main~2");
+    let last = head(&dir, "main");
+    let (status, range) = b.get_text(&format!(
+        "/web/changeset/{}...{}",
+        &first[..12],
+        &last[..12]
+    ));
+    assert_eq!(status, 200, "{range}");
+    for summary in ["add files", "edit app #12", "main moves on"] {
+        assert!(range.contains(summary), "{summary}: {range}");
+    }
+    assert!(!range.contains(">first<"), "the parent is not in the range");
+    assert!(section(&range, "main-only.txt") && section(&range, "blob.bin"));
+    // A range from the very first changeset diffs from nothing.
+    let root = head(&dir, "v1.0");
+    let (status, all) = b.get_text(&format!("/web/changeset/{root}...main"));
+    assert_eq!(status, 200, "{all}");
+    assert!(section(&all, "README.md") && all.contains("first"), "{all}");
+    let (status, bad) = b.get_text("/web/changeset/main...nope");
+    assert_eq!(status, 404);
+    assert!(bad.contains("There is no revision &#34;nope&#34;"), "{bad}");
+
+    // One file between two revisions, as Kallithea's /diff/ gives it.
+    let (status, one) = b.get_text("/web/diff/src/app.py?diff1=v1.0&diff2=main");
+    assert_eq!(status, 200, "{one}");
+    assert!(
+        one.contains("Diff of <span class=\"mono\">src/app.py</span>"),
+        "{one}"
+    );
+    assert!(
+        one.contains("1 file changed") && !one.contains("main-only.txt"),
+        "{one}"
+    );
+    assert!(
+        one.contains("<tr class=\"del\">") && one.contains("<tr class=\"add\">"),
+        "{one}"
+    );
+    let (status, side) = b.get_text("/web/diff-2way/src/app.py?diff1=v1.0&diff2=main");
+    assert_eq!(status, 200);
+    assert!(side.contains("<table class=\"diff side\">"), "{side}");
+    let raw = b.get("/web/diff/src/app.py?diff1=v1.0&diff2=main&diff=raw");
+    assert_eq!(raw.status(), 200);
+    assert_eq!(raw.headers()["content-type"], "text/plain; charset=utf-8");
+    let text = raw.text().unwrap();
+    assert!(
+        text.starts_with("diff --git a/src/app.py b/src/app.py") && text.contains("+    return 3"),
+        "{text}"
+    );
+    let dl = b.get("/web/diff/src/app.py?diff1=v1.0&diff2=main&diff=download");
+    let disposition = dl.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        disposition,
+        format!(
+            "attachment; filename=\"{}_vs_{}.diff\"",
+            &root[..12],
+            &last[..12]
+        )
+    );
+    // From nothing (Kallithea's all-zero id): the file as added.
+    let (_, added) = b.get_text(&format!(
+        "/web/diff/feature.txt?diff1={}&diff2=feature%2Fx",
+        "0".repeat(40)
+    ));
+    assert!(
+        added.contains("nothing (before the first changeset)") && added.contains(">added<"),
+        "{added}"
+    );
+    // The same revision twice: nothing differs, and the page says so.
+    let (status, same) = b.get_text("/web/diff/src/app.py?diff2=main");
+    assert_eq!(status, 200);
+    assert!(
+        same.contains("src/app.py is the same in both revisions"),
+        "{same}"
+    );
+    // A file cut from a large changeset links to its own whole diff.
+    let added = head(&dir, "main~2");
+    let (_, cs) = b.get_text(&format!("/web/changeset/{added}"));
+    let link = format!("/web/diff/big.txt?diff1={root}&amp;diff2={added}&amp;fulldiff=1");
+    assert!(cs.contains("Diff not shown") && cs.contains(&link), "{cs}");
+    let (status, big) = b.get_text(&link.replace("&amp;", "&"));
+    assert_eq!(status, 200);
+    assert!(
+        big.contains("0123456789abcdef") && !big.contains("Diff not shown"),
+        "{big}"
+    );
+    // The file page offers a diff from any revision to the one shown.
+    let (_, file) = b.get_text("/web/files/main/src/app.py");
+    assert!(
+        file.contains("action=\"/web/diff/src/app.py\"")
+            && file.contains(&format!("name=\"diff2\" value=\"{last}\"")),
+        "{file}"
+    );
+    // Without revisions: the file's page, where the diff form is.
+    let r = b.get("/web/diff/src/app.py");
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/web/files/tip/src/app.py");
+    // show_rev goes to the file at diff1, or its annotation.
+    let r = b.get("/web/diff/src/app.py?diff1=v1.0&diff2=main&show_rev=1&annotate=1");
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/web/annotate/v1.0/src/app.py");
+    for (path, status, want) in [
+        (
+            "/web/diff/nope.txt?diff1=v1.0&diff2=main",
+            404,
+            "There is no file or folder &#34;nope.txt&#34; at v1.0 or main",
+        ),
+        (
+            "/web/diff/src/app.py?diff1=v1.0&diff2=nope",
+            404,
+            "There is no revision &#34;nope&#34;",
+        ),
+        (
+            "/web/diff/src/app.py?diff1=--output=x&diff2=main",
+            404,
+            "There is no revision",
+        ),
+        (
+            "/web/diff/--output=x?diff1=v1.0&diff2=main",
+            404,
+            "There is no file or folder",
+        ),
+    ] {
+        let (got, page) = b.get_text(path);
+        assert_eq!(got, status, "{path}: {page}");
+        assert!(page.contains(want), "{path}: {page}");
+    }
+}
+
 fn parses_as_xml(body: &str) -> bool {
     use std::io::Write;
     let mut child = std::process::Command::new("python3")
