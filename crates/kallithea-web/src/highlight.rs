@@ -58,12 +58,30 @@ pub fn lines(path: &str, text: &str) -> Option<Vec<String>> {
     highlight(path, text, cores() > 1)
 }
 
+/// [`lines`] for a code block whose language is named by a token (a Markdown fence's
+/// `python`, `rust`, `sh`, …), on one thread (blocks are short).
+pub fn lines_in_language(language: &str, text: &str) -> Option<Vec<String>> {
+    let set = syntaxes();
+    let syntax = set.find_syntax_by_token(language)?;
+    (syntax.name != "Plain Text")
+        .then(|| highlight_with(set, syntax, text, false))
+        .flatten()
+}
+
 fn highlight(path: &str, text: &str, in_halves: bool) -> Option<Vec<String>> {
+    let set = syntaxes();
+    highlight_with(set, syntax_for(set, path, text)?, text, in_halves)
+}
+
+fn highlight_with(
+    set: &SyntaxSet,
+    syntax: &SyntaxReference,
+    text: &str,
+    in_halves: bool,
+) -> Option<Vec<String>> {
     if text.len() > MAX_BYTES {
         return None;
     }
-    let set = syntaxes();
-    let syntax = syntax_for(set, path, text)?;
     let src: Vec<&str> = LinesWithEndings::from(text).collect();
     if src.iter().any(|l| l.len() > MAX_LINE_BYTES) {
         return None;
@@ -367,7 +385,7 @@ fn close_span(html: &mut String, empty: &mut Vec<usize>) {
 }
 
 /// Text as HTML: `&`, `<`, `>`, `"` and `'` escaped.
-fn escape_into(out: &mut String, text: &str) {
+pub(crate) fn escape_into(out: &mut String, text: &str) {
     let mut last = 0;
     for (i, b) in text.bytes().enumerate() {
         let rep = match b {

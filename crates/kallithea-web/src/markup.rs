@@ -72,7 +72,70 @@ pub fn markdown(text: &str, base: Option<&LinkBase>) -> Option<String> {
     options.extension.autolink = true;
     options.extension.tasklist = true;
     options.extension.footnotes = true;
-    sanitize(&comrak::markdown_to_html(text, &options), base)
+    FENCE_BYTES_LEFT.set(MAX_FENCE_BYTES);
+    let mut plugins = comrak::options::Plugins::default();
+    plugins.render.codefence_syntax_highlighter = Some(&FENCES);
+    sanitize(
+        &comrak::markdown_to_html_with_plugins(text, &options, &plugins),
+        base,
+    )
+}
+
+/// How much fenced code one document may have highlighted (the rest stays plain), so that a
+/// document of many blocks costs no more than one large file.
+const MAX_FENCE_BYTES: usize = 128 * 1024;
+
+thread_local! {
+    /// What is left of [`MAX_FENCE_BYTES`] for the document being rendered on this thread.
+    static FENCE_BYTES_LEFT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Highlights fenced code blocks whose language syntect knows, with the same `hl-` classes
+/// as file pages; other blocks stay plain escaped text.
+struct Fences;
+
+static FENCES: Fences = Fences;
+
+impl comrak::adapters::SyntaxHighlighterAdapter for Fences {
+    fn write_highlighted(
+        &self,
+        output: &mut dyn std::fmt::Write,
+        lang: Option<&str>,
+        code: &str,
+    ) -> std::fmt::Result {
+        let left = FENCE_BYTES_LEFT.get();
+        FENCE_BYTES_LEFT.set(left.saturating_sub(code.len()));
+        let language = lang
+            .and_then(|l| l.split_whitespace().next())
+            .filter(|_| code.len() <= left);
+        let mut html = String::with_capacity(code.len() * 2);
+        match language.and_then(|l| crate::highlight::lines_in_language(l, code)) {
+            Some(lines) => {
+                html = lines.join("\n");
+                if code.ends_with('\n') {
+                    html.push('\n');
+                }
+            }
+            None => crate::highlight::escape_into(&mut html, code),
+        }
+        output.write_str(&html)
+    }
+
+    fn write_pre_tag(
+        &self,
+        output: &mut dyn std::fmt::Write,
+        _attributes: std::collections::HashMap<&'static str, std::borrow::Cow<'_, str>>,
+    ) -> std::fmt::Result {
+        output.write_str("<pre>")
+    }
+
+    fn write_code_tag(
+        &self,
+        output: &mut dyn std::fmt::Write,
+        _attributes: std::collections::HashMap<&'static str, std::borrow::Cow<'_, str>>,
+    ) -> std::fmt::Result {
+        output.write_str("<code>")
+    }
 }
 
 /// Cleans HTML made by a renderer (comrak, docutils), relative links resolved against
@@ -86,7 +149,20 @@ pub fn sanitize(html: &str, base: Option<&LinkBase>) -> Option<String> {
         std::sync::LazyLock::new(|| {
             let mut b = ammonia::Builder::default();
             b.link_rel(Some("noopener noreferrer nofollow"));
+            // Highlighted code blocks: spans keep only the highlighter's classes.
+            b.add_tag_attributes("span", ["class"]);
             b.attribute_filter(|element, attribute, value| {
+                if (element, attribute) == ("span", "class") {
+                    let kept: Vec<&str> = value
+                        .split_whitespace()
+                        .filter(|c| {
+                            c.starts_with("hl-")
+                                && c.bytes()
+                                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                        })
+                        .collect();
+                    return (!kept.is_empty()).then(|| std::borrow::Cow::Owned(kept.join(" ")));
+                }
                 let resolved = BASE.with_borrow(|base| {
                     base.as_ref()
                         .and_then(|b| b.resolve(element, attribute, value))
@@ -159,6 +235,38 @@ pub fn is_markdown(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fenced_code_is_highlighted_and_stays_inert() {
+        let html = markdown(
+            "```python\ndef f():\n    return '<b>x</b>'\n```\n\n```nosuchlang\n<i>plain</i>\n```\n",
+            None,
+        )
+        .unwrap();
+        assert!(html.contains("<span class=\"hl-"), "{html}");
+        assert!(
+            html.contains("&lt;b&gt;x&lt;/b&gt;") && !html.contains("<b>x"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<pre><code>&lt;i&gt;plain&lt;/i&gt;\n</code></pre>"),
+            "{html}"
+        );
+        // Spans from another renderer (docutils) keep only highlighter classes, no handlers.
+        let hand = sanitize(
+            "<span class=\"evil hl-keyword\" onclick=\"x()\">a</span> <span class=\"evil\">b</span>",
+            None,
+        )
+        .unwrap();
+        assert!(
+            hand.contains("<span class=\"hl-keyword\">a</span>"),
+            "{hand}"
+        );
+        assert!(
+            hand.contains("<span>b</span>") && !hand.contains("onclick"),
+            "{hand}"
+        );
+    }
 
     #[test]
     fn markdown_is_rendered_and_made_inert() {
