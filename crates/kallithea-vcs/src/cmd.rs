@@ -217,6 +217,32 @@ impl GitCommand {
         Ok((out, complete))
     }
 
+    /// Runs with `read` consuming stdout as it comes; `read` returns its result and whether
+    /// it read to the end. git is stopped when `read` stops early; having read to the end,
+    /// a failed git is an error.
+    pub fn run_reading<T>(
+        &self,
+        dir: &Path,
+        read: impl FnOnce(&mut dyn std::io::BufRead) -> (T, bool),
+    ) -> Result<T> {
+        tracing::debug!(command = %self.describe(), "git (read as it runs)");
+        let mut child = self.spawn_std_stdout(dir)?;
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let (value, to_the_end) = read(&mut std::io::BufReader::with_capacity(64 * 1024, stdout));
+        if !to_the_end {
+            let _ = child.kill();
+        }
+        let status = child.wait().map_err(|e| self.spawn_error(e))?;
+        if to_the_end && !status.success() {
+            return Err(Error::CommandFailed {
+                command: self.describe(),
+                status: status.to_string(),
+                stderr: String::new(),
+            });
+        }
+        Ok(value)
+    }
+
     /// Like [`GitCommand::run`], with `input` written to git's standard input (for `--stdin`
     /// lists too long for a command line).
     pub fn run_with_input(&self, dir: &Path, input: &[u8]) -> Result<Vec<u8>> {

@@ -12,8 +12,8 @@ use crate::git::is_object_id;
 use crate::git_objects::{MAX_IN_MEMORY_BLOB, Objects};
 use crate::read::{AnnotatedLine, ArchiveFormat, LastChange};
 use crate::read::{
-    ChangeKind, Changeset, ChangesetId, DiffOptions, EntryKind, FileChange, FileContent, Node,
-    Person, RefDetails, RefInfo, RefKind, VcsRead, looks_binary,
+    Changeset, ChangesetId, DiffOptions, EntryKind, FileChange, FileContent, Node, Person,
+    RefDetails, RefInfo, RefKind, VcsRead, looks_binary,
 };
 use crate::{Error, Result};
 
@@ -378,7 +378,7 @@ impl VcsRead for GitRepo {
                     from,
                     to,
                     opts.context,
-                    MAX_PATCH_BYTES,
+                    crate::git_patch::MAX_PATCH_BYTES,
                 )?
             {
                 return Ok(files);
@@ -529,77 +529,19 @@ impl GitRepo {
                 c
             }
         };
-        // One git: the `--numstat` records come first, then an empty record, then the patch.
-        // Never more than MAX_PATCH_BYTES in memory: files past it show as cut.
-        let both = common(
+        // One git, read as it writes: what happened to each file (`--raw`), the line counts
+        // (`--numstat`), then the patch, kept within limits (`git_patch`).
+        let c = revs(common(
             GitCommand::new("diff-tree")
                 .arg("-z")
+                .arg("--raw")
                 .arg("--numstat")
                 .arg("-p")
                 .arg_num("-U", opts.context as usize),
-        );
-        let (out, complete) = revs(both)?.run_limited(&self.path, MAX_PATCH_BYTES)?;
-        let (stat, patch) = match split_numstat(&out) {
-            Some(parts) => parts,
-            None if complete => (&out[..], &[][..]),
-            // So many files that their list alone fills the limit: list them all, no patches.
-            None => {
-                let stat = self.run(revs(common(
-                    GitCommand::new("diff-tree").arg("-z").arg("--numstat"),
-                ))?)?;
-                return Ok(parse_numstat(&stat));
-            }
-        };
-        let mut files = parse_numstat(stat);
-        let attached = attach_patches(&mut files, &crate::text::decode_lines(patch));
-        if !complete {
-            // The read stopped inside the last file's patch, and before the patches of the
-            // files after it: none of those is shown in part.
-            let mut with_patch = vec![false; files.len()];
-            for &i in &attached {
-                with_patch[i] = true;
-            }
-            let last = attached.last().copied();
-            for (i, f) in files.iter_mut().enumerate() {
-                if Some(i) == last || (!with_patch[i] && !f.binary && f.added + f.removed > 0) {
-                    f.patch.clear();
-                    f.too_large = true;
-                }
-            }
-        }
-        if opts.ignore_whitespace {
-            // git leaves out files whose changes are all whitespace: they are listed anyway,
-            // said to be so, in git's order.
-            let all = self.run(revs(
-                GitCommand::new("diff-tree")
-                    .arg("-z")
-                    .arg("--numstat")
-                    .arg("-r")
-                    .arg("-M")
-                    .arg("--no-ext-diff")
-                    .arg("--no-textconv"),
-            )?)?;
-            let mut shown: Vec<Option<FileChange>> = files.into_iter().map(Some).collect();
-            let at: std::collections::HashMap<String, usize> = shown
-                .iter()
-                .enumerate()
-                .filter_map(|(i, f)| Some((f.as_ref()?.path.clone(), i)))
-                .collect();
-            let mut merged = Vec::with_capacity(shown.len());
-            for mut f in parse_numstat(&all) {
-                match at.get(&f.path).and_then(|&i| shown[i].take()) {
-                    Some(s) => merged.push(s),
-                    None => {
-                        f.whitespace_only = !f.binary;
-                        merged.push(f);
-                    }
-                }
-            }
-            // Anything git listed only with whitespace ignored (a rename it paired up).
-            merged.extend(shown.into_iter().flatten());
-            return Ok(merged);
-        }
-        Ok(files)
+        ))?;
+        c.run_reading(&self.path, |out| {
+            crate::git_patch::read_diff(out, opts.ignore_whitespace)
+        })
     }
 
     /// Starts `git cat-file blob` for a file, to stream its whole content.
@@ -704,158 +646,11 @@ fn parse_blame(out: &[u8]) -> Vec<AnnotatedLine> {
     lines
 }
 
-/// `--numstat -z` output: `added\tremoved\tpath\0`, or for renames `added\tremoved\t\0old\0new\0`.
-fn parse_numstat(out: &[u8]) -> Vec<FileChange> {
-    let text = String::from_utf8_lossy(out);
-    let mut parts = text.split('\0');
-    let mut files = Vec::new();
-    while let Some(head) = parts.next() {
-        let head = head.trim_start_matches('\n');
-        if head.is_empty() {
-            continue;
-        }
-        let mut f = head.splitn(3, '\t');
-        let (Some(a), Some(r), Some(path)) = (f.next(), f.next(), f.next()) else {
-            continue;
-        };
-        let binary = a == "-" && r == "-";
-        let (path, old_path) = if path.is_empty() {
-            let old = parts.next().unwrap_or_default().to_owned();
-            let new = parts.next().unwrap_or_default().to_owned();
-            (new, Some(old))
-        } else {
-            (path.to_owned(), None)
-        };
-        files.push(FileChange {
-            kind: if old_path.is_some() {
-                ChangeKind::Renamed
-            } else {
-                ChangeKind::Modified
-            },
-            path,
-            old_path,
-            added: a.parse().unwrap_or(0),
-            removed: r.parse().unwrap_or(0),
-            binary,
-            patch: String::new(),
-            too_large: false,
-            mode_change: None,
-            whitespace_only: false,
-        });
-    }
-    files
-}
-
-/// Splits `diff-tree -z --numstat -p` output into the numstat records and the patch: the
-/// records end with an empty one (a rename record is `a\tr\t`, then the two paths).
-/// `None` when the end of the records is not in `out`.
-fn split_numstat(out: &[u8]) -> Option<(&[u8], &[u8])> {
-    let mut pos = 0;
-    let mut paths_to_skip = 0;
-    while pos < out.len() {
-        let end = pos + out[pos..].iter().position(|b| *b == 0)?;
-        let record = &out[pos..end];
-        if paths_to_skip > 0 {
-            paths_to_skip -= 1;
-        } else if record.is_empty() {
-            return Some((&out[..pos], &out[end + 1..]));
-        } else if record.ends_with(b"\t")
-            && record.splitn(3, |b| *b == b'\t').nth(2) == Some(&[][..])
-        {
-            // `added\tremoved\t` with no path: a rename, whose two paths follow.
-            paths_to_skip = 2;
-        }
-        pos = end + 1;
-    }
-    None
-}
-
 /// Blobs up to this size are read whole in-process even when only a prefix is wanted.
 const SMALL_BLOB: u64 = 1024 * 1024;
 
 /// The most text a raw diff or patch download may have.
 pub const MAX_TEXT_BYTES: usize = 64 * 1024 * 1024;
-
-/// The most patch text read for one diff.
-pub const MAX_PATCH_BYTES: usize = 16 * 1024 * 1024;
-
-/// The path a patch section is about, from its header: `rename to`, `+++ b/`, `--- a/` (for a
-/// deletion), or the two equal halves of `diff --git a/P b/P`.
-fn section_path(head: &str) -> Option<String> {
-    for line in head.lines() {
-        if let Some(p) = line
-            .strip_prefix("rename to ")
-            .or_else(|| line.strip_prefix("copy to "))
-        {
-            return Some(p.to_owned());
-        }
-    }
-    if let Some(p) = head.lines().find_map(|l| l.strip_prefix("+++ b/")) {
-        return Some(p.trim_end_matches('\t').to_owned());
-    }
-    if let Some(p) = head.lines().find_map(|l| l.strip_prefix("--- a/")) {
-        return Some(p.trim_end_matches('\t').to_owned());
-    }
-    let rest = head.lines().next()?.strip_prefix("diff --git a/")?;
-    let n = rest.len().checked_sub(3)? / 2;
-    (rest.len() == 2 * n + 3 && rest.get(n..n + 3) == Some(" b/") && rest[..n] == rest[n + 3..])
-        .then(|| rest[..n].to_owned())
-}
-
-/// Splits a `diff-tree -p` output by file and attaches each part (from its first `@@`) to
-/// the file of the same path (a type change has two parts for one file); also learns added
-/// and deleted files from the headers.
-/// Hands each file its part of the patch; returns the files given a part, in patch order.
-fn attach_patches(files: &mut [FileChange], patch: &str) -> Vec<usize> {
-    let mut attached = Vec::new();
-    let mut sections: Vec<(String, String)> = Vec::new();
-    for line in patch.split_inclusive('\n') {
-        if line.starts_with("diff --git ") {
-            sections.push((line.to_owned(), String::new()));
-        } else if let Some((head, body)) = sections.last_mut() {
-            if body.is_empty() && !line.starts_with("@@") {
-                head.push_str(line);
-            } else {
-                body.push_str(line);
-            }
-        }
-    }
-    for (head, body) in sections {
-        let Some(path) = section_path(&head) else {
-            continue;
-        };
-        let Some(at) = files
-            .iter()
-            .position(|f| f.path == path || f.old_path.as_deref() == Some(path.as_str()))
-        else {
-            continue;
-        };
-        attached.push(at);
-        let f = &mut files[at];
-        let typechange = !f.patch.is_empty();
-        let mode = |key: &str| {
-            head.split('\n')
-                .find_map(|l| l.strip_prefix(key))
-                .map(|m| m.trim().to_owned())
-        };
-        if let (Some(old), Some(new)) = (mode("old mode "), mode("new mode ")) {
-            f.mode_change = Some((old, new));
-        }
-        if !typechange {
-            if head.contains("\nnew file mode ") {
-                f.kind = ChangeKind::Added;
-            } else if head.contains("\ndeleted file mode ") {
-                f.kind = ChangeKind::Deleted;
-            } else if head.contains("\ncopy from ") {
-                f.kind = ChangeKind::Copied;
-            }
-        } else {
-            f.kind = ChangeKind::Modified;
-        }
-        f.patch.push_str(&body);
-    }
-    attached
-}
 
 /// What the in-process reader's tests compare against: history as `git log` gives it.
 #[cfg(test)]
@@ -979,6 +774,7 @@ pub(crate) mod tests_support {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::read::ChangeKind;
     use crate::read::Repo;
 
     /// Runs git in `dir` with a fixed author and date.
@@ -1280,27 +1076,6 @@ mod tests {
     }
 
     #[test]
-    fn numstat_records_end_before_the_patch() {
-        let out =
-            b"1\t2\ta.txt\x003\t0\t\x00old name\x00new name\x00\x00diff --git a/a.txt b/a.txt\n";
-        let (stat, patch) = split_numstat(out).unwrap();
-        assert_eq!(patch, b"diff --git a/a.txt b/a.txt\n");
-        let files = parse_numstat(stat);
-        assert_eq!(files.len(), 2);
-        assert_eq!(files[1].old_path.as_deref(), Some("old name"));
-        assert_eq!(files[1].path, "new name");
-        // A file whose name ends with a tab is no rename.
-        let (stat, patch) = split_numstat(b"1\t0\tname\t\x00\x00diff").unwrap();
-        assert_eq!(
-            (parse_numstat(stat)[0].path.as_str(), patch),
-            ("name\t", &b"diff"[..])
-        );
-        // Cut inside the records: not split.
-        assert!(split_numstat(&out[..20]).is_none());
-        assert!(split_numstat(b"").is_none());
-    }
-
-    #[test]
     fn patches_belong_to_their_files_with_ignored_whitespace_and_type_changes() {
         let tmp = tempfile::tempdir().unwrap();
         let w = tmp.path().join("w");
@@ -1385,7 +1160,7 @@ mod tests {
     }
 
     #[test]
-    fn a_patch_past_the_read_limit_is_never_shown_in_part_and_modes_are_named() {
+    fn a_patch_past_the_limit_is_never_shown_in_part_nor_hides_the_next_and_modes_are_named() {
         let tmp = tempfile::tempdir().unwrap();
         let w = tmp.path().join("w");
         g(tmp.path(), &["init", "-q", "-b", "main", "w"]);
@@ -1393,7 +1168,7 @@ mod tests {
         std::fs::write(w.join("m.txt"), "x\n").unwrap();
         g(&w, &["add", "."]);
         g(&w, &["commit", "-q", "-m", "one"]);
-        // 18 MB of lines: more patch than a page reads (MAX_PATCH_BYTES), in the middle.
+        // 18 MB of lines: more patch than a page keeps for one file, in the middle.
         std::fs::write(w.join("a.txt"), "small change\n").unwrap();
         let line = "0123456789abcdef0123456789abcdef\n";
         std::fs::write(w.join("m.txt"), line.repeat(18 * 1024 * 1024 / line.len())).unwrap();
@@ -1407,13 +1182,10 @@ mod tests {
         let files = r.changes(&two, DiffOptions::default()).unwrap();
         let f = |p: &str| files.iter().find(|f| f.path == p).unwrap();
         assert!(f("a.txt").patch.contains("+small change") && !f("a.txt").too_large);
-        for p in ["m.txt", "z.txt"] {
-            assert!(
-                f(p).too_large && f(p).patch.is_empty(),
-                "{p}: {:?}",
-                f(p).too_large
-            );
-        }
+        assert!(f("m.txt").too_large && f("m.txt").patch.is_empty());
+        // The file after it is shown, and is known to be new.
+        assert!(!f("z.txt").too_large && f("z.txt").patch.contains("+after"));
+        assert_eq!(f("z.txt").kind, ChangeKind::Added);
         let three = r.resolve("main").unwrap().unwrap();
         let files = r.changes(&three, DiffOptions::default()).unwrap();
         assert_eq!(

@@ -10,6 +10,7 @@ pub mod git;
 mod git_commit;
 mod git_diff;
 mod git_objects;
+mod git_patch;
 pub mod git_read;
 pub mod markup;
 pub mod read;
