@@ -66,7 +66,13 @@ pub(crate) fn row(c: &Changeset, labels: &RefLabels) -> ChangesetRow {
         author: c.author.name.clone(),
         age: view::age(c.author_time),
         date: view::date(c.author_time),
-        labels: labels.get(&c.id).cloned().unwrap_or_default(),
+        labels: labels
+            .get(&c.id)
+            .map(|l| l[..l.len().min(view::ROW_LABELS)].to_vec())
+            .unwrap_or_default(),
+        more_labels: labels
+            .get(&c.id)
+            .map_or(0, |l| l.len().saturating_sub(view::ROW_LABELS)),
         merge: c.parents.len() > 1,
     }
 }
@@ -338,7 +344,8 @@ pub async fn changeset(
         ),
         parents: c.parents.iter().map(|p| p.0.clone()).collect(),
         children: cs.children.iter().map(|p| p.0.clone()).collect(),
-        labels: cs.labels.clone(),
+        labels: cs.labels[..cs.labels.len().min(view::PAGE_LABELS)].to_vec(),
+        more_labels: cs.labels.len().saturating_sub(view::PAGE_LABELS),
         files,
         nav: choice.nav(
             &format!("{}/{name}/changeset/{}", state.web.prefix, c.id.0),

@@ -271,9 +271,17 @@ pub struct ChangesetRow {
     pub author: String,
     pub age: String,
     pub date: String,
+    /// At most [`ROW_LABELS`] branch and tag names; `more_labels` counts the rest.
     pub labels: Vec<String>,
+    pub more_labels: usize,
     pub merge: bool,
 }
+
+/// Branch and tag names shown on a changeset's row (a changeset may carry thousands).
+pub const ROW_LABELS: usize = 10;
+
+/// Branch and tag names shown on a changeset's page.
+pub const PAGE_LABELS: usize = 100;
 
 #[derive(Template)]
 #[template(path = "changelog.html")]
@@ -327,7 +335,9 @@ pub struct ChangesetPage {
     pub committer: String,
     pub parents: Vec<String>,
     pub children: Vec<String>,
+    /// At most [`PAGE_LABELS`]; `more_labels` counts the rest.
     pub labels: Vec<String>,
+    pub more_labels: usize,
     pub files: Vec<FileDiffView>,
     pub nav: crate::diff::DiffNav,
     pub cut: bool,

@@ -855,6 +855,29 @@ fn diffs_between_any_two_revisions() {
     }
 }
 
+/// A changeset carrying hundreds of branches and tags lists a few of them and counts the rest.
+#[test]
+fn many_labels_on_one_changeset_are_counted_not_listed() {
+    let (s, _admin, dir) = setup();
+    let first = head(&dir, "v1.0");
+    for i in 0..120 {
+        git_ok(&dir, &["tag", &format!("t{i:03}"), &first]);
+    }
+    git_ok(
+        &dir,
+        &["push", "-q", &s.git_url(ADMIN, ADMIN_PW, "web"), "--tags"],
+    );
+    let b = Browser::new(&s.base);
+    let (_, log) = b.get_text("/web/changelog");
+    let row = &log[log.find(&format!("/web/changeset/{first}")).unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert_eq!(row.matches("<span class=\"ref\">").count(), 11, "{row}");
+    assert!(row.contains("+111 more"), "{row}");
+    let (_, cs) = b.get_text(&format!("/web/changeset/{first}"));
+    assert!(cs.contains("and 21 more (see"), "{cs}");
+    assert_eq!(cs.matches("<span class=\"ref\">").count(), 100);
+}
+
 fn parses_as_xml(body: &str) -> bool {
     use std::io::Write;
     let mut child = std::process::Command::new("python3")
