@@ -919,19 +919,21 @@ pub async fn render_rst(svc: &Services, key: String, text: String) -> Option<Str
 /// How many changesets a folder listing looks back through for its "last change" column.
 pub const LAST_CHANGE_BUDGET: usize = 2000;
 
-/// The newest changeset touching each entry of a folder at a changeset, as far as
+/// The newest changeset touching each of `names` in a folder at a changeset, as far as
 /// [`LAST_CHANGE_BUDGET`] changesets back reach (entries changed longer ago are left out).
-/// Kept by changeset id and folder.
+/// Kept by changeset id, folder and `part`, which names the part of the folder's listing
+/// that `names` are.
 pub async fn last_changes(
     svc: &Services,
     access: &RepoAccess,
     id: &ChangesetId,
     dir: &str,
+    part: usize,
     names: Vec<String>,
 ) -> Result<Arc<std::collections::HashMap<String, LastChange>>> {
     let o = opened(svc, access).await?;
     let (i, d) = (id.clone(), dir.trim_matches('/').to_owned());
-    o.cached(svc, format!("last:{id}:{d}"), move |r| {
+    o.cached(svc, format!("last:{id}:{part}:{d}"), move |r| {
         Ok(r.last_changes(&i, &d, &names, LAST_CHANGE_BUDGET)?)
     })
     .await

@@ -654,6 +654,10 @@ pub async fn files(
         crumbs,
         path: path.clone(),
         dir: None,
+        dir_total: 0,
+        dir_prev: None,
+        dir_next: None,
+        last_incomplete: false,
         source: Default::default(),
         rendered: None,
         image_href: None,
@@ -671,10 +675,28 @@ pub async fn files(
     };
     match nv.node {
         Node::Dir(entries) => {
+            // A folder of thousands of entries is listed a page at a time.
+            let pages = entries.len().div_ceil(view::DIR_PAGE).max(1);
+            let at = num(&q, "page", 1, pages);
+            let here = files_href(&path);
+            let page_href = |n: usize| match n {
+                1 => here.clone(),
+                n => format!("{here}?page={n}"),
+            };
+            if pages > 1 {
+                page.dir_total = entries.len();
+                page.dir_prev = (at > 1).then(|| page_href(at - 1));
+                page.dir_next = (at < pages).then(|| page_href(at + 1));
+            }
+            let entries =
+                &entries[(at - 1) * view::DIR_PAGE..entries.len().min(at * view::DIR_PAGE)];
             let names: Vec<String> = entries.iter().map(|e| e.name.clone()).collect();
-            let last = browse::last_changes(&state.svc, &access, &nv.id, &path, names)
+            let last = browse::last_changes(&state.svc, &access, &nv.id, &path, at, names)
                 .await
                 .map_err(web_err(state))?;
+            page.last_incomplete = entries
+                .iter()
+                .any(|e| e.kind != EntryKind::Submodule && !last.contains_key(&e.name));
             let child = |n: &str| {
                 if path.is_empty() {
                     n.to_owned()

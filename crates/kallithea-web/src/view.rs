@@ -352,6 +352,9 @@ pub struct Crumb {
     pub href: String,
 }
 
+/// Entries listed on one page of a folder.
+pub const DIR_PAGE: usize = 1000;
+
 pub struct DirRow {
     pub name: String,
     pub href: String,
@@ -388,6 +391,13 @@ pub struct FilesPage {
     pub crumbs: Vec<Crumb>,
     pub path: String,
     pub dir: Option<Vec<DirRow>>,
+    /// A folder of more than [`DIR_PAGE`] entries: how many it has, and links to the
+    /// neighbouring pages of its listing.
+    pub dir_total: usize,
+    pub dir_prev: Option<String>,
+    pub dir_next: Option<String>,
+    /// Some entries were last changed before the look-back for last changes reached.
+    pub last_incomplete: bool,
     /// The numbered lines ([`SourceTable`], already rendered).
     pub source: std::sync::Arc<String>,
     pub rendered: Option<String>,

@@ -878,6 +878,49 @@ fn many_labels_on_one_changeset_are_counted_not_listed() {
     assert_eq!(cs.matches("<span class=\"ref\">").count(), 100);
 }
 
+/// A folder of more entries than a page lists is listed a thousand at a time.
+#[test]
+fn a_huge_folder_is_listed_in_pages() {
+    let (s, _admin, dir) = setup();
+    std::fs::create_dir_all(dir.join("many")).unwrap();
+    for i in 0..1005 {
+        std::fs::write(dir.join(format!("many/f{i:04}.txt")), "x\n").unwrap();
+    }
+    git_ok(&dir, &["add", "."]);
+    git_ok(&dir, &["commit", "-q", "-m", "many files"]);
+    git_ok(
+        &dir,
+        &["push", "-q", &s.git_url(ADMIN, ADMIN_PW, "web"), "main"],
+    );
+    let b = Browser::new(&s.base);
+    let (status, first) = b.get_text("/web/files/main/many");
+    assert_eq!(status, 200);
+    assert!(first.contains("This folder has 1005 entries, listed 1000 at a time."));
+    assert!(first.contains(">f0999.txt</a>") && !first.contains(">f1000.txt</a>"));
+    assert!(
+        first.contains("<a href=\"/web/files/main/many?page=2\" rel=\"next\">"),
+        "{first}"
+    );
+    assert!(
+        !first.contains("Last changes are looked for"),
+        "all found: {first}"
+    );
+    let (status, second) = b.get_text("/web/files/main/many?page=2");
+    assert_eq!(status, 200);
+    assert!(second.contains(">f1004.txt</a>") && !second.contains(">f0999.txt</a>"));
+    assert!(
+        second.contains("<a href=\"/web/files/main/many\" rel=\"prev\">"),
+        "{second}"
+    );
+    assert!(
+        second.contains("many files"),
+        "last changes on the second page: {second}"
+    );
+    // Past the last page: the last page.
+    let (_, far) = b.get_text("/web/files/main/many?page=99");
+    assert!(far.contains(">f1004.txt</a>"));
+}
+
 fn parses_as_xml(body: &str) -> bool {
     use std::io::Write;
     let mut child = std::process::Command::new("python3")
