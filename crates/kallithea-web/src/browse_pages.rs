@@ -1120,15 +1120,9 @@ pub async fn archive(
                 )));
             };
             // git has no bzip2: its tar is compressed here, as it streams.
-            let out: std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>> =
-                if format == browse::ArchiveFormat::TarBz2 {
-                    Box::pin(async_compression::tokio::bufread::BzEncoder::new(
-                        tokio::io::BufReader::new(stdout),
-                    ))
-                } else {
-                    Box::pin(stdout)
-                };
-            axum::body::Body::from_stream(hold(archive_stream(out, *child, tee), slot))
+            let bzip2 = (format == browse::ArchiveFormat::TarBz2)
+                .then(|| async_compression::tokio::write::BzEncoder::new(Vec::new()));
+            axum::body::Body::from_stream(hold(archive_stream(stdout, *child, bzip2, tee), slot))
         }
     };
     let mut resp = Response::new(body);
@@ -1226,36 +1220,72 @@ pub async fn feed(
         .into_response())
 }
 
-/// Streams `git archive` output to the client, copying it into the cache as it goes; the copy
-/// is kept only when git succeeded and the whole archive was sent. When git fails, the
-/// response is cut off.
+/// An archive as git writes it, compressed with bzip2 on the way when `bzip2` is given, and
+/// copied into the archive cache when `tee` is; the copy is kept only when git succeeded and
+/// the whole archive was sent. When git fails, the response is cut short. The compressor is
+/// written to and never flushed before the end, so the same archive always gives the same
+/// bytes (an encoder that flushes whenever git is slower than the client ends a bzip2 block
+/// there).
 fn archive_stream(
-    stdout: std::pin::Pin<Box<dyn tokio::io::AsyncRead + Send>>,
+    stdout: tokio::process::ChildStdout,
     child: tokio::process::Child,
+    bzip2: Option<async_compression::tokio::write::BzEncoder<Vec<u8>>>,
     tee: Option<browse::CacheWriter>,
 ) -> impl futures_util::Stream<Item = std::io::Result<axum::body::Bytes>> {
-    use tokio::io::AsyncReadExt;
-    futures_util::stream::unfold(Some((stdout, child, tee)), |state| async move {
-        let (mut out, mut child, mut tee) = state?;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    struct Run {
+        out: tokio::process::ChildStdout,
+        child: tokio::process::Child,
+        bzip2: Option<async_compression::tokio::write::BzEncoder<Vec<u8>>>,
+        tee: Option<browse::CacheWriter>,
+    }
+    let run = Run {
+        out: stdout,
+        child,
+        bzip2,
+        tee,
+    };
+    futures_util::stream::unfold(Some(run), |state| async move {
+        let mut run = state?;
         let mut buf = vec![0u8; 64 * 1024];
-        match out.read(&mut buf).await {
+        let chunk = match run.out.read(&mut buf).await {
             Ok(0) => {
-                let ok = child.wait().await.is_ok_and(|s| s.success());
-                if let Some(t) = tee {
+                let mut ok = run.child.wait().await.is_ok_and(|s| s.success());
+                let mut rest = Vec::new();
+                if let Some(mut z) = run.bzip2.take() {
+                    ok = ok && z.shutdown().await.is_ok();
+                    rest = z.into_inner();
+                }
+                if let Some(t) = run.tee.as_mut() {
+                    t.write(&rest).await;
+                }
+                if let Some(t) = run.tee.take() {
                     t.finish(ok).await;
                 }
                 // An error ends the response without its last chunk, so the client reports
                 // a broken download instead of saving a cut archive as if it were whole.
-                (!ok).then(|| (Err(std::io::Error::other("git archive failed")), None))
+                return match ok {
+                    true => (!rest.is_empty()).then(|| (Ok(axum::body::Bytes::from(rest)), None)),
+                    false => Some((Err(std::io::Error::other("git archive failed")), None)),
+                };
             }
             Ok(n) => {
                 buf.truncate(n);
-                if let Some(t) = tee.as_mut() {
-                    t.write(&buf).await;
+                match run.bzip2.as_mut() {
+                    Some(z) => {
+                        if let Err(e) = z.write_all(&buf).await {
+                            return Some((Err(e), None));
+                        }
+                        std::mem::take(z.get_mut())
+                    }
+                    None => buf,
                 }
-                Some((Ok(axum::body::Bytes::from(buf)), Some((out, child, tee))))
             }
-            Err(e) => Some((Err(e), None)),
+            Err(e) => return Some((Err(e), None)),
+        };
+        if let Some(t) = run.tee.as_mut() {
+            t.write(&chunk).await;
         }
+        Some((Ok(axum::body::Bytes::from(chunk)), Some(run)))
     })
 }
