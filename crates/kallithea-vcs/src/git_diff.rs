@@ -7,8 +7,6 @@
 //! symlinks and submodules, `.gitattributes` (which can make a file binary or change its
 //! diff driver), ignoring whitespace, big blobs and changesets touching many files.
 
-use std::collections::HashMap;
-
 use gix::ObjectId;
 use imara_diff::{Algorithm, Diff, InternedInput};
 
@@ -29,9 +27,6 @@ struct Side {
     mode: u16,
     id: ObjectId,
 }
-
-/// A tree entry: its name and what it names.
-type Named = (Vec<u8>, Side);
 
 /// Paths that differ between two trees, or `None` when git should do it.
 type Changed = Vec<(String, Option<Side>, Option<Side>)>;
@@ -96,9 +91,13 @@ pub(crate) fn plain_changes(
         } else {
             unified(&a, &b, context)
         };
-        patch_bytes += patch.len();
-        // Past the limit, files are listed without their patch.
-        let too_large = patch_bytes > max_patch_bytes;
+        // A patch past the limit for one file, or past what is left for all, is left out
+        // (as `git_patch` does): the file is listed without it.
+        let too_large = patch.len() > crate::git_patch::MAX_FILE_PATCH_BYTES
+            || patch_bytes + patch.len() > max_patch_bytes;
+        if !too_large {
+            patch_bytes += patch.len();
+        }
         files.push(FileChange {
             path,
             old_path: None,
@@ -120,30 +119,6 @@ pub(crate) fn plain_changes(
     Ok(Some(files))
 }
 
-/// Entries of a tree (empty for none), or `None` when the object is not a readable tree.
-fn entries(objects: &Objects, tree: Option<ObjectId>) -> Result<Option<Vec<Named>>> {
-    let Some(tree) = tree else {
-        return Ok(Some(Vec::new()));
-    };
-    let Ok(Some(items)) = objects.tree_entries(tree) else {
-        return Ok(None);
-    };
-    Ok(Some(
-        items
-            .into_iter()
-            .map(|i| {
-                (
-                    i.name,
-                    Side {
-                        mode: i.mode.value(),
-                        id: i.id,
-                    },
-                )
-            })
-            .collect(),
-    ))
-}
-
 /// Folders nested deeper than this are left to git.
 const MAX_DEPTH: usize = 256;
 
@@ -151,8 +126,9 @@ const TREE: u16 = 0o040000;
 
 /// Collects the paths that differ below two trees, in git's order (byte order of the full
 /// path, as git sorts tree entries with folders compared as `name/`). False when something
-/// needs git: a type change, a symlink, a submodule, `.gitattributes`, more than
-/// [`MAX_FILES`] files, folders deeper than [`MAX_DEPTH`] or an unreadable tree.
+/// needs git: a type change, a symlink, a submodule, a `.gitattributes` in any folder passed
+/// through, more than [`MAX_FILES`] files, folders deeper than [`MAX_DEPTH`] or an unreadable
+/// tree.
 fn walk(
     objects: &Objects,
     a: Option<ObjectId>,
@@ -167,34 +143,22 @@ fn walk(
     if depth > MAX_DEPTH {
         return Ok(false);
     }
-    let (Some(old), Some(new)) = (entries(objects, a)?, entries(objects, b)?) else {
-        return Ok(false);
-    };
-    let old: HashMap<&[u8], Side> = old.iter().map(|(n, s)| (n.as_slice(), *s)).collect();
-    let new: HashMap<&[u8], Side> = new.iter().map(|(n, s)| (n.as_slice(), *s)).collect();
-    let is_tree = |n: &[u8]| {
-        old.get(n).is_some_and(|s| s.mode == TREE) || new.get(n).is_some_and(|s| s.mode == TREE)
-    };
-    // git orders a folder `x` as `x/`: sort by that key so output follows `git diff-tree -r`.
-    let mut names: Vec<(Vec<u8>, &[u8])> = old
-        .keys()
-        .chain(new.keys().filter(|n| !old.contains_key(*n)))
-        .map(|n| {
-            let mut key = n.to_vec();
-            if is_tree(n) {
-                key.push(b'/');
-            }
-            (key, *n)
+    let side = |e: Option<&gix::objs::tree::EntryRef<'_>>| {
+        e.map(|e| Side {
+            mode: e.mode.value(),
+            id: e.oid.to_owned(),
         })
-        .collect();
-    names.sort();
-    for (_, name) in names {
-        if prefix.is_empty() && name == b".gitattributes" {
+    };
+    let mut plain = true;
+    let read = objects.tree_pairs(a, b, |old, new| {
+        let name = new.or(old).map_or(&b""[..], |e| e.filename.as_ref());
+        if name == b".gitattributes" {
+            plain = false;
             return Ok(false);
         }
-        let (o, n) = (old.get(name).copied(), new.get(name).copied());
+        let (o, n) = (side(old), side(new));
         if o == n {
-            continue;
+            return Ok(true);
         }
         let text = String::from_utf8_lossy(name);
         let path = if prefix.is_empty() {
@@ -203,22 +167,24 @@ fn walk(
             format!("{prefix}/{text}")
         };
         let tree = |s: Option<Side>| s.filter(|s| s.mode == TREE).map(|s| s.id);
-        match (o.map(|s| s.mode), n.map(|s| s.mode)) {
+        plain = match (o.map(|s| s.mode), n.map(|s| s.mode)) {
             (Some(TREE), Some(TREE)) | (Some(TREE), None) | (None, Some(TREE)) => {
-                if !walk(objects, tree(o), tree(n), &path, depth + 1, out)? {
-                    return Ok(false);
-                }
+                walk(objects, tree(o), tree(n), &path, depth + 1, out)?
             }
-            (Some(x), Some(y)) if is_regular(x) && is_regular(y) => out.push((path, o, n)),
-            (Some(x), None) | (None, Some(x)) if is_regular(x) => out.push((path, o, n)),
-            // A file that became a folder or the other way round, symlinks, submodules.
-            _ => return Ok(false),
-        }
-        if out.len() > MAX_FILES {
-            return Ok(false);
-        }
-    }
-    Ok(true)
+            (Some(x), Some(y)) if is_regular(x) && is_regular(y) => {
+                out.push((path, o, n));
+                true
+            }
+            (Some(x), None) | (None, Some(x)) if is_regular(x) => {
+                out.push((path, o, n));
+                true
+            }
+            // Symlinks, submodules.
+            _ => false,
+        };
+        Ok(plain && out.len() <= MAX_FILES)
+    })?;
+    Ok(plain && read.is_some() && out.len() <= MAX_FILES)
 }
 
 /// The unified diff of two texts (hunks only) with its added and removed line counts.

@@ -12,6 +12,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use gix::ObjectId;
+use gix::objs::tree::EntryRef;
 use gix::objs::{Kind, TagRef, TreeRef};
 
 use crate::git_commit::{CommitFields, Ident};
@@ -817,61 +818,71 @@ impl Objects {
         Ok(Some(tree))
     }
 
+    /// Walks the entries of two versions of a folder side by side in git's order (both are
+    /// stored in it), without copying either: `each` is given every name with its entry in
+    /// each version (`None` where absent; a name that is a file in one and a folder in the
+    /// other comes twice) and returns false to stop. Returns how many entries there were, or
+    /// `None` when an id names no tree.
+    pub(crate) fn tree_pairs(
+        &self,
+        before: Option<ObjectId>,
+        after: Option<ObjectId>,
+        mut each: impl FnMut(Option<&EntryRef<'_>>, Option<&EntryRef<'_>>) -> Result<bool>,
+    ) -> Result<Option<usize>> {
+        let data = |tree: Option<ObjectId>| -> Result<Option<Vec<u8>>> {
+            Ok(match tree {
+                Some(t) => match self.object(t)? {
+                    Some((Kind::Tree, data)) => Some(data),
+                    _ => None,
+                },
+                None => Some(Vec::new()),
+            })
+        };
+        let (Some(old_data), Some(new_data)) = (data(before)?, data(after)?) else {
+            return Ok(None);
+        };
+        let parse = |d| TreeRef::from_bytes(d).map_err(|e| odb_error("reading a tree", e));
+        let (old, new) = (parse(&old_data)?, parse(&new_data)?);
+        let entries = old.entries.len() + new.entries.len();
+        let (mut o, mut n) = (old.entries.iter().peekable(), new.entries.iter().peekable());
+        loop {
+            let go_on = match (o.peek(), n.peek()) {
+                (None, None) => break,
+                (Some(_), None) => each(o.next(), None)?,
+                (None, Some(_)) => each(None, n.next())?,
+                (Some(a), Some(b)) => match git_order(a, b) {
+                    std::cmp::Ordering::Less => each(o.next(), None)?,
+                    std::cmp::Ordering::Greater => each(None, n.next())?,
+                    std::cmp::Ordering::Equal => each(o.next(), n.next())?,
+                },
+            };
+            if !go_on {
+                break;
+            }
+        }
+        Ok(Some(entries))
+    }
+
     /// The names whose entries differ between two versions of a folder (either may be
-    /// absent), and how many entries were compared. Both entry lists are in git's order, so
-    /// they are walked side by side, without copying either.
+    /// absent), and how many entries were compared.
     fn changed_names(
         &self,
         before: Option<ObjectId>,
         after: Option<ObjectId>,
     ) -> Result<(Vec<String>, usize)> {
-        let data = |tree: Option<ObjectId>| -> Result<Vec<u8>> {
-            Ok(match tree {
-                Some(t) => match self.object(t)? {
-                    Some((Kind::Tree, data)) => data,
-                    _ => Vec::new(),
-                },
-                None => Vec::new(),
-            })
-        };
-        let (old_data, new_data) = (data(before)?, data(after)?);
-        let parse = |d| TreeRef::from_bytes(d).map_err(|e| odb_error("reading a tree", e));
-        let (old, new) = (parse(&old_data)?, parse(&new_data)?);
-        let entries = old.entries.len() + new.entries.len();
-        let (mut o, mut n) = (old.entries.iter().peekable(), new.entries.iter().peekable());
         let mut changed = Vec::new();
-        let name =
-            |e: &gix::objs::tree::EntryRef<'_>| String::from_utf8_lossy(e.filename).into_owned();
-        loop {
-            match (o.peek(), n.peek()) {
-                (None, None) => break,
-                (Some(a), None) => {
-                    changed.push(name(a));
-                    o.next();
+        let entries = self
+            .tree_pairs(before, after, |a, b| {
+                let differs = match (a, b) {
+                    (Some(a), Some(b)) => a.oid != b.oid || a.mode != b.mode,
+                    _ => true,
+                };
+                if let Some(e) = b.or(a).filter(|_| differs) {
+                    changed.push(String::from_utf8_lossy(e.filename).into_owned());
                 }
-                (None, Some(b)) => {
-                    changed.push(name(b));
-                    n.next();
-                }
-                (Some(a), Some(b)) => match git_order(a, b) {
-                    std::cmp::Ordering::Less => {
-                        changed.push(name(a));
-                        o.next();
-                    }
-                    std::cmp::Ordering::Greater => {
-                        changed.push(name(b));
-                        n.next();
-                    }
-                    std::cmp::Ordering::Equal => {
-                        if a.oid != b.oid || a.mode != b.mode {
-                            changed.push(name(b));
-                        }
-                        o.next();
-                        n.next();
-                    }
-                },
-            }
-        }
+                Ok(true)
+            })?
+            .unwrap_or(0);
         // A name that changed between file and folder sorts in two places.
         changed.sort();
         changed.dedup();
@@ -1029,10 +1040,7 @@ fn entry_kind(mode: gix::objs::tree::EntryMode) -> EntryKind {
 const MAX_LAST_CHANGE_ENTRIES: usize = 2_000_000;
 
 /// How git orders tree entries: by name, a folder's name read as if it ended in `/`.
-fn git_order(
-    a: &gix::objs::tree::EntryRef<'_>,
-    b: &gix::objs::tree::EntryRef<'_>,
-) -> std::cmp::Ordering {
+fn git_order(a: &EntryRef<'_>, b: &EntryRef<'_>) -> std::cmp::Ordering {
     let (an, bn): (&[u8], &[u8]) = (a.filename.as_ref(), b.filename.as_ref());
     let common = an.len().min(bn.len());
     an[..common].cmp(&bn[..common]).then_with(|| {
