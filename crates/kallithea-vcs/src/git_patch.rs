@@ -153,16 +153,21 @@ fn read_patches(out: &mut std::io::Take<&mut dyn BufRead>, files: &mut [FileChan
     let mut section: Option<Section> = None;
     let mut line = Vec::new();
     let to_the_end = loop {
-        line.clear();
-        match out.read_until(b'\n', &mut line) {
+        // A header line is kept whole up to MAX_HEADER_LINE; a patch line up to what its file
+        // may still hold (one line of a minified file can be megabytes).
+        let cap = match &section {
+            Some(s) if !s.body.is_empty() || s.dropped => MAX_FILE_PATCH_BYTES + 1,
+            _ => MAX_HEADER_LINE,
+        };
+        let cut = match read_line(out, &mut line, cap) {
+            Ok(Some(cut)) => cut,
             // The end, or the most that is read.
-            Ok(0) => break out.limit() > 0,
-            Ok(_) => {}
+            Ok(None) => break out.limit() > 0,
             Err(_) => break false,
-        }
+        };
         if line.starts_with(b"diff --git ") {
             if let Some(s) = section.take() {
-                finish(s, files, &mut bodies);
+                finish(s, files, &at, &mut bodies);
             }
             section = Some(Section {
                 file: None,
@@ -189,7 +194,10 @@ fn read_patches(out: &mut std::io::Take<&mut dyn BufRead>, files: &mut [FileChan
             continue;
         }
         let file_size = s.file.map_or(0, |i| bodies[i].len()) + s.body.len();
-        if file_size + line.len() > MAX_FILE_PATCH_BYTES || kept + line.len() > MAX_PATCH_BYTES {
+        if cut
+            || file_size + line.len() > MAX_FILE_PATCH_BYTES
+            || kept + line.len() > MAX_PATCH_BYTES
+        {
             kept -= s.body.len();
             s.body = Vec::new();
             s.dropped = true;
@@ -209,7 +217,7 @@ fn read_patches(out: &mut std::io::Take<&mut dyn BufRead>, files: &mut [FileChan
             bodies[i] = Vec::new();
             files[i].too_large = true;
         } else {
-            finish(s, files, &mut bodies);
+            finish(s, files, &at, &mut bodies);
         }
     }
     for (i, f) in files.iter_mut().enumerate() {
@@ -224,10 +232,15 @@ fn read_patches(out: &mut std::io::Take<&mut dyn BufRead>, files: &mut [FileChan
 }
 
 /// Ends a section: its body joins its file's (a type change has two sections for one file).
-fn finish(s: Section, files: &mut [FileChange], bodies: &mut [Vec<u8>]) {
+fn finish(
+    s: Section,
+    files: &mut [FileChange],
+    at: &HashMap<String, usize>,
+    bodies: &mut [Vec<u8>],
+) {
     let file = s
         .file
-        .or_else(|| section_path(&s.head).and_then(|p| files.iter().position(|f| f.path == p)));
+        .or_else(|| section_path(&s.head).and_then(|p| at.get(&p).copied()));
     let Some(i) = file else {
         return;
     };
@@ -236,27 +249,113 @@ fn finish(s: Section, files: &mut [FileChange], bodies: &mut [Vec<u8>]) {
     }
 }
 
+/// The longest header line kept (`diff --git` with two long quoted paths).
+const MAX_HEADER_LINE: usize = 64 * 1024;
+
+/// Reads one line (with its newline) into `line`, keeping at most `cap` bytes of it and
+/// skipping the rest; `Some(true)` when it was cut, `None` at the end.
+fn read_line(
+    out: &mut dyn BufRead,
+    line: &mut Vec<u8>,
+    cap: usize,
+) -> std::io::Result<Option<bool>> {
+    line.clear();
+    let mut cut = false;
+    let mut read_any = false;
+    loop {
+        let buf = out.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(read_any.then_some(cut));
+        }
+        read_any = true;
+        let (take, done) = match buf.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (buf.len(), false),
+        };
+        let room = cap.saturating_sub(line.len());
+        cut |= take > room;
+        line.extend_from_slice(&buf[..take.min(room)]);
+        out.consume(take);
+        if done {
+            return Ok(Some(cut));
+        }
+    }
+}
+
 /// The path a patch section is about, from its header: `rename to`, `+++ b/`, `--- a/` (for a
-/// deletion), or the two equal halves of `diff --git a/P b/P`.
+/// deletion), or the two equal halves of `diff --git a/P b/P`. Names git writes in quotes
+/// (`"b/caf\303\251.txt"`: not ASCII, or with tabs, quotes, backslashes or newlines) are
+/// read back.
 pub(crate) fn section_path(head: &str) -> Option<String> {
     for line in head.lines() {
         if let Some(p) = line
             .strip_prefix("rename to ")
             .or_else(|| line.strip_prefix("copy to "))
         {
-            return Some(p.to_owned());
+            return header_path(p, "");
         }
     }
-    if let Some(p) = head.lines().find_map(|l| l.strip_prefix("+++ b/")) {
-        return Some(p.trim_end_matches('\t').to_owned());
+    for (key, side) in [("+++ ", "b/"), ("--- ", "a/")] {
+        if let Some(p) = head
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|p| header_path(p, side))
+        {
+            return Some(p);
+        }
     }
-    if let Some(p) = head.lines().find_map(|l| l.strip_prefix("--- a/")) {
-        return Some(p.trim_end_matches('\t').to_owned());
+    let rest = head.lines().next()?.strip_prefix("diff --git ")?;
+    if rest.ends_with('"') {
+        // The second name quoted: it starts at the last quote not escaped.
+        let start = rest.rfind(" \"b/")? + 1;
+        return header_path(&rest[start..], "b/");
     }
-    let rest = head.lines().next()?.strip_prefix("diff --git a/")?;
+    let rest = rest.strip_prefix("a/")?;
     let n = rest.len().checked_sub(3)? / 2;
     (rest.len() == 2 * n + 3 && rest.get(n..n + 3) == Some(" b/") && rest[..n] == rest[n + 3..])
         .then(|| rest[..n].to_owned())
+}
+
+/// A name from a patch header, unquoted, with `side` (`a/`, `b/`) taken off; `None` for
+/// `/dev/null` or a name without that side.
+fn header_path(text: &str, side: &str) -> Option<String> {
+    let text = text.trim_end_matches(['\n', '\r']);
+    let name = match text.strip_prefix('"') {
+        Some(quoted) => unquote(quoted.strip_suffix('"')?)?,
+        // git ends a name holding a space with a tab, for other tools.
+        None => text.trim_end_matches('\t').to_owned(),
+    };
+    name.strip_prefix(side).map(str::to_owned)
+}
+
+/// Reads git's C-style quoting (`\t`, `\n`, `\"`, `\\`, `\ooo` octal bytes).
+fn unquote(text: &str) -> Option<String> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut bytes = text.bytes();
+    while let Some(b) = bytes.next() {
+        if b != b'\\' {
+            out.push(b);
+            continue;
+        }
+        out.push(match bytes.next()? {
+            b'a' => 7,
+            b'b' => 8,
+            b't' => b'\t',
+            b'n' => b'\n',
+            b'v' => 11,
+            b'f' => 12,
+            b'r' => b'\r',
+            d @ b'0'..=b'3' => {
+                let (d2, d3) = (bytes.next()?, bytes.next()?);
+                if !(b'0'..=b'7').contains(&d2) || !(b'0'..=b'7').contains(&d3) {
+                    return None;
+                }
+                (d - b'0') * 64 + (d2 - b'0') * 8 + (d3 - b'0')
+            }
+            other => other,
+        });
+    }
+    Some(String::from_utf8_lossy(&out).into_owned())
 }
 
 #[cfg(test)]
@@ -342,5 +441,52 @@ diff --git a/big b/big\n--- a/big\n+++ b/big\n@@ -0,0 +1,9 @@\n"
         assert!(!to_the_end);
         assert!(files[0].too_large && files[0].patch.is_empty());
         assert!(files[1].too_large && files[1].patch.is_empty());
+    }
+
+    #[test]
+    fn quoted_names_in_headers_find_their_files() {
+        let out = ":100644 100644 a b M\0café.txt\0:100644 100644 c d M\0tab\there\0\
+:000000 100644 0 e A\0quo\"te\0\
+1\t0\tcafé.txt\0\
+1\t0\ttab\there\0\
+1\t0\tquo\"te\0\0\
+diff --git \"a/caf\\303\\251.txt\" \"b/caf\\303\\251.txt\"\n--- \"a/caf\\303\\251.txt\"\n+++ \"b/caf\\303\\251.txt\"\n@@ -1 +1,2 @@\n x\n+é\n\
+diff --git \"a/tab\\there\" \"b/tab\\there\"\n--- \"a/tab\\there\"\n+++ \"b/tab\\there\"\n@@ -1 +1,2 @@\n x\n+t\n\
+diff --git \"a/quo\\\"te\" \"b/quo\\\"te\"\nnew file mode 100644\n--- /dev/null\n+++ \"b/quo\\\"te\"\n@@ -0,0 +1 @@\n+q\n";
+        let (files, _) = read(out.as_bytes(), false);
+        assert_eq!(files[0].patch, "@@ -1 +1,2 @@\n x\n+é\n");
+        assert_eq!(files[1].patch, "@@ -1 +1,2 @@\n x\n+t\n");
+        assert_eq!(files[2].patch, "@@ -0,0 +1 @@\n+q\n");
+        assert_eq!(
+            section_path("diff --git \"a/x\" \"b/y \\\"b/z\"\n"),
+            Some("y \"b/z".to_owned())
+        );
+        assert_eq!(
+            section_path("diff --git a/sp ace b/sp ace\n+++ b/sp ace\t\n").as_deref(),
+            Some("sp ace")
+        );
+        assert_eq!(unquote("bad\\39"), None);
+    }
+
+    #[test]
+    fn a_line_longer_than_a_file_may_hold_is_never_kept_whole() {
+        let mut out = b":100644 100644 a b M\0min.js\0:100644 100644 c d M\0next\0\
+1\t1\tmin.js\0\
+1\t0\tnext\0\0\
+diff --git a/min.js b/min.js\n--- a/min.js\n+++ b/min.js\n@@ -1 +1 @@\n-old\n+"
+            .to_vec();
+        out.extend(std::iter::repeat_n(b'x', MAX_FILE_PATCH_BYTES * 2));
+        out.extend_from_slice(
+            b"\ndiff --git a/next b/next\n--- a/next\n+++ b/next\n@@ -1 +1,2 @@\n x\n+y\n",
+        );
+        let mut line = Vec::new();
+        let mut reader = &out[..];
+        while read_line(&mut reader, &mut line, 100).unwrap().is_some() {
+            assert!(line.len() <= 100);
+        }
+        let (files, to_the_end) = read(&out, false);
+        assert!(to_the_end);
+        assert!(files[0].too_large && files[0].patch.is_empty());
+        assert_eq!(files[1].patch, "@@ -1 +1,2 @@\n x\n+y\n");
     }
 }

@@ -1160,6 +1160,35 @@ mod tests {
     }
 
     #[test]
+    fn patches_of_names_git_quotes_are_found() {
+        let tmp = tempfile::tempdir().unwrap();
+        let w = tmp.path().join("w");
+        g(tmp.path(), &["init", "-q", "-b", "main", "w"]);
+        let names = ["café.txt", "tab\there", "quo\"te", "back\\slash"];
+        for n in names {
+            std::fs::write(w.join(n), "x\n").unwrap();
+        }
+        g(&w, &["add", "."]);
+        g(&w, &["commit", "-q", "-m", "one"]);
+        for n in names {
+            std::fs::write(w.join(n), "x\ny\n").unwrap();
+        }
+        g(&w, &["commit", "-q", "-a", "-m", "two"]);
+        let r = Repo::open_git(&w.join(".git")).unwrap();
+        let two = r.resolve("main").unwrap().unwrap();
+        // Ignoring whitespace, the diff is git's, with the names quoted in its headers.
+        let opts = DiffOptions {
+            context: 3,
+            ignore_whitespace: true,
+        };
+        let files = r.changes(&two, opts).unwrap();
+        assert_eq!(files.len(), 4);
+        for f in &files {
+            assert!(f.patch.contains("+y"), "{}: {:?}", f.path, f.patch);
+        }
+    }
+
+    #[test]
     fn a_patch_past_the_limit_is_never_shown_in_part_nor_hides_the_next_and_modes_are_named() {
         let tmp = tempfile::tempdir().unwrap();
         let w = tmp.path().join("w");
