@@ -333,15 +333,17 @@ pub async fn changelog(
     })
 }
 
-/// Drops the patches past `cut_off` bytes in total; true when any were dropped.
+/// Keeps patches, in order, while they fit in `cut_off` bytes together, and drops those that
+/// do not (a large one does not hide the small ones after it); true when any were dropped.
 fn cut_patches(changes: &mut [FileChange], cut_off: usize) -> bool {
     let mut total = 0usize;
     let mut cut = false;
     for c in changes {
-        total += c.patch.len();
-        if total > cut_off {
+        if total + c.patch.len() > cut_off {
             c.patch.clear();
             cut = true;
+        } else {
+            total += c.patch.len();
         }
     }
     cut
@@ -748,13 +750,22 @@ pub async fn changeset_range(
     let o = opened(svc, access).await?;
     let first_id = o.resolve(svc, first).await?;
     let last_id = o.resolve(svc, last).await?;
-    let f = first_id.clone();
-    let parent = o
-        .cached(svc, format!("parent:{first_id}"), move |r| {
-            Ok(r.changeset(&f)?.parents.first().cloned())
+    // A range runs from a changeset to one that descends from it.
+    let (f, l) = (first_id.clone(), last_id.clone());
+    let known = o
+        .cached(svc, format!("range:{first_id}:{last_id}"), move |r| {
+            let ordered = r.common_ancestor(&f, &l)?.as_ref() == Some(&f);
+            Ok((ordered, r.changeset(&f)?.parents.first().cloned()))
         })
         .await?;
-    let parent = (*parent).clone();
+    let (ordered, parent) = (*known).clone();
+    if !ordered {
+        return Err(Error::invalid(format!(
+            "{first} does not come before {last}: a range runs from a changeset to one of \
+             its descendants. To see how two branches differ, compare them: \
+             compare/{first}...{last}."
+        )));
+    }
     compare_ids(
         svc,
         &o,
@@ -825,7 +836,9 @@ pub struct PathDiff {
 /// Whether a revision from a `diff1`/`diff2` parameter means "before anything": empty, or
 /// Kallithea's `None` and all-zero ids.
 pub fn names_nothing(rev: &str) -> bool {
-    rev.is_empty() || rev == "None" || (rev.len() >= 12 && rev.bytes().all(|b| b == b'0'))
+    rev.is_empty()
+        || rev == "None"
+        || ([12, 40, 64].contains(&rev.len()) && rev.bytes().all(|b| b == b'0'))
 }
 
 /// The diff of `path` (a file, or everything under a folder) from `from` to `to`; `from`
@@ -937,4 +950,44 @@ pub async fn last_changes(
         Ok(r.last_changes(&i, &d, &names, LAST_CHANGE_BUDGET)?)
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(path: &str, patch_len: usize) -> FileChange {
+        FileChange {
+            path: path.to_owned(),
+            old_path: None,
+            kind: ChangeKind::Modified,
+            added: 1,
+            removed: 0,
+            binary: false,
+            patch: "x".repeat(patch_len),
+            too_large: false,
+            mode_change: None,
+            whitespace_only: false,
+        }
+    }
+
+    #[test]
+    fn a_large_patch_does_not_hide_the_small_ones_after_it() {
+        let mut files = vec![change("a", 10), change("big", 1000), change("z", 10)];
+        assert!(cut_patches(&mut files, 100));
+        let kept: Vec<usize> = files.iter().map(|f| f.patch.len()).collect();
+        assert_eq!(kept, [10, 0, 10]);
+        let mut small = vec![change("a", 10), change("b", 10)];
+        assert!(!cut_patches(&mut small, 100));
+    }
+
+    #[test]
+    fn only_kallithea_spellings_of_nothing_name_nothing() {
+        for nothing in ["", "None", "000000000000", &"0".repeat(40)] {
+            assert!(names_nothing(nothing), "{nothing}");
+        }
+        for something in ["0000000", "main", &"0".repeat(41)] {
+            assert!(!names_nothing(something), "{something}");
+        }
+    }
 }

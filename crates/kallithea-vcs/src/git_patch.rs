@@ -68,7 +68,7 @@ fn read_at_most(
                 _ => (first, None),
             };
             let mode_change = match (old_mode, new_mode) {
-                (Some(o), Some(n)) if o != n && status != 'T' && !zero(o) && !zero(n) => {
+                (Some(o), Some(n)) if o != n && !zero(o) && !zero(n) => {
                     Some((o.to_owned(), n.to_owned()))
                 }
                 _ => None,

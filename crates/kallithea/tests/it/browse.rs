@@ -757,6 +757,15 @@ fn diffs_between_any_two_revisions() {
     let (status, all) = b.get_text(&format!("/web/changeset/{root}...main"));
     assert_eq!(status, 200, "{all}");
     assert!(section(&all, "README.md") && all.contains("first"), "{all}");
+    // A range runs forwards along history: backwards or across branches it is refused.
+    for path in [
+        format!("/web/changeset/{}...{}", &last[..12], &first[..12]),
+        "/web/changeset/main...feature%2Fx".to_owned(),
+    ] {
+        let (status, page) = b.get_text(&path);
+        assert_eq!(status, 400, "{path}: {page}");
+        assert!(page.contains("does not come before"), "{page}");
+    }
     let (status, bad) = b.get_text("/web/changeset/main...nope");
     assert_eq!(status, 404);
     assert!(bad.contains("There is no revision &#34;nope&#34;"), "{bad}");
