@@ -655,6 +655,8 @@ pub async fn files(
         path: path.clone(),
         dir: None,
         dir_total: 0,
+        dir_from: 0,
+        dir_to: 0,
         dir_prev: None,
         dir_next: None,
         last_incomplete: false,
@@ -685,6 +687,8 @@ pub async fn files(
             };
             if pages > 1 {
                 page.dir_total = entries.len();
+                page.dir_from = (at - 1) * view::DIR_PAGE + 1;
+                page.dir_to = entries.len().min(at * view::DIR_PAGE);
                 page.dir_prev = (at > 1).then(|| page_href(at - 1));
                 page.dir_next = (at < pages).then(|| page_href(at + 1));
             }

@@ -243,7 +243,8 @@ pub fn unified(patch: &str) -> Vec<DiffRow> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SideRow {
     pub hunk: Option<String>,
-    /// Line number, text, class, and whether it ends in CR LF ([`DiffRow::crlf`]).
+    /// Line number, the line as HTML (highlighted, or escaped text), class, and whether it
+    /// ends in CR LF ([`DiffRow::crlf`]).
     pub left: Option<(u32, String, &'static str, bool)>,
     pub right: Option<(u32, String, &'static str, bool)>,
 }
@@ -265,6 +266,18 @@ impl kallithea_core::cache::Weigh for SideRow {
 }
 impl kallithea_core::cache::NotByte for SideRow {}
 
+/// A row's line as HTML: its highlighted form, or its text escaped.
+fn html(r: &DiffRow) -> String {
+    match &r.html {
+        Some(h) => h.clone(),
+        None => {
+            let mut out = String::with_capacity(r.text.len());
+            crate::highlight::escape_into(&mut out, &r.text);
+            out
+        }
+    }
+}
+
 /// Pairs removed and added lines of each change block.
 pub fn side_by_side(rows: &[DiffRow]) -> Vec<SideRow> {
     let mut out = Vec::new();
@@ -276,10 +289,10 @@ pub fn side_by_side(rows: &[DiffRow]) -> Vec<SideRow> {
                 hunk: None,
                 left: dels
                     .get(i)
-                    .map(|r| (r.old_no.unwrap_or(0), r.text.clone(), "del", r.crlf)),
+                    .map(|r| (r.old_no.unwrap_or(0), html(r), "del", r.crlf)),
                 right: adds
                     .get(i)
-                    .map(|r| (r.new_no.unwrap_or(0), r.text.clone(), "add", r.crlf)),
+                    .map(|r| (r.new_no.unwrap_or(0), html(r), "add", r.crlf)),
             });
         }
         dels.clear();
@@ -293,8 +306,8 @@ pub fn side_by_side(rows: &[DiffRow]) -> Vec<SideRow> {
                 flush(&mut out, &mut dels, &mut adds);
                 out.push(SideRow {
                     hunk: None,
-                    left: Some((r.old_no.unwrap_or(0), r.text.clone(), "ctx", false)),
-                    right: Some((r.new_no.unwrap_or(0), r.text.clone(), "ctx", false)),
+                    left: Some((r.old_no.unwrap_or(0), html(r), "ctx", false)),
+                    right: Some((r.new_no.unwrap_or(0), html(r), "ctx", false)),
                 });
             }
             RowKind::Hunk | RowKind::Note => {

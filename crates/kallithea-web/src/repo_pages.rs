@@ -152,6 +152,13 @@ async fn dispatch_inner(state: &AppState, req: Request) -> Result<Response, WebE
             )
             .await
         }
+        (_, ["changeset", rev]) if get && !rev.contains("...") && rev.contains("..") => {
+            Err(web_err(state)(Error::not_found(format!(
+                "There is no revision \"{rev}\": a range of changesets is written with three \
+                 dots, such as {}.",
+                rev.replacen("..", "...", 1)
+            ))))
+        }
         (_, ["changeset", rev]) if get => match rev.split_once("...") {
             Some((first, last)) => {
                 compare_pages::changeset_range(state, h, repo_row, first, last, q).await

@@ -394,6 +394,9 @@ pub struct FilesPage {
     /// A folder of more than [`DIR_PAGE`] entries: how many it has, and links to the
     /// neighbouring pages of its listing.
     pub dir_total: usize,
+    /// The first and last entry shown, counted from 1.
+    pub dir_from: usize,
+    pub dir_to: usize,
     pub dir_prev: Option<String>,
     pub dir_next: Option<String>,
     /// Some entries were last changed before the look-back for last changes reached.

@@ -263,7 +263,14 @@ fn changeset_shows_metadata_links_and_diffs() {
         "tag label escaped: {page}"
     );
     let (_, side) = b.get_text(&format!("/web/changeset/{main}?diff=sidebyside"));
-    assert!(side.contains("class=\"diff side\"") && side.contains("return 2"));
+    let del = &side[side.find("<td class=\"del\">").expect("a removed line")..];
+    let del = &del[..del.find("</td>").unwrap()];
+    assert!(
+        side.contains("class=\"diff side\"")
+            && del.contains(">return</span>")
+            && del.contains("1</span>"),
+        "side by side is highlighted as unified is: {del}"
+    );
     // A first changeset and one with binary files.
     let (_, files) = b.get_text(&format!("/web/changeset/{}", head(&dir, "main~1")));
     assert!(
@@ -766,6 +773,12 @@ fn diffs_between_any_two_revisions() {
         assert_eq!(status, 400, "{path}: {page}");
         assert!(page.contains("does not come before"), "{page}");
     }
+    let (status, two) = b.get_text("/web/changeset/main..feature%2Fx");
+    assert_eq!(status, 404);
+    assert!(
+        two.contains("written with three dots, such as main...feature/x"),
+        "{two}"
+    );
     let (status, bad) = b.get_text("/web/changeset/main...nope");
     assert_eq!(status, 404);
     assert!(bad.contains("There is no revision &#34;nope&#34;"), "{bad}");
@@ -788,6 +801,10 @@ fn diffs_between_any_two_revisions() {
     let (status, side) = b.get_text("/web/diff-2way/src/app.py?diff1=v1.0&diff2=main");
     assert_eq!(status, 200);
     assert!(side.contains("<table class=\"diff side\">"), "{side}");
+    assert!(
+        side.contains("<span class=\"hl-"),
+        "side by side is highlighted: {side}"
+    );
     let raw = b.get("/web/diff/src/app.py?diff1=v1.0&diff2=main&diff=raw");
     assert_eq!(raw.status(), 200);
     assert_eq!(raw.headers()["content-type"], "text/plain; charset=utf-8");
@@ -919,7 +936,9 @@ fn a_huge_folder_is_listed_in_pages() {
     let b = Browser::new(&s.base);
     let (status, first) = b.get_text("/web/files/main/many");
     assert_eq!(status, 200);
-    assert!(first.contains("This folder has 1005 entries, listed 1000 at a time."));
+    assert!(
+        first.contains("This folder has 1005 entries, listed 1000 at a time: these are 1 to 1000.")
+    );
     assert!(first.contains(">f0999.txt</a>") && !first.contains(">f1000.txt</a>"));
     assert!(
         first.contains("<a href=\"/web/files/main/many?page=2\" rel=\"next\">"),
