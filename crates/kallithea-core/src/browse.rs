@@ -176,6 +176,24 @@ impl Opened {
 
     /// `f` on a blocking thread, remembered under `key` (which must name everything the
     /// result depends on: immutable ids, or the refs fingerprint).
+    /// [`Opened::cached`] for diffs: at most [`Services::diffs`] are made at once.
+    async fn cached_diff<T: Send + Sync + crate::cache::Weigh + 'static>(
+        &self,
+        svc: &Services,
+        key: String,
+        f: impl FnOnce(Repo) -> Result<T> + Send + 'static,
+    ) -> Result<Arc<T>> {
+        if let Some(v) = svc.cache.get::<T>(&format!("{}:{key}", self.repo_id)) {
+            return Ok(v);
+        }
+        let _turn = svc
+            .diffs
+            .acquire()
+            .await
+            .map_err(|e| Error::internal("waiting to make a diff", e))?;
+        self.cached(svc, key, f).await
+    }
+
     async fn cached<T: Send + Sync + crate::cache::Weigh + 'static>(
         &self,
         svc: &Services,
@@ -374,7 +392,7 @@ pub async fn changeset(
     let id = o.resolve(svc, rev).await?;
     let i = id.clone();
     let key = format!("cs:{id}:{}:{}", opts.context, opts.ignore_whitespace);
-    let data = o.cached(svc, key, move |r| {
+    let data = o.cached_diff(svc, key, move |r| {
         Ok((r.changeset(&i)?, r.changes(&i, opts)?))
     });
     // Children appear as history grows: keyed by the refs, not the id alone. Found while
@@ -798,7 +816,7 @@ async fn compare_ids(
     );
     let (a, b) = (org.clone(), other.clone());
     let data = o
-        .cached(svc, key, move |r| {
+        .cached_diff(svc, key, move |r| {
             let from = match (&a, how) {
                 (Some(a), CompareDiff::FromAncestor) => r.common_ancestor(a, &b)?,
                 (a, _) => a.clone(),
@@ -864,7 +882,7 @@ pub async fn path_diff(
     );
     let (a, b, p) = (from_id.clone(), to_id.clone(), path.to_owned());
     let data = o
-        .cached(svc, key, move |r| {
+        .cached_diff(svc, key, move |r| {
             let changes = r.diff(a.as_ref(), &b, Some(&p), opts)?;
             // No changes: the same in both, or in neither.
             let exists = !changes.is_empty()
@@ -908,6 +926,11 @@ pub async fn path_diff_text(
     let o = opened(svc, access).await?;
     let (from_id, to_id) = o.resolve_pair(svc, from, to).await?;
     let (repo, p) = (o.repo.clone(), path.to_owned());
+    let _turn = svc
+        .diffs
+        .acquire()
+        .await
+        .map_err(|e| Error::internal("waiting to make a diff", e))?;
     blocking(move || {
         let text = repo.diff_text(from_id.as_ref(), &to_id, Some(&p), opts)?;
         Ok((from_id, to_id, text))

@@ -71,6 +71,9 @@ pub struct Services {
     pub throttle: throttle::LoginThrottle,
     /// Limits concurrent password hashing (CPU and 19 MiB of memory each).
     pub hashing: tokio::sync::Semaphore,
+    /// Diffs being made at once (each can take seconds and hundreds of megabytes; a visitor
+    /// asking for many variants of a big one waits instead of filling the memory).
+    pub diffs: tokio::sync::Semaphore,
     /// Results derived from immutable changesets, and ref lists by refs fingerprint.
     pub cache: cache::Cache,
     /// The authentication plugins in use and their settings (`auth::reload` fills it).
@@ -89,6 +92,7 @@ impl Services {
             config,
             throttle,
             hashing: tokio::sync::Semaphore::new(4),
+            diffs: tokio::sync::Semaphore::new(4),
             cache: cache::Cache::new(4096, 256 * 1024 * 1024),
             auth: std::sync::RwLock::default(),
             site: std::sync::RwLock::default(),
