@@ -1113,9 +1113,9 @@ pub async fn archive(
         }
     });
     let body = match source {
-        browse::ArchiveBody::Cached(file) => {
-            axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file))
-        }
+        browse::ArchiveBody::Cached(file) => axum::body::Body::from_stream(
+            tokio_util::io::ReaderStream::with_capacity(file, 256 * 1024),
+        ),
         browse::ArchiveBody::Fresh { mut child, tee } => {
             let Some(stdout) = child.stdout.take() else {
                 return Err(web_err(state)(kallithea_core::Error::internal(
