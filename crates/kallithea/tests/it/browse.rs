@@ -846,11 +846,20 @@ fn diffs_between_any_two_revisions() {
     let added = head(&dir, "main~2");
     let (_, cs) = b.get_text(&format!("/web/changeset/{added}"));
     let link = format!("/web/diff/big.txt?diff1={root}&amp;diff2={added}&amp;fulldiff=1");
-    assert!(cs.contains("Diff not shown") && cs.contains(&link), "{cs}");
+    assert!(
+        cs.contains("diff not shown here") && cs.contains(&link),
+        "{cs}"
+    );
+    // Only shown diffs get a section: a cut file is a line in the list, not a stub.
+    assert!(
+        !cs.contains(&format!("<h3><a href=\"/web/files/{added}/big.txt\">")),
+        "big.txt has no section: {cs}"
+    );
+    assert!(cs.contains(&format!("<h3><a href=\"/web/files/{added}/latin1.txt\">")));
     let (status, big) = b.get_text(&link.replace("&amp;", "&"));
     assert_eq!(status, 200);
     assert!(
-        big.contains("0123456789abcdef") && !big.contains("Diff not shown"),
+        big.contains("0123456789abcdef") && !big.contains("diff not shown here"),
         "{big}"
     );
     // The file page offers a diff from any revision to the one shown.
