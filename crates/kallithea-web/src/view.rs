@@ -352,6 +352,9 @@ pub struct Crumb {
     pub href: String,
 }
 
+/// Changed files named in a diff's file list (a changeset may change tens of thousands).
+pub const LISTED_FILES: usize = 2000;
+
 /// Entries listed on one page of a folder.
 pub const DIR_PAGE: usize = 1000;
 

@@ -933,7 +933,7 @@ fn many_labels_on_one_changeset_are_counted_not_listed() {
 fn a_huge_folder_is_listed_in_pages() {
     let (s, _admin, dir) = setup();
     std::fs::create_dir_all(dir.join("many")).unwrap();
-    for i in 0..1005 {
+    for i in 0..2005 {
         std::fs::write(dir.join(format!("many/f{i:04}.txt")), "x\n").unwrap();
     }
     git_ok(&dir, &["add", "."]);
@@ -946,7 +946,7 @@ fn a_huge_folder_is_listed_in_pages() {
     let (status, first) = b.get_text("/web/files/main/many");
     assert_eq!(status, 200);
     assert!(
-        first.contains("This folder has 1005 entries, listed 1000 at a time: these are 1 to 1000.")
+        first.contains("This folder has 2005 entries, listed 1000 at a time: these are 1 to 1000.")
     );
     assert!(first.contains(">f0999.txt</a>") && !first.contains(">f1000.txt</a>"));
     assert!(
@@ -957,20 +957,28 @@ fn a_huge_folder_is_listed_in_pages() {
         !first.contains("Last changes are looked for"),
         "all found: {first}"
     );
-    let (status, second) = b.get_text("/web/files/main/many?page=2");
+    let (status, third) = b.get_text("/web/files/main/many?page=3");
     assert_eq!(status, 200);
-    assert!(second.contains(">f1004.txt</a>") && !second.contains(">f0999.txt</a>"));
+    assert!(third.contains(">f2004.txt</a>") && !third.contains(">f1999.txt</a>"));
     assert!(
-        second.contains("<a href=\"/web/files/main/many\" rel=\"prev\">"),
-        "{second}"
+        third.contains("<a href=\"/web/files/main/many?page=2\" rel=\"prev\">"),
+        "{third}"
     );
     assert!(
-        second.contains("many files"),
-        "last changes on the second page: {second}"
+        third.contains("many files"),
+        "last changes on the last page: {third}"
     );
     // Past the last page: the last page.
     let (_, far) = b.get_text("/web/files/main/many?page=99");
-    assert!(far.contains(">f1004.txt</a>"));
+    assert!(far.contains(">f2004.txt</a>"));
+    // The changeset that added them names 2,000 and counts the rest.
+    let (status, cs) = b.get_text("/web/changeset/main");
+    assert_eq!(status, 200);
+    assert!(
+        cs.contains("2005 files changed") && cs.contains("and 5 more files, not listed here."),
+        "{cs}"
+    );
+    assert!(cs.contains("<li><a href=\"#f2000\">") && !cs.contains("<li><a href=\"#f2001\">"));
 }
 
 fn parses_as_xml(body: &str) -> bool {
