@@ -351,17 +351,23 @@ pub async fn changelog(
     })
 }
 
-/// Keeps patches, in order, while they fit in `cut_off` bytes together, and drops those that
-/// do not (a large one does not hide the small ones after it); true when any were dropped.
+/// The most files whose diffs one page shows (each costs its table, however small).
+pub const MAX_SHOWN_DIFFS: usize = 500;
+
+/// Keeps patches, in order, while they fit in `cut_off` bytes together and number at most
+/// [`MAX_SHOWN_DIFFS`], and drops the rest (a large one does not hide the small ones after
+/// it); true when any were dropped.
 fn cut_patches(changes: &mut [FileChange], cut_off: usize) -> bool {
     let mut total = 0usize;
+    let mut shown = 0usize;
     let mut cut = false;
-    for c in changes {
-        if total + c.patch.len() > cut_off {
+    for c in changes.iter_mut().filter(|c| !c.patch.is_empty()) {
+        if total + c.patch.len() > cut_off || shown == MAX_SHOWN_DIFFS {
             c.patch.clear();
             cut = true;
         } else {
             total += c.patch.len();
+            shown += 1;
         }
     }
     cut
@@ -1002,6 +1008,12 @@ mod tests {
         assert_eq!(kept, [10, 0, 10]);
         let mut small = vec![change("a", 10), change("b", 10)];
         assert!(!cut_patches(&mut small, 100));
+        let mut many: Vec<FileChange> = (0..MAX_SHOWN_DIFFS + 5).map(|_| change("f", 1)).collect();
+        assert!(cut_patches(&mut many, usize::MAX));
+        assert_eq!(
+            many.iter().filter(|f| !f.patch.is_empty()).count(),
+            MAX_SHOWN_DIFFS
+        );
     }
 
     #[test]
