@@ -45,10 +45,26 @@ pub async fn compare(
     if spec.is_none()
         && let (Some(o), Some(t)) = (param(&q, "org"), param(&q, "other"))
     {
-        return Ok(
-            Redirect::to(&format!("{prefix}/{name}/compare/{}...{}", seg(o), seg(t)))
-                .into_response(),
-        );
+        // The form's other choices (kind of diff, layout) come along.
+        let keep: Vec<String> = ["merge", "diff"]
+            .iter()
+            .filter_map(|k| {
+                Some(format!(
+                    "{k}={}",
+                    seg(param(&q, k).filter(|v| !v.is_empty())?)
+                ))
+            })
+            .collect();
+        let query = match keep.is_empty() {
+            true => String::new(),
+            false => format!("?{}", keep.join("&")),
+        };
+        return Ok(Redirect::to(&format!(
+            "{prefix}/{name}/compare/{}...{}{query}",
+            seg(o),
+            seg(t)
+        ))
+        .into_response());
     }
     let choice = DiffChoice::from_query(&q, param(&q, "diff") == Some("sidebyside"));
     let refs = browse::refs(&state.svc, &access)

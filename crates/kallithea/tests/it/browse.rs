@@ -722,7 +722,14 @@ fn diffs_between_any_two_revisions() {
         "{tips}"
     );
     // From the ancestor: only the branch's own work.
+    // The form keeps the kind of diff and the layout.
+    let r = b.get("/web/compare?org=main&other=feature/x&merge=1&diff=sidebyside");
+    assert_eq!(
+        r.headers()["location"],
+        "/web/compare/main...feature%2Fx?merge=1&diff=sidebyside"
+    );
     let (status, merge) = b.get_text("/web/compare/main...feature%2Fx?merge=1");
+    assert!(merge.contains("<input type=\"hidden\" name=\"merge\" value=\"1\">"));
     assert_eq!(status, 200, "{merge}");
     assert!(
         merge.contains("1 file changed") && section(&merge, "feature.txt"),
