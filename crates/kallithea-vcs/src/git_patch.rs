@@ -140,12 +140,16 @@ struct Section {
 
 /// Reads the patch, handing each file its part; returns whether it was read to its end.
 fn read_patches(out: &mut std::io::Take<&mut dyn BufRead>, files: &mut [FileChange]) -> bool {
+    // Sections are found by the name they end with; a rename's old name only where no file
+    // now has it (two files that swap names are each found by their new one).
     let mut at: HashMap<String, usize> = HashMap::with_capacity(files.len());
-    for (i, f) in files.iter().enumerate().rev() {
+    for (i, f) in files.iter().enumerate() {
+        at.entry(f.path.clone()).or_insert(i);
+    }
+    for (i, f) in files.iter().enumerate() {
         if let Some(o) = &f.old_path {
-            at.insert(o.clone(), i);
+            at.entry(o.clone()).or_insert(i);
         }
-        at.insert(f.path.clone(), i);
     }
     let mut bodies: Vec<Vec<u8>> = vec![Vec::new(); files.len()];
     let mut reached = vec![false; files.len()];
@@ -488,5 +492,19 @@ diff --git a/min.js b/min.js\n--- a/min.js\n+++ b/min.js\n@@ -1 +1 @@\n-old\n+"
         assert!(to_the_end);
         assert!(files[0].too_large && files[0].patch.is_empty());
         assert_eq!(files[1].patch, "@@ -1 +1,2 @@\n x\n+y\n");
+    }
+
+    #[test]
+    fn two_files_that_swap_names_keep_their_own_patches() {
+        let out = b":100644 100644 a b R090\0a\0b\0:100644 100644 c d R090\0b\0a\0\
+1\t0\t\0a\0b\0\
+2\t0\t\0b\0a\0\0\
+diff --git a/a b/b\nsimilarity index 90%\nrename from a\nrename to b\n@@ -1 +1,2 @@\n x\n+one\n\
+diff --git a/b b/a\nsimilarity index 90%\nrename from b\nrename to a\n@@ -1 +1,3 @@\n y\n+two\n+two\n";
+        let (files, _) = read(out, false);
+        assert_eq!((files[0].path.as_str(), files[0].added), ("b", 1));
+        assert!(files[0].patch.contains("+one") && !files[0].patch.contains("+two"));
+        assert_eq!((files[1].path.as_str(), files[1].added), ("a", 2));
+        assert!(files[1].patch.contains("+two") && !files[1].patch.contains("+one"));
     }
 }
