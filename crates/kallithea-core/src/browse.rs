@@ -9,7 +9,7 @@ use std::sync::Arc;
 use kallithea_model::PermLevel;
 pub use kallithea_vcs::read::{
     ChangeKind, Changeset, ChangesetId, DiffOptions, EntryKind, FileChange, FileContent, Node,
-    RefDetails, RefInfo, RefKind, TreeEntry,
+    PathItem, PathList, RefDetails, RefInfo, RefKind, TreeEntry,
 };
 use kallithea_vcs::{Repo, VcsRead};
 
@@ -373,6 +373,49 @@ fn cut_patches(changes: &mut [FileChange], cut_off: usize) -> bool {
     cut
 }
 
+/// A changeset with its parents and children (for the data Kallithea's scripts fetched).
+#[derive(Debug)]
+pub struct ChangesetFamily {
+    pub changeset: Changeset,
+    pub parents: Vec<Changeset>,
+    /// Children among the branch tips' history (at most 20, as on the changeset page).
+    pub children: Vec<Changeset>,
+}
+
+/// A changeset's metadata, and its parents' and children's, without any diff.
+pub async fn changeset_family(
+    svc: &Services,
+    access: &RepoAccess,
+    rev: &str,
+) -> Result<ChangesetFamily> {
+    let o = opened(svc, access).await?;
+    let id = o.resolve(svc, rev).await?;
+    let i = id.clone();
+    // Children appear as history grows: keyed by the refs, not the id alone.
+    let all = o
+        .cached(svc, format!("family:{}:{id}", o.fingerprint), move |r| {
+            let children = r.children(&i, 20)?;
+            let changeset = r.changeset(&i)?;
+            let parents = changeset
+                .parents
+                .iter()
+                .map(|p| r.changeset(p))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            let children = children
+                .iter()
+                .map(|c| r.changeset(c))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            Ok((changeset, (parents, children)))
+        })
+        .await?;
+    let (changeset, (parents, children)) = (*all).clone();
+    Ok(ChangesetFamily {
+        changeset,
+        parents,
+        children,
+    })
+}
+
 /// Everything the changeset page shows.
 #[derive(Debug)]
 pub struct ChangesetView {
@@ -477,6 +520,33 @@ pub async fn node(
         node,
         refs: o.refs.clone(),
     })
+}
+
+/// The most paths [`node_list`] gives: enough for the file finder of any repository people
+/// browse, small enough to send at once (about 5 MB of JSON).
+pub const MAX_NODE_LIST: usize = 100_000;
+
+/// Every folder and file below a folder at a revision (for the file finder).
+pub async fn node_list(
+    svc: &Services,
+    access: &RepoAccess,
+    rev: &str,
+    path: &str,
+) -> Result<(ChangesetId, Arc<PathList>)> {
+    let o = opened(svc, access).await?;
+    let id = o.resolve(svc, rev).await?;
+    let path = path.trim_matches('/').to_owned();
+    let (i, p, name, r) = (id.clone(), path.clone(), o.name.clone(), rev.to_owned());
+    let list = o
+        .cached(svc, format!("paths:{id}:{path}"), move |repo| {
+            repo.paths(&i, &p, MAX_NODE_LIST)?.ok_or_else(|| {
+                Error::not_found(format!(
+                    "There is no folder \"{p}\" at revision {r} of repository {name}."
+                ))
+            })
+        })
+        .await?;
+    Ok((id, list))
 }
 
 /// A file's whole content as a stream: the resolved id, the file's size and a `git` child

@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use kallithea_vcs::read::{
-    AnnotatedLine, Changeset, ChangesetId, FileChange, FileContent, LastChange, Node, Person,
-    RefDetails, RefInfo, TreeEntry,
+    AnnotatedLine, Changeset, ChangesetId, FileChange, FileContent, LastChange, Node, PathItem,
+    PathList, Person, RefDetails, RefInfo, TreeEntry,
 };
 
 type Value = Arc<dyn Any + Send + Sync>;
@@ -138,6 +138,8 @@ crate::weigh_fields! {
     FileChange { path, old_path, patch, mode_change }
     AnnotatedLine { id, author, summary, text }
     LastChange { id, summary }
+    PathItem { path }
+    PathList { paths }
 }
 
 impl Weigh for Node {

@@ -18,7 +18,8 @@ use gix::objs::{Kind, TagRef, TreeRef};
 use crate::git_commit::{CommitFields, Ident};
 
 use crate::read::{
-    Changeset, ChangesetId, EntryKind, LastChange, Person, RefDetails, RefInfo, RefKind, TreeEntry,
+    Changeset, ChangesetId, EntryKind, LastChange, PathItem, PathList, Person, RefDetails, RefInfo,
+    RefKind, TreeEntry,
 };
 use crate::{Error, Result};
 
@@ -989,6 +990,42 @@ impl Objects {
         Ok(entries)
     }
 
+    /// Every folder and file below `tree`, with paths that start with `dir` (the folder's own
+    /// path, "" for the root): depth first, each folder before what it holds, in stored
+    /// order. At most `limit` are read (each folder is read once it is listed, so the work is
+    /// bounded too, even for trees that name the same subtree many times).
+    pub(crate) fn paths(&self, tree: ObjectId, dir: &str, limit: usize) -> Result<PathList> {
+        let mut list = PathList::default();
+        let top = self.tree_entries(tree)?.unwrap_or_default();
+        let mut stack: Vec<(String, std::vec::IntoIter<TreeItem>)> =
+            vec![(dir.to_owned(), top.into_iter())];
+        while let Some((folder, items)) = stack.last_mut() {
+            let Some(item) = items.next() else {
+                stack.pop();
+                continue;
+            };
+            let kind = entry_kind(item.mode);
+            if kind == EntryKind::Submodule {
+                continue;
+            }
+            if list.paths.len() == limit {
+                list.truncated = true;
+                break;
+            }
+            let name = String::from_utf8_lossy(&item.name);
+            let path = match folder.is_empty() {
+                true => name.into_owned(),
+                false => format!("{folder}/{name}"),
+            };
+            if kind == EntryKind::Dir {
+                let inside = self.tree_entries(item.id)?.unwrap_or_default();
+                stack.push((path.clone(), inside.into_iter()));
+            }
+            list.paths.push(PathItem { path, kind });
+        }
+        Ok(list)
+    }
+
     /// A blob's content (callers check its size first), or `None` when it is not a blob.
     pub(crate) fn blob(&self, id: ObjectId) -> Result<Option<Vec<u8>>> {
         match self.object(id)? {
@@ -1550,6 +1587,51 @@ mod tests {
             assert_eq!(mine, theirs, "{dir}");
             assert!(!mine.is_empty());
         }
+    }
+
+    #[test]
+    fn path_lists_agree_with_git_ls_tree() {
+        let t = fixture();
+        let bare = t.path().join("bare.git");
+        let repo = crate::read::Repo::open_git(&bare).unwrap();
+        let tip = String::from_utf8(git(&bare, &["rev-parse", "main"], "")).unwrap();
+        let tip = ChangesetId(tip.trim().to_owned());
+        let ls_tree = |args: &[&str]| -> Vec<String> {
+            let mut all = vec!["ls-tree", "-r", "-t", "--name-only", "main"];
+            all.extend_from_slice(args);
+            String::from_utf8(git(&bare, &all, ""))
+                .unwrap()
+                .lines()
+                .map(str::to_owned)
+                .collect()
+        };
+        let paths = |l: &PathList| l.paths.iter().map(|p| p.path.clone()).collect::<Vec<_>>();
+        use crate::read::VcsRead;
+        let whole = repo.paths(&tip, "", 1000).unwrap().unwrap();
+        assert_eq!(paths(&whole), ls_tree(&[]));
+        assert!(!whole.truncated);
+        let kind = |p: &str| whole.paths.iter().find(|i| i.path == p).unwrap().kind;
+        assert_eq!(kind("sub/x"), EntryKind::Dir);
+        assert_eq!(kind("sub/x/inner"), EntryKind::File);
+        // A folder lists what lies below it, not itself.
+        let sub = repo.paths(&tip, "sub", 1000).unwrap().unwrap();
+        // (`git ls-tree -t` names the folder too.)
+        let below: Vec<String> = ls_tree(&["sub/"])
+            .into_iter()
+            .filter(|p| p != "sub")
+            .collect();
+        assert_eq!(paths(&sub), below);
+        assert!(paths(&sub).contains(&"sub/deep/b.txt".to_owned()));
+        // Cut at the limit, and said so; exactly the limit is not cut.
+        let cut = repo.paths(&tip, "sub", 3).unwrap().unwrap();
+        assert_eq!(paths(&cut), below[..3]);
+        assert!(cut.truncated);
+        let exact = repo.paths(&tip, "sub", below.len()).unwrap().unwrap();
+        assert!(!exact.truncated);
+        // A file, a missing folder and a hostile path are no folder.
+        assert_eq!(repo.paths(&tip, "sub/a.txt", 10).unwrap(), None);
+        assert_eq!(repo.paths(&tip, "nope", 10).unwrap(), None);
+        assert_eq!(repo.paths(&tip, "../sub", 10).unwrap(), None);
     }
 
     fn names_of(entries: &[TreeEntry]) -> Vec<String> {

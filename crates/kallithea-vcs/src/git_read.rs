@@ -12,8 +12,8 @@ use crate::git::is_object_id;
 use crate::git_objects::{MAX_IN_MEMORY_BLOB, Objects};
 use crate::read::{AnnotatedLine, ArchiveFormat, LastChange};
 use crate::read::{
-    Changeset, ChangesetId, DiffOptions, EntryKind, FileChange, FileContent, Node, Person,
-    RefDetails, RefInfo, RefKind, VcsRead, looks_binary,
+    Changeset, ChangesetId, DiffOptions, EntryKind, FileChange, FileContent, Node, PathList,
+    Person, RefDetails, RefInfo, RefKind, VcsRead, looks_binary,
 };
 use crate::{Error, Result};
 
@@ -268,6 +268,21 @@ impl VcsRead for GitRepo {
                         ..f
                     })
                 })),
+        }
+    }
+
+    fn paths(&self, id: &ChangesetId, dir: &str, limit: usize) -> Result<Option<PathList>> {
+        if !is_object_id(&id.0) || !(dir.is_empty() || crate::read::valid_path(dir)) {
+            return Ok(None);
+        }
+        let objects = self.objects()?;
+        match objects.entry(&id.0, dir)? {
+            Some(crate::git_objects::PathEntry {
+                kind: EntryKind::Dir,
+                object,
+                ..
+            }) => Ok(Some(objects.paths(object, dir, limit)?)),
+            _ => Ok(None),
         }
     }
 

@@ -162,6 +162,24 @@ pub struct AnnotatedLine {
     pub text: String,
 }
 
+/// A folder or file somewhere below a folder, named by its path from the root.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PathItem {
+    pub path: String,
+    /// [`EntryKind::Dir`], [`EntryKind::File`] or [`EntryKind::Symlink`] (submodules are
+    /// left out).
+    pub kind: EntryKind,
+}
+
+/// Every folder and file below a folder, a folder before what it holds, as the repository
+/// stores them (by name); cut at a limit.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct PathList {
+    pub paths: Vec<PathItem>,
+    /// True when there were more than the limit.
+    pub truncated: bool,
+}
+
 /// Archive formats offered for download.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ArchiveFormat {
@@ -253,6 +271,9 @@ pub trait VcsRead {
     fn blob(&self, object: &str, max_bytes: usize) -> Result<Option<FileContent>>;
     /// What `path` ("" = root) names at a changeset; `None` when nothing.
     fn node(&self, id: &ChangesetId, path: &str, max_bytes: usize) -> Result<Option<Node>>;
+    /// Every folder and file below the folder `dir` ("" = root) at a changeset, at most
+    /// `limit`; `None` when `dir` is not a folder there.
+    fn paths(&self, id: &ChangesetId, dir: &str, limit: usize) -> Result<Option<PathList>>;
     /// For each of `names` in the folder `dir` at a changeset, the newest changeset that
     /// touched it, looking back through at most `budget` changesets; names not found within
     /// the budget are left out.
@@ -373,6 +394,12 @@ impl VcsRead for Repo {
             return Ok(None);
         }
         self.inner().node(id, path, max_bytes)
+    }
+    fn paths(&self, id: &ChangesetId, dir: &str, limit: usize) -> Result<Option<PathList>> {
+        if !dir.is_empty() && !valid_path(dir) {
+            return Ok(None);
+        }
+        self.inner().paths(id, dir, limit)
     }
     fn changes(&self, id: &ChangesetId, opts: DiffOptions) -> Result<Vec<FileChange>> {
         self.inner().changes(id, opts)

@@ -660,6 +660,8 @@ pub async fn files(
         dir_prev: None,
         dir_next: None,
         last_incomplete: false,
+        nodelist_href: format!("{prefix}/{name}/nodelist/{}/{}", nv.id.0, path_enc(&path)),
+        files_base: files_href(""),
         source: Default::default(),
         rendered: None,
         image_href: None,

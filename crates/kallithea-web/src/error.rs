@@ -1,5 +1,6 @@
 //! Turning domain errors into responses, in one place: an HTML page with a status and a
-//! sentence, or a redirect to the sign-in page for anonymous visitors.
+//! sentence, or a redirect to the sign-in page for anonymous visitors; for the JSON data
+//! URLs, `{"error": sentence}` with the same status.
 
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -15,6 +16,8 @@ pub struct WebError {
     pub came_from: Option<String>,
     /// Shown on the page (only with `debug = true`, to clients on this machine).
     pub shown_detail: Option<Box<str>>,
+    /// Answer with JSON rather than a page (and never redirect).
+    pub json: bool,
 }
 
 impl WebError {
@@ -24,7 +27,13 @@ impl WebError {
             prefix: prefix.to_owned(),
             came_from: None,
             shown_detail: None,
+            json: false,
         }
+    }
+    /// Makes the error a JSON answer (for URLs that scripts read).
+    pub fn json(mut self) -> Self {
+        self.json = true;
+        self
     }
     /// Shows `detail` on the page when `show` (debug mode and a loopback client).
     pub fn with_detail(mut self, show: bool, detail: &str) -> Self {
@@ -53,6 +62,20 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
 
 impl IntoResponse for WebError {
     fn into_response(self) -> Response {
+        if self.json {
+            let status = status_of(self.error.kind);
+            let request_id = match self.error.kind {
+                ErrorKind::Internal => crate::client::request_id(),
+                _ => None,
+            };
+            let body = serde_json::json!({"error": self.error.message, "request_id": request_id});
+            return (
+                status,
+                [(header::CACHE_CONTROL, "no-store")],
+                axum::Json(body),
+            )
+                .into_response();
+        }
         if self.error.kind == ErrorKind::LoginRequired {
             let back = self
                 .came_from

@@ -24,6 +24,7 @@ mod message;
 mod page_policy;
 mod pages;
 mod proxy_auth;
+mod repo_data;
 mod repo_pages;
 mod settings_pages;
 mod signup_pages;

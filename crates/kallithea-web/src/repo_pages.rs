@@ -15,6 +15,7 @@ use crate::client::Client;
 use crate::compare_pages;
 use crate::csrf::serde_urlencoded_pairs;
 use crate::pages::{checked, layout, web_err};
+use crate::repo_data::{self, Family};
 use crate::view::{GrantItem, RepoHeader, SettingsPage, render};
 use crate::visitor::Visitor;
 use crate::{AppState, WebError, git_http};
@@ -100,6 +101,22 @@ async fn dispatch_inner(state: &AppState, req: Request) -> Result<Response, WebE
         .collect();
     if segs.is_empty() {
         return Err(not_found(state, &raw_path));
+    }
+    // Kallithea put this one repository URL before the name: /changeset_info/{repo}/{rev}.
+    if let [first, name @ .., rev] = segs.as_slice()
+        && first == "changeset_info"
+        && !name.is_empty()
+        && matches!(*req.method(), Method::GET | Method::HEAD)
+        && let Some((repo_row, used)) = resolve(state, name).await?
+        && used == name.len()
+    {
+        let head = Head {
+            came_from: format!("{}{raw_path}", state.web.prefix),
+            headers: req.headers().clone(),
+            client: Client::from_request(state, &req),
+            visitor: req.extensions().get::<Visitor>().cloned(),
+        };
+        return repo_data::changeset(state, &head, repo_row, rev, Family::Itself).await;
     }
     let Some((repo_row, used)) = resolve(state, &segs).await? else {
         if crate::csrf::is_git_path(path) {
@@ -197,6 +214,20 @@ async fn dispatch_inner(state: &AppState, req: Request) -> Result<Response, WebE
         }
         (_, ["diff-2way", _, ..]) if get => {
             compare_pages::path_diff(state, h, repo_row, &rest_path(1), q, true).await
+        }
+        (_, ["nodelist", rev]) if get => repo_data::nodelist(state, h, repo_row, rev, "").await,
+        (_, ["nodelist", rev, ..]) if get => {
+            repo_data::nodelist(state, h, repo_row, rev, &rest_path(2)).await
+        }
+        (_, ["refs-data"]) if get => repo_data::refs_data(state, h, repo_row).await,
+        (_, ["changeset_parents", rev]) if get => {
+            repo_data::changeset(state, h, repo_row, rev, Family::Parents).await
+        }
+        (_, ["changeset_children", rev]) if get => {
+            repo_data::changeset(state, h, repo_row, rev, Family::Children).await
+        }
+        (_, ["history", rev, _, ..]) if get => {
+            repo_data::history(state, h, repo_row, rev, &rest_path(2)).await
         }
         (_, ["feed", "rss"]) if get => browse_pages::feed(state, h, repo_row, false).await,
         (_, ["feed", "atom"]) if get => browse_pages::feed(state, h, repo_row, true).await,

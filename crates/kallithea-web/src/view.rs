@@ -404,6 +404,10 @@ pub struct FilesPage {
     pub dir_next: Option<String>,
     /// Some entries were last changed before the look-back for last changes reached.
     pub last_incomplete: bool,
+    /// Where the file finder reads the paths below this folder, and where a found path's
+    /// page is (the path appended).
+    pub nodelist_href: String,
+    pub files_base: String,
     /// The numbered lines ([`SourceTable`], already rendered).
     pub source: std::sync::Arc<String>,
     pub rendered: Option<String>,

@@ -60,3 +60,91 @@
   window.addEventListener("hashchange", follow);
   follow();
 })();
+
+// The file finder on folder pages: the files below the folder whose paths hold every word
+// typed (case ignored): first those whose own name starts with the last word, then those
+// whose name holds it, then the rest; shorter paths first. The paths are read
+// once, when the box is first used; names are set as text, never as HTML.
+(function () {
+  "use strict";
+  var box = document.querySelector("div.finder");
+  if (!box || !window.fetch) { return; }
+  var input = box.querySelector("input");
+  var status = box.querySelector(".finder-status");
+  var list = box.querySelector(".finder-results");
+  var SHOWN = 50;
+  var files = null, truncated = false, loading = null;
+  box.hidden = false;
+  function say(text) { status.textContent = text; }
+  function load() {
+    if (!loading) {
+      say("Reading the list of files…");
+      loading = fetch(box.dataset.nodelist, { headers: { "Accept": "application/json" } })
+        .then(function (r) {
+          return r.json().then(function (j) {
+            if (!r.ok) { throw new Error(j.error || r.statusText); }
+            return j;
+          });
+        })
+        .then(function (j) {
+          files = j.nodes.filter(function (n) { return n.type === "file"; })
+            .map(function (n) { return n.name; });
+          truncated = j.truncated;
+          say("");
+        }, function (e) {
+          loading = null;
+          say("The list of files could not be read: " + e.message);
+          throw e;
+        });
+    }
+    return loading;
+  }
+  function href(path) {
+    return box.dataset.base + path.split("/").map(encodeURIComponent).join("/");
+  }
+  function show() {
+    var words = input.value.toLowerCase().split(/\s+/).filter(Boolean);
+    list.textContent = "";
+    list.hidden = true;
+    if (!files) { return; }
+    if (!words.length) { say(""); return; }
+    var last = words[words.length - 1], found = [];
+    files.forEach(function (path) {
+      var low = path.toLowerCase();
+      for (var i = 0; i < words.length; i++) { if (low.indexOf(words[i]) < 0) { return; } }
+      var name = low.slice(low.lastIndexOf("/") + 1);
+      var at = name.indexOf(last);
+      found.push({ path: path, rank: at === 0 ? 0 : at > 0 ? 1 : 2 });
+    });
+    found.sort(function (a, b) {
+      return a.rank - b.rank || a.path.length - b.path.length || (a.path < b.path ? -1 : 1);
+    });
+    var note = truncated ? " (only the first " + files.length + " files below this folder are searched)" : "";
+    if (!found.length) { say("No file matches." + note); return; }
+    say((found.length > SHOWN ? "The first " + SHOWN + " of " + found.length + " files that match" :
+      found.length === 1 ? "1 file matches" : found.length + " files match") + note + ".");
+    found.slice(0, SHOWN).forEach(function (f) {
+      var li = document.createElement("li"), a = document.createElement("a");
+      a.href = href(f.path);
+      a.textContent = f.path;
+      li.appendChild(a);
+      list.appendChild(li);
+    });
+    list.hidden = false;
+  }
+  input.addEventListener("focus", function () { load().catch(function () {}); });
+  input.addEventListener("input", function () { load().then(show, function () {}); });
+  input.addEventListener("keydown", function (ev) {
+    var first = list.querySelector("a");
+    if (ev.key === "Enter" && first) { ev.preventDefault(); location.href = first.href; }
+    if (ev.key === "ArrowDown" && first) { ev.preventDefault(); first.focus(); }
+    if (ev.key === "Escape") { input.value = ""; show(); }
+  });
+  list.addEventListener("keydown", function (ev) {
+    var li = ev.target.closest("li");
+    if (!li) { return; }
+    var next = ev.key === "ArrowDown" ? li.nextElementSibling : ev.key === "ArrowUp" ? li.previousElementSibling : null;
+    if (ev.key === "ArrowUp" && !next) { ev.preventDefault(); input.focus(); return; }
+    if (next) { ev.preventDefault(); next.querySelector("a").focus(); }
+  });
+})();

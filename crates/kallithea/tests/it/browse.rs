@@ -1556,3 +1556,189 @@ fn merges_mode_changes_deletions_and_first_changesets_in_diffs() {
         "{patch}"
     );
 }
+
+/// GETs JSON: the status, and the body parsed (the content type must say JSON).
+fn get_json(b: &Browser, path: &str) -> (u16, serde_json::Value) {
+    let r = b.get(path);
+    let status = r.status().as_u16();
+    assert!(
+        header(&r, "content-type").starts_with("application/json"),
+        "{path}: {}",
+        header(&r, "content-type")
+    );
+    (status, serde_json::from_str(&r.text().unwrap()).unwrap())
+}
+
+#[test]
+fn json_for_scripts_at_kallithea_urls() {
+    let (s, _admin, dir) = setup();
+    let anon = Browser::new(&s.base);
+    let main = head(&dir, "main");
+    let first = head(&dir, "main~2");
+    let middle = head(&dir, "main~1");
+
+    // Every folder and file below a folder, for the file finder.
+    let (status, j) = get_json(&anon, "/web/nodelist/main/");
+    assert_eq!(status, 200);
+    assert_eq!(j["revision"], main.as_str());
+    assert_eq!(j["truncated"], false);
+    let nodes: Vec<(String, String)> = j["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["name"].as_str().unwrap().to_owned(),
+                n["type"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let listed = git_ok(&dir, &["ls-tree", "-r", "-t", "--name-only", "main"]);
+    assert_eq!(
+        nodes.iter().map(|n| n.0.as_str()).collect::<Vec<_>>(),
+        listed.lines().collect::<Vec<_>>(),
+        "the paths git lists, in its order"
+    );
+    assert!(nodes.contains(&("src".into(), "dir".into())));
+    assert!(nodes.contains(&("src/app.py".into(), "file".into())));
+    assert!(nodes.contains(&("<b>dir</b>/inner.txt".into(), "file".into())));
+    assert!(!nodes.iter().any(|n| n.0 == "feature.txt"));
+    // Below a folder, at a branch whose name holds a slash.
+    let (_, j) = get_json(&anon, "/web/nodelist/feature%2Fx/src");
+    assert_eq!(
+        j["nodes"],
+        serde_json::json!([{"name": "src/app.py", "type": "file"}])
+    );
+    let (_, j) = get_json(&anon, "/web/nodelist/feature%2Fx/");
+    assert!(
+        j["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["name"] == "feature.txt")
+    );
+    // What is not a folder, or not a revision, is a 404 with a sentence, never a page.
+    for (path, says) in [
+        (
+            "/web/nodelist/main/src/app.py",
+            "There is no folder \"src/app.py\"",
+        ),
+        ("/web/nodelist/nope/", "There is no revision \"nope\""),
+        (
+            "/web/nodelist/--output=x/",
+            "There is no revision \"--output=x\"",
+        ),
+        ("/web/nodelist/main/a%00b", "There is no folder"),
+    ] {
+        let (status, j) = get_json(&anon, path);
+        assert_eq!(status, 404, "{path}: {j}");
+        assert!(j["error"].as_str().unwrap().contains(says), "{path}: {j}");
+    }
+
+    // Branches and tags for ref selectors, hostile names as JSON strings.
+    let (status, j) = get_json(&anon, "/web/refs-data");
+    assert_eq!(status, 200);
+    assert_eq!(j["more"], false);
+    assert_eq!(j["results"][0]["text"], "Branch");
+    let branches = j["results"][0]["children"].as_array().unwrap();
+    assert!(branches.contains(&serde_json::json!({"id": main, "text": "main", "type": "branch"})));
+    assert!(branches.iter().any(|b| b["text"] == "feature/x"));
+    assert_eq!(j["results"][1]["text"], "Tag");
+    let tags = j["results"][1]["children"].as_array().unwrap();
+    assert!(tags.contains(
+        &serde_json::json!({"id": main, "text": "x\"><svg/onload=alert(1)>", "type": "tag"})
+    ));
+
+    // A changeset, its parents and its children.
+    let (status, j) = get_json(&anon, &format!("/changeset_info/web/{main}"));
+    assert_eq!(status, 200);
+    assert_eq!(j["raw_id"], main.as_str());
+    assert_eq!(j["short_id"], &main[..12]);
+    assert!(
+        j["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("edit app #12 <script>")
+    );
+    assert!(
+        j["author"].as_str().unwrap().ends_with('>'),
+        "{}",
+        j["author"]
+    );
+    assert_eq!(j["parents"], serde_json::json!([middle]));
+    // RFC 3339, in the author's own offset.
+    let date = j["date"].as_str().unwrap();
+    assert!(date.len() == 25 && date.as_bytes()[10] == b'T', "{date}");
+    let (_, j) = get_json(&anon, "/changeset_info/web/v1.0");
+    assert_eq!(j["raw_id"], first.as_str());
+    let (status, j) = get_json(&anon, "/changeset_info/web/no-such-rev");
+    assert_eq!(status, 404);
+    assert!(
+        j["error"]
+            .as_str()
+            .unwrap()
+            .contains("There is no revision \"no-such-rev\"")
+    );
+    let (_, j) = get_json(&anon, &format!("/web/changeset_parents/{main}"));
+    assert_eq!(j["results"].as_array().unwrap().len(), 1);
+    assert_eq!(j["results"][0]["raw_id"], middle.as_str());
+    let (_, j) = get_json(&anon, &format!("/web/changeset_children/{middle}"));
+    assert_eq!(j["results"].as_array().unwrap().len(), 1);
+    assert_eq!(j["results"][0]["raw_id"], main.as_str());
+    let (_, j) = get_json(&anon, &format!("/web/changeset_parents/{first}"));
+    assert_eq!(j["results"], serde_json::json!([]));
+
+    // A file's history for a revision selector: only the changesets that changed it.
+    let (status, j) = get_json(&anon, "/web/history/main/src/app.py");
+    assert_eq!(status, 200);
+    assert_eq!(j["more"], false);
+    let ids: Vec<&str> = j["results"][0]["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [main.as_str(), first.as_str()]);
+    assert!(
+        j["results"][0]["children"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("edit app #12")
+    );
+    assert_eq!(j["results"][1]["text"], "Branches");
+    assert_eq!(j["results"][2]["text"], "Tags");
+    let (status, j) = get_json(&anon, "/web/history/main/src");
+    assert_eq!(status, 404);
+    assert!(j["error"].as_str().unwrap().contains("is not a file"));
+}
+
+#[test]
+fn json_for_scripts_needs_the_same_permission_as_pages() {
+    let s = Server::start();
+    let admin = s.admin();
+    s.create_repo(&admin, "secret", true);
+    let anon = Browser::new(&s.base);
+    for path in [
+        "/secret/nodelist/main/",
+        "/secret/refs-data",
+        "/changeset_info/secret/main",
+        "/secret/changeset_children/main",
+        "/secret/history/main/x",
+    ] {
+        let (status, j) = get_json(&anon, path);
+        assert_eq!(
+            status, 401,
+            "{path}: anonymous visitors are told to sign in, not redirected"
+        );
+        assert!(
+            j["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{path}: {j}"
+        );
+    }
+    // An empty repository has no revisions to list.
+    let (status, j) = get_json(&admin, "/secret/nodelist/main/");
+    assert_eq!(status, 404, "{j}");
+    let (status, j) = get_json(&admin, "/secret/refs-data");
+    assert_eq!(status, 200);
+    assert_eq!(j["results"], serde_json::json!([]));
+}

@@ -97,24 +97,47 @@ impl Driver {
         )
     }
 
-    /// Clicks the first element matching a CSS selector (a real click, as a person would).
-    fn click(&self, css: &str) {
+    /// The WebDriver id of the first element matching a CSS selector.
+    fn element(&self, css: &str) -> String {
         let el = self.cmd(
             reqwest::Method::POST,
             "/element",
             Some(json!({"using": "css selector", "value": css})),
         );
-        let id = el
-            .as_object()
+        el.as_object()
             .and_then(|o| o.values().next())
             .and_then(Value::as_str)
             .unwrap()
-            .to_owned();
+            .to_owned()
+    }
+
+    /// Clicks the first element matching a CSS selector (a real click, as a person would).
+    fn click(&self, css: &str) {
+        let id = self.element(css);
         self.cmd(
             reqwest::Method::POST,
             &format!("/element/{id}/click"),
             Some(json!({})),
         );
+    }
+
+    /// Types into the first element matching a CSS selector, key by key.
+    fn type_into(&self, css: &str, text: &str) {
+        let id = self.element(css);
+        self.cmd(
+            reqwest::Method::POST,
+            &format!("/element/{id}/value"),
+            Some(json!({"text": text})),
+        );
+    }
+
+    /// Waits (up to ten seconds) until a script returns true.
+    fn wait_for(&self, script: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.js(script) != Value::Bool(true) {
+            assert!(Instant::now() < deadline, "never true: {script}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     fn text(&self) -> String {
@@ -307,6 +330,86 @@ fn a_person_walks_summary_changelog_changeset_file_and_annotate() {
         .unwrap();
     assert!(blame < 40.0, "the blame cell is {blame}px tall");
     d.screenshot("5-annotate");
+
+    let errors = d.console_errors();
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+}
+
+#[test]
+fn a_person_finds_a_file_by_part_of_its_path() {
+    let s = Server::start();
+    let admin = s.admin();
+    s.create_repo(&admin, "find", false);
+    let dir = work_tree(s.dir.path(), "find-src");
+    for path in [
+        "README.md",
+        "src/app/main.rs",
+        "src/app/mapper.rs",
+        "src/lib.rs",
+        "docs/apple pie.md",
+        "tests/app_test.rs",
+        "<img src=x onerror=alert(1)>.txt",
+    ] {
+        let p = dir.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, "x\n").unwrap();
+    }
+    git_ok(&dir, &["add", "."]);
+    git_ok(&dir, &["commit", "-q", "-m", "files"]);
+    git_ok(
+        &dir,
+        &["push", "-q", &s.git_url(ADMIN, ADMIN_PW, "find"), "main"],
+    );
+
+    let d = Driver::start();
+    d.go(&s.url("/find/files/main/"));
+    assert_eq!(
+        d.js("return document.querySelector('div.finder').hidden"),
+        false,
+        "the finder shows once its script runs"
+    );
+    d.type_into("#find-file", "app");
+    d.wait_for("return !document.querySelector('ol.finder-results').hidden");
+    let found = d
+        .js("return [...document.querySelectorAll('ol.finder-results a')].map(a => a.textContent)");
+    // Names that start with the word, then names that hold it, then paths that hold it;
+    // folders are not files.
+    assert_eq!(
+        found,
+        json!([
+            "docs/apple pie.md",
+            "tests/app_test.rs",
+            "src/app/mapper.rs",
+            "src/app/main.rs"
+        ])
+    );
+    assert!(d.text().contains("4 files match"), "{}", d.text());
+    d.screenshot("6-finder");
+
+    // Every word must match; a hostile name is text, never markup.
+    d.js("document.querySelector('#find-file').value = ''; return 0");
+    d.type_into("#find-file", "onerror");
+    d.wait_for("return document.querySelectorAll('ol.finder-results a').length === 1");
+    assert_eq!(
+        d.js("return document.querySelectorAll('ol.finder-results img').length"),
+        0
+    );
+    d.js("document.querySelector('#find-file').value = ''; return 0");
+    d.type_into("#find-file", "src ma");
+    d.wait_for("return document.querySelectorAll('ol.finder-results a').length === 2");
+    d.type_into("#find-file", "pp");
+    d.wait_for("return document.querySelectorAll('ol.finder-results a').length === 1");
+    // Enter opens the first file found.
+    d.type_into("#find-file", "\u{E007}");
+    d.wait_for("return location.pathname.endsWith('/find/files/main/src/app/mapper.rs')");
+    assert!(d.text().contains("mapper.rs"));
+
+    // In a folder, only what lies below it; nothing found says so.
+    d.go(&s.url("/find/files/main/src"));
+    d.type_into("#find-file", "test");
+    d.wait_for(
+        "return document.querySelector('.finder-status').textContent === 'No file matches.'",
+    );
 
     let errors = d.console_errors();
     assert!(errors.is_empty(), "console errors: {errors:?}");
