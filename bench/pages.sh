@@ -7,6 +7,7 @@
 #   bash bench/pages.sh                 # RUNS=7 COMMITS=2000
 #   COMMITS=200000 bash bench/pages.sh  # the big repository (generating it takes minutes)
 #   PAGES="summary changelog" bash bench/pages.sh   # only some rows
+#   BIN=/tmp/other-build bash bench/pages.sh         # another binary (no build): A/B runs
 #   MODE=restart ...                    # "cold" without dropping the page cache: the server
 #                                       # restarts (its caches are empty) but files stay cached
 #   MODE=first ...                      # as restart, then one request that opens the repository
@@ -20,9 +21,11 @@ WORK=${WORK:-$ROOT/bench/work}
 GEN=${GEN:-$ROOT/../shared/bench/gen_repo.py}
 mkdir -p "$WORK"
 
-echo "building release binary..." >&2
-(cd "$ROOT" && cargo build --release -q)
-BIN="$ROOT/target/release/kallithea"
+if [ -z "${BIN:-}" ]; then
+  echo "building release binary..." >&2
+  (cd "$ROOT" && cargo build --release -q)
+  BIN="$ROOT/target/release/kallithea"
+fi
 SRC="$WORK/gen-$COMMITS.git"
 if [ ! -d "$SRC" ]; then
   echo "generating the benchmark repository ($COMMITS commits)..." >&2

@@ -370,25 +370,29 @@ pub(crate) async fn file_views(
     key: String,
     changes: Vec<browse::FileChange>,
     side: bool,
-) -> Vec<FileDiffView> {
-    if let Some(v) = state.svc.cache.get::<Vec<FileDiffView>>(&key) {
-        return (*v).clone();
-    }
-    // A diff of megabytes takes a hundred or more to render: only a few at once, so many
-    // such requests queue instead of filling the memory.
+) -> view::DiffViews {
+    // A diff of megabytes takes a hundred or more to render, and its page can be hundreds
+    // of megabytes: only a few are built at once (the caller holds the turn until its page
+    // is written), so many such requests queue instead of filling the memory.
     let size: usize = changes.iter().map(|c| c.patch.len()).sum();
-    let _permit = if size > HEAVY_DIFF_BYTES {
-        static HEAVY: std::sync::LazyLock<tokio::sync::Semaphore> =
-            std::sync::LazyLock::new(|| tokio::sync::Semaphore::new(crate::highlight::cores()));
-        HEAVY.acquire().await.ok()
+    let turn = if size > HEAVY_DIFF_BYTES {
+        static HEAVY: std::sync::LazyLock<std::sync::Arc<tokio::sync::Semaphore>> =
+            std::sync::LazyLock::new(|| {
+                std::sync::Arc::new(tokio::sync::Semaphore::new(crate::highlight::cores()))
+            });
+        HEAVY.clone().acquire_owned().await.ok()
     } else {
         None
     };
+    if let Some(list) = state.svc.cache.get::<Vec<FileDiffView>>(&key) {
+        return view::DiffViews { list, turn };
+    }
     let views = tokio::task::spawn_blocking(move || build_file_views(&changes, side))
         .await
         .unwrap_or_default();
-    state.svc.cache.put(key, std::sync::Arc::new(views.clone()));
-    views
+    let list = std::sync::Arc::new(views);
+    state.svc.cache.put(key, list.clone());
+    view::DiffViews { list, turn }
 }
 
 /// A diff as two texts to highlight, the new side (context and added lines) and the old side

@@ -166,7 +166,7 @@ fn blank(
         short: String::new(),
         rows: Vec::new(),
         more: false,
-        files: Vec::new(),
+        files: Default::default(),
         nav: Default::default(),
         cut: false,
         base_id: String::new(),

@@ -298,6 +298,30 @@ pub struct ChangelogPage {
     pub empty: bool,
 }
 
+/// The diff tables of a page, shared with the cache, and (for a large diff) the turn that
+/// lets it be built and rendered: held until the page is written, so only a few pages of
+/// hundreds of megabytes exist at once.
+#[derive(Default)]
+pub struct DiffViews {
+    pub list: std::sync::Arc<Vec<FileDiffView>>,
+    pub turn: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl std::ops::Deref for DiffViews {
+    type Target = [FileDiffView];
+    fn deref(&self) -> &[FileDiffView] {
+        &self.list
+    }
+}
+
+impl<'a> IntoIterator for &'a DiffViews {
+    type Item = &'a FileDiffView;
+    type IntoIter = std::slice::Iter<'a, FileDiffView>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.list.iter()
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct FileDiffView {
     pub anchor: String,
@@ -338,7 +362,7 @@ pub struct ChangesetPage {
     /// At most [`PAGE_LABELS`]; `more_labels` counts the rest.
     pub labels: Vec<String>,
     pub more_labels: usize,
-    pub files: Vec<FileDiffView>,
+    pub files: DiffViews,
     pub nav: crate::diff::DiffNav,
     pub cut: bool,
     /// The first parent, where deleted files are linked (empty for a first changeset).
@@ -524,7 +548,7 @@ pub struct ComparePage {
     pub short: String,
     pub rows: Vec<ChangesetRow>,
     pub more: bool,
-    pub files: Vec<FileDiffView>,
+    pub files: DiffViews,
     pub nav: crate::diff::DiffNav,
     pub cut: bool,
     /// Where the diff starts, where deleted files are linked (empty: from nothing).
@@ -549,7 +573,7 @@ pub struct PathDiffPage {
     /// Where it ends.
     pub id: String,
     pub short: String,
-    pub files: Vec<FileDiffView>,
+    pub files: DiffViews,
     pub nav: crate::diff::DiffNav,
     pub cut: bool,
     pub raw_href: String,

@@ -107,6 +107,12 @@ enum Command {
     },
 }
 
+/// mimalloc rather than the C library's allocator: glibc kept the memory of a large page
+/// (hundreds of MB of short strings, freed on many threads) from the system long after the
+/// page was sent; mimalloc returns freed pages after a short delay.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> std::process::ExitCode {
     logging::init();
     let cli = Cli::parse();
