@@ -153,6 +153,7 @@ pub async fn summary(
     let user = v.user.as_ref().map(|u| u.username.as_str());
     let labels = RefLabels::new();
     let page = SummaryPage {
+        pick: false,
         watching,
         repo_id: access.repo().id.0,
         layout: layout(state, &v),
@@ -265,6 +266,7 @@ pub async fn changelog(
         .collect();
     let graph_svg = graph::svg(&graph::layout(&layout_rows));
     let page_view = ChangelogPage {
+        pick: true,
         layout: layout(state, &v),
         repo: header(&access, "changelog"),
         switcher: switcher(

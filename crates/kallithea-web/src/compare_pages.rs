@@ -154,6 +154,7 @@ fn blank(
     other_name: String,
 ) -> view::ComparePage {
     view::ComparePage {
+        pick: false,
         layout,
         repo,
         org_name,

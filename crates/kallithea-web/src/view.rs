@@ -174,6 +174,8 @@ pub struct SummaryPage {
     /// `Some(watching)` for signed-in visitors.
     pub watching: Option<bool>,
     pub repo_id: i64,
+    /// Rows carry checkboxes for picking a range of changesets (the changelog).
+    pub pick: bool,
 }
 
 pub struct GrantItem {
@@ -296,6 +298,8 @@ pub struct ChangelogPage {
     pub prev_href: Option<String>,
     pub next_href: Option<String>,
     pub empty: bool,
+    /// Rows carry checkboxes for picking a range of changesets (the changelog).
+    pub pick: bool,
 }
 
 /// The diff tables of a page, shared with the cache, and (for a large diff) the turn that
@@ -559,6 +563,8 @@ pub struct ComparePage {
     pub other_diff_href: String,
     /// Always false (the template shared with changesets asks).
     pub merge: bool,
+    /// Rows carry checkboxes for picking a range of changesets (the changelog).
+    pub pick: bool,
 }
 
 #[derive(Template)]

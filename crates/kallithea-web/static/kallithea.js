@@ -148,3 +148,40 @@
     if (next) { ev.preventDefault(); next.querySelector("a").focus(); }
   });
 })();
+
+// Picking changesets on the changelog: tick two (or more) rows to see the changesets from
+// the oldest ticked to the newest as one range, or to compare the two; one ticked row links
+// to its changeset.
+(function () {
+  "use strict";
+  var bar = document.querySelector("p.picked");
+  var boxes = document.querySelectorAll("input.pick");
+  if (!bar || !boxes.length) { return; }
+  boxes.forEach(function (b) { b.hidden = false; });
+  function link(href, text) {
+    var a = document.createElement("a");
+    a.href = href;
+    a.textContent = text;
+    return a;
+  }
+  function update() {
+    // Rows are newest first.
+    var picked = [].filter.call(boxes, function (b) { return b.checked; });
+    // The line stays, so ticking a box never moves the rows under the pointer.
+    bar.hidden = false;
+    bar.textContent = picked.length ? "" : "Tick changesets to see them together.";
+    if (!picked.length) { return; }
+    var base = bar.dataset.base, newest = picked[0], oldest = picked[picked.length - 1];
+    if (picked.length === 1) {
+      bar.appendChild(link(base + "/changeset/" + newest.value, "Show changeset " + newest.dataset.short));
+      return;
+    }
+    bar.appendChild(link(base + "/changeset/" + oldest.value + "..." + newest.value,
+      "Show changesets " + oldest.dataset.short + " to " + newest.dataset.short));
+    bar.appendChild(document.createTextNode(" · "));
+    bar.appendChild(link(base + "/compare/rev@" + oldest.value + "...rev@" + newest.value,
+      "Compare " + oldest.dataset.short + " with " + newest.dataset.short));
+  }
+  boxes.forEach(function (b) { b.addEventListener("change", update); });
+  update();
+})();

@@ -414,3 +414,82 @@ fn a_person_finds_a_file_by_part_of_its_path() {
     let errors = d.console_errors();
     assert!(errors.is_empty(), "console errors: {errors:?}");
 }
+
+#[test]
+fn a_person_picks_changesets_on_the_changelog_to_see_them_together() {
+    let s = Server::start();
+    let admin = s.admin();
+    s.create_repo(&admin, "pick", false);
+    let dir = work_tree(s.dir.path(), "pick-src");
+    for n in 1..=4 {
+        std::fs::write(dir.join("f.txt"), format!("version {n}\n")).unwrap();
+        git_ok(&dir, &["add", "."]);
+        git_ok(&dir, &["commit", "-q", "-m", &format!("change {n}")]);
+    }
+    git_ok(
+        &dir,
+        &["push", "-q", &s.git_url(ADMIN, ADMIN_PW, "pick"), "main"],
+    );
+    let id = |rev: &str| git_ok(&dir, &["rev-parse", rev]).trim().to_owned();
+
+    let d = Driver::start();
+    d.go(&s.url("/pick/changelog"));
+    let nothing = json!("Tick changesets to see them together.");
+    assert_eq!(
+        d.js("return document.querySelector('p.picked').textContent"),
+        nothing,
+        "nothing picked, nothing offered"
+    );
+    let top = "return document.querySelector('table.changesets').getBoundingClientRect().top";
+    let table_top = d.js(top);
+    // One row: its changeset.
+    d.click("table.changesets tbody tr:nth-child(2) input.pick");
+    assert_eq!(
+        d.js("return document.querySelector('p.picked a').getAttribute('href')"),
+        json!(format!("/pick/changeset/{}", id("main~1")))
+    );
+    assert_eq!(d.js(top), table_top, "ticking does not move the rows");
+    // Two rows, newest first on the page: the range runs from the older to the newer.
+    d.click("table.changesets tbody tr:nth-child(4) input.pick");
+    let links = d.js(
+        "return [...document.querySelectorAll('p.picked a')].map(a => [a.getAttribute('href'), a.textContent])",
+    );
+    let (old, new) = (id("main~3"), id("main~1"));
+    assert_eq!(
+        links,
+        json!([
+            [
+                format!("/pick/changeset/{old}...{new}"),
+                format!("Show changesets {} to {}", &old[..12], &new[..12])
+            ],
+            [
+                format!("/pick/compare/rev@{old}...rev@{new}"),
+                format!("Compare {} with {}", &old[..12], &new[..12])
+            ]
+        ])
+    );
+    d.screenshot("7-picked");
+    d.click("p.picked a");
+    let range = d.text();
+    assert!(
+        range.contains("change 1") && range.contains("change 3") && !range.contains("change 4"),
+        "the range holds both ends and nothing newer: {range}"
+    );
+    // Unticking takes the offer back.
+    d.go(&s.url("/pick/changelog"));
+    d.click("table.changesets tbody tr:nth-child(1) input.pick");
+    d.click("table.changesets tbody tr:nth-child(1) input.pick");
+    assert_eq!(
+        d.js("return document.querySelector('p.picked').textContent"),
+        nothing
+    );
+    // The summary's rows have nothing to pick.
+    d.go(&s.url("/pick"));
+    assert_eq!(
+        d.js("return document.querySelectorAll('input.pick').length"),
+        0
+    );
+
+    let errors = d.console_errors();
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+}
