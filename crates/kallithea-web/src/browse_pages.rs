@@ -1133,7 +1133,7 @@ pub async fn archive(
             };
             // git has no bzip2: its tar is compressed here, as it streams.
             let bzip2 = (format == browse::ArchiveFormat::TarBz2)
-                .then(|| async_compression::tokio::write::BzEncoder::new(Vec::new()));
+                .then(|| bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::best()));
             axum::body::Body::from_stream(hold(archive_stream(stdout, *child, bzip2, tee), slot))
         }
     };
@@ -1238,17 +1238,30 @@ pub async fn feed(
 /// written to and never flushed before the end, so the same archive always gives the same
 /// bytes (an encoder that flushes whenever git is slower than the client ends a bzip2 block
 /// there).
+/// The bzip2 encoder of a streamed archive.
+type Bz2 = bzip2::write::BzEncoder<Vec<u8>>;
+
+/// Runs CPU-bound work (compressing an archive: about 0.1 s per 900 KB block) on a blocking
+/// thread, so the runtime's few workers keep serving other requests meanwhile.
+async fn off_the_runtime<T: Send + 'static>(
+    f: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> std::io::Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(std::io::Error::other)?
+}
+
 fn archive_stream(
     stdout: tokio::process::ChildStdout,
     child: tokio::process::Child,
-    bzip2: Option<async_compression::tokio::write::BzEncoder<Vec<u8>>>,
+    bzip2: Option<Bz2>,
     tee: Option<browse::CacheWriter>,
 ) -> impl futures_util::Stream<Item = std::io::Result<axum::body::Bytes>> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncReadExt;
     struct Run {
         out: tokio::process::ChildStdout,
         child: tokio::process::Child,
-        bzip2: Option<async_compression::tokio::write::BzEncoder<Vec<u8>>>,
+        bzip2: Option<Bz2>,
         tee: Option<browse::CacheWriter>,
     }
     let run = Run {
@@ -1264,9 +1277,11 @@ fn archive_stream(
             Ok(0) => {
                 let mut ok = run.child.wait().await.is_ok_and(|s| s.success());
                 let mut rest = Vec::new();
-                if let Some(mut z) = run.bzip2.take() {
-                    ok = ok && z.shutdown().await.is_ok();
-                    rest = z.into_inner();
+                if let Some(z) = run.bzip2.take() {
+                    match off_the_runtime(move || z.finish()).await {
+                        Ok(out) => rest = out,
+                        Err(_) => ok = false,
+                    }
                 }
                 if let Some(t) = run.tee.as_mut() {
                     t.write(&rest).await;
@@ -1283,12 +1298,22 @@ fn archive_stream(
             }
             Ok(n) => {
                 buf.truncate(n);
-                match run.bzip2.as_mut() {
-                    Some(z) => {
-                        if let Err(e) = z.write_all(&buf).await {
-                            return Some((Err(e), None));
+                match run.bzip2.take() {
+                    Some(mut z) => {
+                        let done = off_the_runtime(move || {
+                            use std::io::Write;
+                            z.write_all(&buf)?;
+                            let out = std::mem::take(z.get_mut());
+                            Ok((z, out))
+                        })
+                        .await;
+                        match done {
+                            Ok((z, out)) => {
+                                run.bzip2 = Some(z);
+                                out
+                            }
+                            Err(e) => return Some((Err(e), None)),
                         }
-                        std::mem::take(z.get_mut())
                     }
                     None => buf,
                 }
