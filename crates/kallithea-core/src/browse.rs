@@ -537,8 +537,9 @@ pub async fn node_list(
     let id = o.resolve(svc, rev).await?;
     let path = path.trim_matches('/').to_owned();
     let (i, p, name, r) = (id.clone(), path.clone(), o.name.clone(), rev.to_owned());
+    // A walk of a big tree takes a while and megabytes: it waits its turn, as diffs do.
     let list = o
-        .cached(svc, format!("paths:{id}:{path}"), move |repo| {
+        .cached_diff(svc, format!("paths:{id}:{path}"), move |repo| {
             repo.paths(&i, &p, MAX_NODE_LIST)?.ok_or_else(|| {
                 Error::not_found(format!(
                     "There is no folder \"{p}\" at revision {r} of repository {name}."
@@ -831,7 +832,8 @@ pub async fn compare(
 }
 
 /// A range of changesets, `first` to `last` with both included (`/changeset/{first}...{last}`):
-/// a comparison from `first`'s parent.
+/// a comparison from `first`'s parent. `None` when the two are the other way round (`last`
+/// comes before `first`); a range between unrelated changesets is refused.
 pub async fn changeset_range(
     svc: &Services,
     access: &RepoAccess,
@@ -840,7 +842,7 @@ pub async fn changeset_range(
     opts: DiffOptions,
     cut_off: usize,
     full: bool,
-) -> Result<Comparison> {
+) -> Result<Option<Comparison>> {
     let o = opened(svc, access).await?;
     let first_id = o.resolve(svc, first).await?;
     let last_id = o.resolve(svc, last).await?;
@@ -848,12 +850,21 @@ pub async fn changeset_range(
     let (f, l) = (first_id.clone(), last_id.clone());
     let known = o
         .cached(svc, format!("range:{first_id}:{last_id}"), move |r| {
-            let ordered = r.common_ancestor(&f, &l)?.as_ref() == Some(&f);
-            Ok((ordered, r.changeset(&f)?.parents.first().cloned()))
+            let base = r.common_ancestor(&f, &l)?;
+            let order = match base {
+                Some(b) if b == f => 1u8,
+                Some(b) if b == l => 2,
+                _ => 0,
+            };
+            Ok((order, r.changeset(&f)?.parents.first().cloned()))
         })
         .await?;
-    let (ordered, parent) = (*known).clone();
-    if !ordered {
+    let (order, parent) = (*known).clone();
+    // Written the other way round (the newer first): the caller may turn it.
+    if order == 2 {
+        return Ok(None);
+    }
+    if order == 0 {
         return Err(Error::invalid(format!(
             "{first} does not come before {last}: a range runs from a changeset to one of \
              its descendants. To see how two branches differ, compare them: \
@@ -871,6 +882,7 @@ pub async fn changeset_range(
         full,
     )
     .await
+    .map(Some)
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -29,6 +29,13 @@ pub(crate) const MAX_IN_MEMORY_BLOB: u64 = 64 * 1024 * 1024;
 /// How far commit clocks may disagree (seconds) when history is cut by time.
 const CLOCK_SKEW: i64 = 86_400;
 
+/// Most tree entries [`Objects::paths`] reads.
+const MAX_PATHS_READ: usize = 1_000_000;
+/// Most bytes of paths [`Objects::paths`] lists.
+const MAX_PATH_BYTES: usize = 16 * 1024 * 1024;
+/// Deepest folder [`Objects::paths`] enters.
+const MAX_PATHS_DEPTH: usize = 256;
+
 /// Tags are peeled at most this deep (a tag of a tag of ... a commit).
 const MAX_PEEL: usize = 8;
 
@@ -992,11 +999,17 @@ impl Objects {
 
     /// Every folder and file below `tree`, with paths that start with `dir` (the folder's own
     /// path, "" for the root): depth first, each folder before what it holds, in stored
-    /// order. At most `limit` are read (each folder is read once it is listed, so the work is
-    /// bounded too, even for trees that name the same subtree many times).
+    /// order. At most `limit` are listed; the walk also stops after reading
+    /// [`MAX_PATHS_READ`] entries (submodules and skipped ones included), past
+    /// [`MAX_PATH_BYTES`] of listed paths, and does not go deeper than
+    /// [`MAX_PATHS_DEPTH`] or into paths longer than [`crate::read::MAX_PATH_LEN`]: a tree
+    /// that names the same subtree many times, or nests long names deeply, costs no more
+    /// than an honest one. Each cut sets `truncated`.
     pub(crate) fn paths(&self, tree: ObjectId, dir: &str, limit: usize) -> Result<PathList> {
         let mut list = PathList::default();
         let top = self.tree_entries(tree)?.unwrap_or_default();
+        // Entries read (counted as each tree is read) and bytes of paths listed.
+        let (mut read, mut bytes) = (top.len(), 0usize);
         let mut stack: Vec<(String, std::vec::IntoIter<TreeItem>)> =
             vec![(dir.to_owned(), top.into_iter())];
         while let Some((folder, items)) = stack.last_mut() {
@@ -1004,22 +1017,30 @@ impl Objects {
                 stack.pop();
                 continue;
             };
-            let kind = entry_kind(item.mode);
-            if kind == EntryKind::Submodule {
-                continue;
-            }
-            if list.paths.len() == limit {
+            if read > MAX_PATHS_READ || list.paths.len() == limit || bytes > MAX_PATH_BYTES {
                 list.truncated = true;
                 break;
             }
+            let kind = entry_kind(item.mode);
             let name = String::from_utf8_lossy(&item.name);
+            let length = folder.len() + 1 + name.len();
+            if kind == EntryKind::Submodule || length > crate::read::MAX_PATH_LEN {
+                list.truncated |= kind != EntryKind::Submodule;
+                continue;
+            }
             let path = match folder.is_empty() {
                 true => name.into_owned(),
                 false => format!("{folder}/{name}"),
             };
+            bytes += path.len();
             if kind == EntryKind::Dir {
-                let inside = self.tree_entries(item.id)?.unwrap_or_default();
-                stack.push((path.clone(), inside.into_iter()));
+                if stack.len() < MAX_PATHS_DEPTH {
+                    let inside = self.tree_entries(item.id)?.unwrap_or_default();
+                    read += inside.len();
+                    stack.push((path.clone(), inside.into_iter()));
+                } else {
+                    list.truncated = true;
+                }
             }
             list.paths.push(PathItem { path, kind });
         }
@@ -1632,6 +1653,74 @@ mod tests {
         assert_eq!(repo.paths(&tip, "sub/a.txt", 10).unwrap(), None);
         assert_eq!(repo.paths(&tip, "nope", 10).unwrap(), None);
         assert_eq!(repo.paths(&tip, "../sub", 10).unwrap(), None);
+    }
+
+    #[test]
+    fn path_lists_of_hostile_trees_stay_bounded() {
+        use crate::test_git::mktree;
+        let t = tempfile::tempdir().unwrap();
+        let bare = t.path().join("b.git");
+        git(t.path(), &["init", "-q", "--bare", "b.git"], "");
+        let objects = Objects::open(&bare).unwrap();
+        let blob = String::from_utf8(git(&bare, &["hash-object", "-w", "--stdin"], "")).unwrap();
+        let blob = blob.trim();
+        let tree = |lines: Vec<String>| Objects::parse_id(&mktree(&bare, &lines)).unwrap();
+        let time = std::time::Instant::now();
+
+        // One tree of 3,000 submodules, named by 500 folders: 1.5 million entries to read.
+        let commit = "1111111111111111111111111111111111111111";
+        let links = tree(
+            (0..3000)
+                .map(|i| format!("160000 commit {commit}\tm{i}"))
+                .collect(),
+        );
+        let root = tree(
+            (0..500)
+                .map(|i| format!("040000 tree {links}\td{i:03}"))
+                .collect(),
+        );
+        let l = objects.paths(root, "", 100_000).unwrap();
+        assert!(l.truncated, "the walk stops after reading its budget");
+        assert!(
+            l.paths.len() < 500 && l.paths.len() > 300,
+            "{}",
+            l.paths.len()
+        );
+        assert!(l.paths.iter().all(|p| p.kind == EntryKind::Dir));
+
+        // Folders nested 300 deep: listed 256 deep.
+        let mut deep = tree(vec![format!("100644 blob {blob}\tleaf")]);
+        for _ in 0..300 {
+            deep = tree(vec![format!("040000 tree {deep}\td")]);
+        }
+        let l = objects.paths(deep, "", 100_000).unwrap();
+        assert!(l.truncated);
+        assert_eq!(l.paths.len(), MAX_PATHS_DEPTH);
+        assert!(l.paths.iter().all(|p| p.kind == EntryKind::Dir));
+
+        // Long names, each folder naming the next twice: paths past 4,096 bytes are left out,
+        // and so is all they hold.
+        let long = "n".repeat(250);
+        let mut wide = tree(vec![format!("100644 blob {blob}\tleaf")]);
+        for _ in 0..40 {
+            wide = tree(vec![
+                format!("040000 tree {wide}\t{long}1"),
+                format!("040000 tree {wide}\t{long}2"),
+            ]);
+        }
+        let l = objects.paths(wide, "", 100_000).unwrap();
+        assert!(l.truncated);
+        assert!(
+            l.paths
+                .iter()
+                .all(|p| p.path.len() <= crate::read::MAX_PATH_LEN)
+        );
+        assert!(!l.paths.is_empty() && l.paths.len() < 100_000);
+        assert!(
+            time.elapsed() < std::time::Duration::from_secs(20),
+            "bounded work: {:?}",
+            time.elapsed()
+        );
     }
 
     fn names_of(entries: &[TreeEntry]) -> Vec<String> {

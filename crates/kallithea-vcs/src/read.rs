@@ -471,6 +471,9 @@ impl VcsRead for Repo {
     }
 }
 
+/// The longest path (bytes) a URL may name in a repository.
+pub const MAX_PATH_LEN: usize = 4096;
+
 /// A revision as a user may write it: a branch or tag name, or a (short) id. Never option-like,
 /// never a range or a `rev:path` expression.
 pub fn valid_rev(s: &str) -> bool {
@@ -489,7 +492,7 @@ pub fn valid_rev(s: &str) -> bool {
 /// paths reach git only as separate arguments after `--`, never in line-based input.
 pub fn valid_path(p: &str) -> bool {
     !p.is_empty()
-        && p.len() <= 4096
+        && p.len() <= MAX_PATH_LEN
         && !p.contains('\0')
         && p.split('/')
             .all(|seg| !seg.is_empty() && seg != "." && seg != "..")

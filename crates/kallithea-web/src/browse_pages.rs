@@ -359,7 +359,8 @@ pub async fn changeset(
         base_id: c.parents.first().map(|p| p.0.clone()).unwrap_or_default(),
         merge: c.parents.len() > 1,
     };
-    Ok(render(&page).into_response())
+    let turn = page.files.turn.clone();
+    Ok(page_holding(render(&page), turn))
 }
 
 /// Diffs larger than this in total are rendered a few at a time ([`file_views`]).
@@ -382,16 +383,25 @@ pub(crate) async fn file_views(
             std::sync::LazyLock::new(|| {
                 std::sync::Arc::new(tokio::sync::Semaphore::new(crate::highlight::cores()))
             });
-        HEAVY.clone().acquire_owned().await.ok()
+        HEAVY
+            .clone()
+            .acquire_owned()
+            .await
+            .ok()
+            .map(std::sync::Arc::new)
     } else {
         None
     };
     if let Some(list) = state.svc.cache.get::<Vec<FileDiffView>>(&key) {
         return view::DiffViews { list, turn };
     }
-    let views = tokio::task::spawn_blocking(move || build_file_views(&changes, side))
-        .await
-        .unwrap_or_default();
+    let building = turn.clone();
+    let views = tokio::task::spawn_blocking(move || {
+        let _turn = building;
+        build_file_views(&changes, side)
+    })
+    .await
+    .unwrap_or_default();
     let list = std::sync::Arc::new(views);
     state.svc.cache.put(key, list.clone());
     view::DiffViews { list, turn }
@@ -557,9 +567,29 @@ pub(crate) fn diff_text_response(text: Vec<u8>, download: Option<&str>) -> Respo
 const MAX_CHANGELOG_DEPTH: usize = 1_000_000;
 
 /// Keeps a git slot for as long as a response body streams.
-fn hold<S: futures_util::Stream>(
+/// A page that holds the turn its diffs took ([`view::DiffViews::turn`]) until it is sent.
+pub(crate) fn page_holding(
+    page: axum::response::Html<String>,
+    turn: Option<std::sync::Arc<tokio::sync::OwnedSemaphorePermit>>,
+) -> Response {
+    let Some(turn) = turn else {
+        return page.into_response();
+    };
+    let once = futures_util::stream::once(async move {
+        Ok::<_, std::io::Error>(axum::body::Bytes::from(page.0))
+    });
+    let mut r = Response::new(axum::body::Body::from_stream(hold(once, turn)));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    r
+}
+
+/// A stream that keeps `slot` (a turn, a permit) until it ends or is dropped.
+fn hold<S: futures_util::Stream, G: Send + 'static>(
     stream: S,
-    slot: tokio::sync::OwnedSemaphorePermit,
+    slot: G,
 ) -> impl futures_util::Stream<Item = S::Item> {
     futures_util::StreamExt::map(stream, move |item| {
         let _ = &slot;
@@ -1133,7 +1163,7 @@ pub async fn archive(
             };
             // git has no bzip2: its tar is compressed here, as it streams.
             let bzip2 = (format == browse::ArchiveFormat::TarBz2)
-                .then(|| bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::best()));
+                .then(|| bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default()));
             axum::body::Body::from_stream(hold(archive_stream(stdout, *child, bzip2, tee), slot))
         }
     };

@@ -9,7 +9,7 @@ use kallithea_core::repo::RepoRow;
 use kallithea_model::PermLevel;
 
 use crate::browse_pages::{
-    diff_text_response, file_views, header, param, path_enc, query_pairs, row, seg,
+    diff_text_response, file_views, header, page_holding, param, path_enc, query_pairs, row, seg,
 };
 use crate::diff::DiffChoice;
 use crate::pages::{layout, web_err};
@@ -143,7 +143,8 @@ pub async fn compare(
         &format!("{how:?}:{}", choice.key()),
     )
     .await;
-    Ok(render(&page).into_response())
+    let turn = page.files.turn.clone();
+    Ok(page_holding(render(&page), turn))
 }
 
 /// A compare page with nothing compared yet.
@@ -227,6 +228,18 @@ pub async fn changeset_range(
     .await
     .map_err(web_err(state))?;
     let name = access.repo().name.clone();
+    // Picked the other way round (a child older than its parent, on the changelog): the
+    // same range, written from its first changeset.
+    let Some(c) = c else {
+        let turned = format!(
+            "{}/{name}/changeset/{}...{}{}",
+            state.web.prefix,
+            seg(last),
+            seg(first),
+            query.map(|q| format!("?{q}")).unwrap_or_default()
+        );
+        return Ok(Redirect::to(&turned).into_response());
+    };
     let here = format!(
         "{}/{name}/changeset/{}...{}",
         state.web.prefix,
@@ -250,7 +263,8 @@ pub async fn changeset_range(
         &format!("range:{}", choice.key()),
     )
     .await;
-    Ok(render(&page).into_response())
+    let turn = page.files.turn.clone();
+    Ok(page_holding(render(&page), turn))
 }
 
 /// GET /{repo}/diff/{path}?diff1=&diff2= (and /{repo}/diff-2way/{path}, side by side): one
@@ -368,5 +382,6 @@ pub async fn path_diff(
         cut: d.cut,
         merge: false,
     };
-    Ok(render(&page).into_response())
+    let turn = page.files.turn.clone();
+    Ok(page_holding(render(&page), turn))
 }

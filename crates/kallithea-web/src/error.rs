@@ -35,6 +35,13 @@ impl WebError {
         self.json = true;
         self
     }
+    /// [`WebError::json`] when the request asked for JSON rather than a page.
+    pub fn json_if_asked(self, headers: &axum::http::HeaderMap) -> Self {
+        match wants_json(headers) {
+            true => self.json(),
+            false => self,
+        }
+    }
     /// Shows `detail` on the page when `show` (debug mode and a loopback client).
     pub fn with_detail(mut self, show: bool, detail: &str) -> Self {
         if show {
@@ -46,6 +53,22 @@ impl WebError {
         self.came_from = Some(path.to_owned());
         self
     }
+}
+
+/// True when the request's `Accept` names JSON and not HTML (a script's `fetch`, not a
+/// browser following a link).
+pub fn wants_json(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .fold((false, false), |(json, html), v| {
+            (
+                json || v.contains("application/json"),
+                html || v.contains("text/html"),
+            )
+        })
+        == (true, false)
 }
 
 pub fn status_of(kind: ErrorKind) -> StatusCode {
@@ -68,7 +91,10 @@ impl IntoResponse for WebError {
                 ErrorKind::Internal => crate::client::request_id(),
                 _ => None,
             };
-            let body = serde_json::json!({"error": self.error.message, "request_id": request_id});
+            let mut body = serde_json::json!({"error": self.error.message});
+            if let Some(id) = request_id {
+                body["request_id"] = id.into();
+            }
             return (
                 status,
                 [(header::CACHE_CONTROL, "no-store")],

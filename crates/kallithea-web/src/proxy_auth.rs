@@ -203,6 +203,7 @@ pub async fn apply(
                 &state.web.prefix,
             )
             .came_from(&back)
+            .json_if_asked(req.headers())
             .into_response());
         }
     }

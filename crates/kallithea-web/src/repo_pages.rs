@@ -66,8 +66,10 @@ async fn resolve(state: &AppState, segs: &[String]) -> Result<Option<(RepoRow, u
 
 /// Every request no fixed route took.
 pub async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
+    let json = crate::error::wants_json(req.headers());
     match dispatch_inner(&state, req).await {
         Ok(r) => r,
+        Err(e) if json => e.json().into_response(),
         Err(e) => e.into_response(),
     }
 }
@@ -102,22 +104,6 @@ async fn dispatch_inner(state: &AppState, req: Request) -> Result<Response, WebE
     if segs.is_empty() {
         return Err(not_found(state, &raw_path));
     }
-    // Kallithea put this one repository URL before the name: /changeset_info/{repo}/{rev}.
-    if let [first, name @ .., rev] = segs.as_slice()
-        && first == "changeset_info"
-        && !name.is_empty()
-        && matches!(*req.method(), Method::GET | Method::HEAD)
-        && let Some((repo_row, used)) = resolve(state, name).await?
-        && used == name.len()
-    {
-        let head = Head {
-            came_from: format!("{}{raw_path}", state.web.prefix),
-            headers: req.headers().clone(),
-            client: Client::from_request(state, &req),
-            visitor: req.extensions().get::<Visitor>().cloned(),
-        };
-        return repo_data::changeset(state, &head, repo_row, rev, Family::Itself).await;
-    }
     let Some((repo_row, used)) = resolve(state, &segs).await? else {
         if crate::csrf::is_git_path(path) {
             return Ok(git_http::not_found());
@@ -134,6 +120,23 @@ async fn dispatch_inner(state: &AppState, req: Request) -> Result<Response, WebE
                 None => Visitor::from_headers(state, req.headers(), client).await?,
             };
             return crate::group_pages::show(state, &v, g).await;
+        }
+        // Kallithea put one repository URL before the name: /changeset_info/{repo}/{rev}.
+        // Taken only when no repository or group has the path.
+        if let [first, name @ .., rev] = segs.as_slice()
+            && first == "changeset_info"
+            && !name.is_empty()
+            && matches!(*req.method(), Method::GET | Method::HEAD)
+            && let Some((repo_row, used)) = resolve(state, name).await?
+            && used == name.len()
+        {
+            let head = Head {
+                came_from: format!("{}{raw_path}", state.web.prefix),
+                headers: req.headers().clone(),
+                client: Client::from_request(state, &req),
+                visitor: req.extensions().get::<Visitor>().cloned(),
+            };
+            return repo_data::changeset(state, &head, repo_row, rev, Family::Itself).await;
         }
         return Err(not_found(state, &decoded));
     };

@@ -303,12 +303,13 @@ pub struct ChangelogPage {
 }
 
 /// The diff tables of a page, shared with the cache, and (for a large diff) the turn that
-/// lets it be built and rendered: held until the page is written, so only a few pages of
-/// hundreds of megabytes exist at once.
+/// lets it be built, rendered and sent: held by the thread building the tables (even when
+/// the visitor has gone) and by the page until it is sent, so only a few pages of hundreds
+/// of megabytes exist at once.
 #[derive(Default)]
 pub struct DiffViews {
     pub list: std::sync::Arc<Vec<FileDiffView>>,
-    pub turn: Option<tokio::sync::OwnedSemaphorePermit>,
+    pub turn: Option<std::sync::Arc<tokio::sync::OwnedSemaphorePermit>>,
 }
 
 impl std::ops::Deref for DiffViews {

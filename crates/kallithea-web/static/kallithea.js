@@ -134,9 +134,14 @@
   }
   input.addEventListener("focus", function () { load().catch(function () {}); });
   input.addEventListener("input", function () { load().then(show, function () {}); });
+  function openFirst() {
+    var first = list.querySelector("a");
+    if (first) { location.href = first.href; }
+  }
   input.addEventListener("keydown", function (ev) {
     var first = list.querySelector("a");
-    if (ev.key === "Enter" && first) { ev.preventDefault(); location.href = first.href; }
+    // Enter before the list has arrived opens the first file once it has.
+    if (ev.key === "Enter") { ev.preventDefault(); if (first) { openFirst(); } else { load().then(function () { show(); openFirst(); }, function () {}); } }
     if (ev.key === "ArrowDown" && first) { ev.preventDefault(); first.focus(); }
     if (ev.key === "Escape") { input.value = ""; show(); }
   });
@@ -145,6 +150,7 @@
     if (!li) { return; }
     var next = ev.key === "ArrowDown" ? li.nextElementSibling : ev.key === "ArrowUp" ? li.previousElementSibling : null;
     if (ev.key === "ArrowUp" && !next) { ev.preventDefault(); input.focus(); return; }
+    if (ev.key === "Escape") { input.value = ""; show(); input.focus(); return; }
     if (next) { ev.preventDefault(); next.querySelector("a").focus(); }
   });
 })();

@@ -666,6 +666,13 @@ fn with_anonymous_access_off_every_page_needs_a_user() {
     }
     assert_eq!(anon.get("/_admin/login").status(), 200);
     assert_eq!(anon.get("/_admin/static/style.css").status(), 200);
+    // A script asking for JSON is told to sign in, in JSON, rather than sent to a page.
+    let script = Browser::with(&s.base, None, &[("accept", "application/json")]);
+    let r = script.get("/some/repo/nodelist/main/");
+    assert_eq!(r.status(), 401);
+    assert!(header(&r, "content-type").starts_with("application/json"));
+    let j: serde_json::Value = serde_json::from_str(&r.text().unwrap()).unwrap();
+    assert_eq!(j["error"], "Sign in to continue.");
     let admin = s.admin();
     assert_eq!(admin.get("/").status(), 200);
 }
