@@ -54,13 +54,45 @@ pub struct RepoRefs {
     pub default_branch: Option<RefInfo>,
     /// The names of the branches and tags on each changeset they name.
     labels: RefLabels,
+    /// Branch names that are tag names too (sorted): a bare name means the tag.
+    shadowed_branches: Vec<String>,
 }
 
 crate::weigh_fields! {
-    RepoRefs { branches, tags, default_branch, labels }
+    RepoRefs { branches, tags, default_branch, labels, shadowed_branches }
 }
 
 impl RepoRefs {
+    fn new(branches: Vec<RefInfo>, tags: Vec<RefInfo>, default_branch: Option<RefInfo>) -> Self {
+        let tag_names: std::collections::HashSet<&str> =
+            tags.iter().map(|t| t.name.as_str()).collect();
+        let mut shadowed_branches: Vec<String> = branches
+            .iter()
+            .filter(|b| tag_names.contains(b.name.as_str()))
+            .map(|b| b.name.clone())
+            .collect();
+        shadowed_branches.sort();
+        Self {
+            labels: labels(&branches, &tags),
+            branches,
+            tags,
+            default_branch,
+            shadowed_branches,
+        }
+    }
+
+    /// How to name a branch in a URL: its name, or `refs/heads/{name}` when a tag has the
+    /// same name (git, and so [`Opened::resolve`], reads a bare name as the tag).
+    pub fn branch_rev<'a>(&self, name: &'a str) -> std::borrow::Cow<'a, str> {
+        match self
+            .shadowed_branches
+            .binary_search_by(|b| b.as_str().cmp(name))
+        {
+            Ok(_) => format!("refs/heads/{name}").into(),
+            Err(_) => name.into(),
+        }
+    }
+
     /// The labels of some changesets (the ones a page shows).
     fn labels_of<'a>(&self, ids: impl IntoIterator<Item = &'a ChangesetId>) -> RefLabels {
         ids.into_iter()
@@ -93,12 +125,7 @@ async fn opened(svc: &Services, access: &RepoAccess) -> Result<Opened> {
             let refs = Arc::new(
                 blocking(move || {
                     let (branches, tags, default_branch) = r.refs_snapshot()?;
-                    Ok(RepoRefs {
-                        labels: labels(&branches, &tags),
-                        branches,
-                        tags,
-                        default_branch,
-                    })
+                    Ok(RepoRefs::new(branches, tags, default_branch))
                 })
                 .await?,
             );

@@ -83,21 +83,24 @@ const SWITCHER_MAX: usize = 100;
 fn switcher(
     label: String,
     repo_href: String,
-    refs: (&[RefInfo], &[RefInfo]),
+    refs: &browse::RepoRefs,
     current: &str,
     href: impl Fn(&str) -> String,
 ) -> Switcher {
-    let (branches, tags) = refs;
-    let item = |r: &RefInfo| SwitchItem {
+    let (branches, tags) = (&refs.branches, &refs.tags);
+    // A branch that shares its name with a tag is linked by its full name.
+    let item = |r: &RefInfo, rev: &str| SwitchItem {
         name: r.name.clone(),
-        href: href(&r.name),
-        current: r.name == current,
+        href: href(rev),
+        current: r.name == current || rev == current,
     };
+    let branch = |r: &RefInfo| item(r, &refs.branch_rev(&r.name));
+    let tag = |r: &RefInfo| item(r, &r.name);
     let more = |list: &[RefInfo], page: &str| {
         (list.len() > SWITCHER_MAX).then(|| (list.len(), format!("{repo_href}/{page}")))
     };
     // The first ones by name, and the one shown now wherever it falls.
-    let listed = |list: &[RefInfo]| {
+    let listed = |list: &[RefInfo], item: &dyn Fn(&RefInfo) -> SwitchItem| {
         let mut items: Vec<SwitchItem> = list.iter().take(SWITCHER_MAX).map(item).collect();
         if let Some(r) = list.iter().skip(SWITCHER_MAX).find(|r| r.name == current) {
             items.push(item(r));
@@ -106,8 +109,8 @@ fn switcher(
     };
     Switcher {
         label,
-        branches: listed(branches),
-        tags: listed(tags),
+        branches: listed(branches, &branch),
+        tags: listed(tags, &tag),
         more_branches: more(branches, "branches"),
         more_tags: more(tags, "tags"),
     }
@@ -276,7 +279,7 @@ pub async fn changelog(
                 format!("Branch or tag: {}", log.rev)
             },
             format!("{prefix}/{name}"),
-            (&log.refs.branches, &log.refs.tags),
+            &log.refs,
             &log.rev,
             |r| format!("{prefix}/{name}/changelog?branch={}", seg(r)),
         ),
@@ -649,9 +652,8 @@ pub async fn files(
             Some(b) => Ok(
                 Redirect::to(&format!("{prefix}/{name}/files/{}/", seg(&b.name))).into_response(),
             ),
-            None => Err(web_err(state)(kallithea_core::Error::not_found(format!(
-                "Repository {name} is empty: there are no files yet."
-            )))),
+            // An empty repository: its summary says how to push the first files.
+            None => Ok(Redirect::to(&format!("{prefix}/{name}")).into_response()),
         };
     };
     let path = path.trim_matches('/').to_owned();
@@ -681,7 +683,7 @@ pub async fn files(
         switcher: switcher(
             format!("Revision: {rev}"),
             format!("{prefix}/{name}"),
-            (&nv.refs.branches, &nv.refs.tags),
+            &nv.refs,
             rev,
             |r| format!("{prefix}/{name}/files/{}/{}", seg(r), path_enc(&path)),
         ),
@@ -1039,6 +1041,9 @@ pub async fn refs(
     let list = browse::ref_details(&state.svc, &access, kind)
         .await
         .map_err(web_err(state))?;
+    let known = browse::refs(&state.svc, &access)
+        .await
+        .map_err(web_err(state))?;
     let name = access.repo().name.clone();
     let prefix = &state.web.prefix;
     let page = RefsPage {
@@ -1047,14 +1052,20 @@ pub async fn refs(
         title: if tags { "Tags" } else { "Branches" },
         rows: list
             .into_iter()
-            .map(|r| RefRow {
-                changelog_href: format!("{prefix}/{name}/changelog?branch={}", seg(&r.info.name)),
-                files_href: format!("{prefix}/{name}/files/{}/", seg(&r.info.name)),
-                short: r.info.target.short().to_owned(),
-                id: r.info.target.0,
-                summary: r.summary,
-                age: view::age(r.time),
-                name: r.info.name,
+            .map(|r| {
+                let rev = match tags {
+                    true => r.info.name.as_str().into(),
+                    false => known.branch_rev(&r.info.name),
+                };
+                RefRow {
+                    changelog_href: format!("{prefix}/{name}/changelog?branch={}", seg(&rev)),
+                    files_href: format!("{prefix}/{name}/files/{}/", seg(&rev)),
+                    short: r.info.target.short().to_owned(),
+                    id: r.info.target.0,
+                    summary: r.summary,
+                    age: view::age(r.time),
+                    name: r.info.name,
+                }
             })
             .collect(),
     };

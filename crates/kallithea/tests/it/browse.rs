@@ -473,9 +473,10 @@ fn an_empty_repository_explains_itself() {
     let (status, log) = admin.get_text("/void/changelog");
     assert_eq!(status, 200);
     assert!(log.contains("There are no changesets here."));
-    let (status, files) = admin.get_text("/void/files");
-    assert_eq!(status, 404);
-    assert!(files.contains("is empty"));
+    // The Files tab leads to the summary, which says how to push the first files.
+    let r = admin.get("/void/files");
+    assert_eq!(r.status(), 303);
+    assert_eq!(header(&r, "location"), "/void");
     assert_eq!(admin.get_text("/void/branches").0, 200);
 }
 
@@ -1773,4 +1774,55 @@ fn json_for_scripts_needs_the_same_permission_as_pages() {
     let (status, j) = get_json(&admin, "/secret/refs-data");
     assert_eq!(status, 200);
     assert_eq!(j["results"], serde_json::json!([]));
+}
+
+#[test]
+fn a_branch_named_like_a_tag_is_linked_by_its_full_name() {
+    let s = Server::start();
+    let admin = s.admin();
+    s.create_repo(&admin, "dup", false);
+    let dir = work_tree(s.dir.path(), "dup-src");
+    std::fs::write(dir.join("f.txt"), "tagged\n").unwrap();
+    git_ok(&dir, &["add", "."]);
+    git_ok(&dir, &["commit", "-q", "-m", "tagged one"]);
+    git_ok(&dir, &["tag", "same"]);
+    std::fs::write(dir.join("f.txt"), "branch tip\n").unwrap();
+    git_ok(&dir, &["commit", "-q", "-am", "branch tip"]);
+    git_ok(&dir, &["branch", "same"]);
+    let url = s.git_url(ADMIN, ADMIN_PW, "dup");
+    git_ok(
+        &dir,
+        &[
+            "push",
+            "-q",
+            &url,
+            "main",
+            "refs/heads/same",
+            "refs/tags/same",
+        ],
+    );
+    let tip = head(&dir, "refs/heads/same");
+
+    let (_, branches) = admin.get_text("/dup/branches");
+    assert!(
+        branches.contains("href=\"/dup/files/refs%2Fheads%2Fsame/\"")
+            && branches.contains("href=\"/dup/changelog?branch=refs%2Fheads%2Fsame\""),
+        "{branches}"
+    );
+    let (_, tags) = admin.get_text("/dup/tags");
+    assert!(tags.contains("href=\"/dup/files/same/\""), "{tags}");
+    // The links lead to the branch, the bare name to the tag (as git reads it).
+    let (status, page) = admin.get_text("/dup/files/refs%2Fheads%2Fsame/f.txt");
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("branch tip") && page.contains(&tip[..12]),
+        "{page}"
+    );
+    let (_, page) = admin.get_text("/dup/files/same/f.txt");
+    assert!(page.contains("tagged"), "{page}");
+    let (_, log) = admin.get_text("/dup/changelog");
+    assert!(
+        log.contains("href=\"/dup/changelog?branch=refs%2Fheads%2Fsame\""),
+        "the switcher too"
+    );
 }
