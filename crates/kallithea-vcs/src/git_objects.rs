@@ -569,6 +569,122 @@ impl Objects {
     }
 
     /// A page of history from `start`: `limit` changesets after skipping `skip`.
+    /// Commits reachable from `start` as `git log --date-order` gives them: newest commit
+    /// time first (ties in the order they became ready), but never a commit before all its
+    /// children, so the changelog graph never draws a parent above a child, even when
+    /// committers' clocks disagree. The children are known by generation: every child of a
+    /// commit has a higher one, so a commit is ready once the commits of its generation and
+    /// above have been looked at and all its children shown (git's own incremental walk).
+    /// Commits newer than the commit-graph count as the highest generation. `visit` is given
+    /// each commit in turn and names its parents to go on, or `None` to stop.
+    fn walk_date_order(
+        &self,
+        start: ObjectId,
+        graph: &gix::commitgraph::Graph,
+        visit: &mut dyn FnMut(Links) -> Result<Option<Vec<ObjectId>>>,
+    ) -> Result<()> {
+        /// What the walk knows of a commit: its place, parents, and how many of its children
+        /// that it has looked at are not shown yet.
+        struct Known {
+            key: WalkKey,
+            waiting: u32,
+            /// Until the commit is shown (its parents are counted before that).
+            links: Option<Links>,
+        }
+        type KnownMap = gix::hashtable::HashMap<ObjectId, Known>;
+        let mut known = KnownMap::default();
+        // Commits found but whose parents are not counted yet, highest generation first.
+        let mut explore: BinaryHeap<(u32, std::cmp::Reverse<u64>, ObjectId)> = BinaryHeap::new();
+        // Commits whose children have all been shown, newest first.
+        let mut ready: BinaryHeap<(i64, std::cmp::Reverse<u64>, ObjectId)> = BinaryHeap::new();
+        let mut order = 0u64;
+        let load = |id: ObjectId, known: &mut KnownMap| -> Result<bool> {
+            let Some((key, links)) = self.links(Some(graph), id, true)? else {
+                return Ok(false);
+            };
+            known.insert(
+                id,
+                Known {
+                    key,
+                    waiting: 0,
+                    links: Some(links),
+                },
+            );
+            Ok(true)
+        };
+        // Counts the parents of every commit found at generation `at` or above.
+        let explore_down_to =
+            |at: u32,
+             known: &mut KnownMap,
+             explore: &mut BinaryHeap<(u32, std::cmp::Reverse<u64>, ObjectId)>,
+             order: &mut u64|
+             -> Result<()> {
+                while explore.peek().is_some_and(|(g, _, _)| *g >= at) {
+                    let Some((_, _, id)) = explore.pop() else {
+                        break;
+                    };
+                    let parents = known
+                        .get_mut(&id)
+                        .and_then(|k| k.links.as_mut())
+                        .map(|l| std::mem::take(&mut l.parents))
+                        .unwrap_or_default();
+                    for &p in &parents {
+                        if let Some(k) = known.get_mut(&p) {
+                            k.waiting += 1;
+                            continue;
+                        }
+                        if load(p, known)?
+                            && let Some(k) = known.get_mut(&p)
+                        {
+                            k.waiting = 1;
+                            *order += 1;
+                            explore.push((k.key.1, std::cmp::Reverse(*order), p));
+                        }
+                    }
+                    if let Some(l) = known.get_mut(&id).and_then(|k| k.links.as_mut()) {
+                        l.parents = parents;
+                    }
+                }
+                Ok(())
+            };
+        if !load(start, &mut known)? {
+            return Ok(());
+        }
+        let start_key = known[&start].key;
+        order += 1;
+        explore.push((start_key.1, std::cmp::Reverse(order), start));
+        ready.push((start_key.0, std::cmp::Reverse(order), start));
+        while let Some((_, _, id)) = ready.pop() {
+            let Some(generation) = known.get(&id).map(|k| k.key.1) else {
+                continue;
+            };
+            // Its parents are counted before it is shown (only the start is not yet).
+            explore_down_to(generation, &mut known, &mut explore, &mut order)?;
+            let Some(links) = known.get_mut(&id).and_then(|k| k.links.take()) else {
+                continue;
+            };
+            let Some(parents) = visit(links)? else {
+                break;
+            };
+            for p in parents {
+                let Some(generation) = known.get(&p).map(|k| k.key.1) else {
+                    continue;
+                };
+                // Every child of `p` has a higher generation: once those are counted, `p`
+                // waits only for children not shown yet.
+                explore_down_to(generation, &mut known, &mut explore, &mut order)?;
+                if let Some(k) = known.get_mut(&p) {
+                    k.waiting = k.waiting.saturating_sub(1);
+                    if k.waiting == 0 {
+                        order += 1;
+                        ready.push((k.key.0, std::cmp::Reverse(order), p));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     pub(crate) fn history(&self, start: &str, skip: usize, limit: usize) -> Result<Vec<Changeset>> {
         let mut out = Vec::new();
         if limit == 0 {
@@ -584,24 +700,25 @@ impl Objects {
         let graph = self.commit_graph();
         let graph = graph.as_deref();
         let mut index = 0;
-        walk_by(
-            &[start],
-            |id| self.links(graph, id, true),
-            |links| {
-                if index >= skip {
-                    let changeset = match links.changeset {
-                        Some(cs) => cs,
-                        None => match self.object(links.id)? {
-                            Some((Kind::Commit, data)) => self.parse_commit(links.id, &data)?,
-                            _ => return Ok(None),
-                        },
-                    };
-                    out.push(changeset);
-                }
-                index += 1;
-                Ok((out.len() < limit).then_some(links.parents))
-            },
-        )?;
+        let mut visit = |links: Links| -> Result<Option<Vec<ObjectId>>> {
+            if index >= skip {
+                let changeset = match links.changeset {
+                    Some(cs) => cs,
+                    None => match self.object(links.id)? {
+                        Some((Kind::Commit, data)) => self.parse_commit(links.id, &data)?,
+                        _ => return Ok(None),
+                    },
+                };
+                out.push(changeset);
+            }
+            index += 1;
+            Ok((out.len() < limit).then_some(links.parents))
+        };
+        match graph {
+            // Generations make the children-first order cheap to keep.
+            Some(g) => self.walk_date_order(start, g, &mut visit)?,
+            None => walk_by(&[start], |id| self.links(None, id, true), visit)?,
+        }
         Ok(out)
     }
 
@@ -1362,12 +1479,13 @@ mod tests {
         // (read from its object).
         git(&bare, &["commit-graph", "write", "--reachable"], "");
         assert!(bare.join("objects/info/commit-graph").exists());
+        let date_order = crate::git_read::tests_support::git_log_in(&repo, tip, "--date-order");
         assert_eq!(
             objects.history(tip, 0, 1000).unwrap(),
-            from_git,
-            "history in git log's order through the commit-graph"
+            date_order,
+            "history in git log --date-order's order through the commit-graph"
         );
-        assert_eq!(objects.history(tip, 5, 3).unwrap(), from_git[5..8]);
+        assert_eq!(objects.history(tip, 5, 3).unwrap(), date_order[5..8]);
         let mut kids = objects.children(&root.id.0, 20, 1000).unwrap();
         kids.sort();
         assert_eq!(kids, expected, "through the commit-graph");
@@ -1608,6 +1726,75 @@ mod tests {
             assert_eq!(mine, theirs, "{dir}");
             assert!(!mine.is_empty());
         }
+    }
+
+    /// Committers' clocks that disagree: a side branch made "before" the commit it starts
+    /// from. `git log` shows the parent before that child; with a commit-graph the history
+    /// keeps children first, as `git log --date-order` does, page by page.
+    #[test]
+    fn history_keeps_children_before_parents_when_clocks_disagree() {
+        let t = tempfile::tempdir().unwrap();
+        let w = t.path().join("w");
+        std::fs::create_dir(&w).unwrap();
+        git(&w, &["init", "-q"], "");
+        let commit = |msg: &str, date: &str| {
+            std::fs::write(w.join(format!("{msg}.txt")), msg).unwrap();
+            git(&w, &["add", "-A"], date);
+            git(&w, &["commit", "-q", "-m", msg], date);
+        };
+        commit("root", "2019-01-01T00:00:00Z");
+        commit("a", "2020-01-01T00:00:00Z");
+        git(&w, &["checkout", "-q", "-b", "old"], "");
+        commit("c-from-a-but-older", "2010-01-01T00:00:00Z");
+        commit("d-older-still", "2009-06-01T00:00:00Z");
+        git(&w, &["checkout", "-q", "main"], "");
+        commit("b", "2021-01-01T00:00:00Z");
+        git(
+            &w,
+            &["merge", "-q", "--no-ff", "-m", "merge old", "old"],
+            "2022-01-01T00:00:00Z",
+        );
+        git(&w, &["clone", "-q", "--bare", ".", "../bare.git"], "");
+        let bare = t.path().join("bare.git");
+        let repo = crate::git_read::GitRepo::new(&bare);
+        let objects = Objects::open(&bare).unwrap();
+        let tip = String::from_utf8(git(&bare, &["rev-parse", "main"], "")).unwrap();
+        let tip = tip.trim();
+        let subjects =
+            |l: &[Changeset]| l.iter().map(|c| c.summary().to_owned()).collect::<Vec<_>>();
+        use crate::git_read::tests_support::{git_log, git_log_in};
+        // Without a commit-graph: git log's own order, parent "a" above its child.
+        assert_eq!(
+            subjects(&objects.history(tip, 0, 100).unwrap()),
+            subjects(&git_log(&repo, tip))
+        );
+        let at = |l: &[String], s: &str| l.iter().position(|x| x == s).unwrap();
+        let plain = subjects(&git_log(&repo, tip));
+        assert!(
+            at(&plain, "a") < at(&plain, "c-from-a-but-older"),
+            "{plain:?}"
+        );
+        // With one: children first.
+        git(&bare, &["commit-graph", "write", "--reachable"], "");
+        let want = subjects(&git_log_in(&repo, tip, "--date-order"));
+        assert!(at(&want, "d-older-still") < at(&want, "a"), "{want:?}");
+        assert_eq!(subjects(&objects.history(tip, 0, 100).unwrap()), want);
+        for skip in 0..want.len() {
+            assert_eq!(
+                subjects(&objects.history(tip, skip, 2).unwrap()),
+                want[skip..(skip + 2).min(want.len())],
+                "page from {skip}"
+            );
+        }
+        // A commit made after the graph was written is placed by the same rule.
+        git(&w, &["checkout", "-q", "old"], "");
+        commit("e-on-old", "2008-01-01T00:00:00Z");
+        git(&w, &["push", "-q", "../bare.git", "old"], "");
+        let old_tip = String::from_utf8(git(&bare, &["rev-parse", "old"], "")).unwrap();
+        assert_eq!(
+            subjects(&objects.history(old_tip.trim(), 0, 100).unwrap()),
+            subjects(&git_log_in(&repo, old_tip.trim(), "--date-order"))
+        );
     }
 
     #[test]

@@ -673,15 +673,17 @@ pub(crate) mod tests_support {
     use super::*;
 
     pub(crate) fn git_log(repo: &GitRepo, tip: &str) -> Vec<Changeset> {
+        git_log_in(repo, tip, "--default-order")
+    }
+
+    /// `git log` in an order such as `--date-order`.
+    pub(crate) fn git_log_in(repo: &GitRepo, tip: &str, order: &'static str) -> Vec<Changeset> {
+        let mut c = GitCommand::new("log").arg("-z").arg(FORMAT);
+        if order != "--default-order" {
+            c = c.arg(order);
+        }
         let out = repo
-            .run(
-                GitCommand::new("log")
-                    .arg("-z")
-                    .arg(FORMAT)
-                    .arg("--end-of-options")
-                    .value(tip)
-                    .unwrap(),
-            )
+            .run(c.arg("--end-of-options").value(tip).unwrap())
             .unwrap();
         parse_log(&out)
     }
