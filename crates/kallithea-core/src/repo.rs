@@ -642,6 +642,24 @@ pub struct ScanReport {
     pub added: Vec<RepoName>,
     /// Folders that look like repositories but cannot be registered, with the reason.
     pub skipped: Vec<(String, String)>,
+    /// Added repositories without a commit-graph file (pushes write one; until then
+    /// history pages read every commit they walk): see [`write_commit_graphs`].
+    pub without_graph: Vec<std::path::PathBuf>,
+}
+
+/// Writes the commit-graph of each repository, one after the other (each can take a while
+/// on a big history), and returns how many were written; a failure is logged and skipped.
+pub fn write_commit_graphs(repos: &[std::path::PathBuf]) -> usize {
+    repos
+        .iter()
+        .filter(|p| match kallithea_vcs::git::write_commit_graph(p) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(repo = %p.display(), error = %e, "could not write the commit-graph");
+                false
+            }
+        })
+        .count()
 }
 
 /// Registers repositories found on disk that the database does not know, owned by `owner`.
@@ -706,7 +724,20 @@ pub async fn scan(svc: &Services, owner: &Actor) -> Result<ScanReport> {
         added.push(r.name);
     }
     tx.commit().await?;
-    Ok(ScanReport { added, skipped })
+    let without_graph = added
+        .iter()
+        .map(|n| svc.store.path(n))
+        .filter(|p| !kallithea_vcs::git::has_commit_graph(p))
+        .filter(|p| {
+            use kallithea_vcs::VcsRead;
+            kallithea_vcs::Repo::open_git(p).is_ok_and(|r| r.is_empty().is_ok_and(|e| !e))
+        })
+        .collect();
+    Ok(ScanReport {
+        added,
+        skipped,
+        without_graph,
+    })
 }
 
 /// The user groups' grants on the repository.

@@ -86,13 +86,27 @@ pub fn spawn_service(
 /// are added; while one write runs, its lock makes a second one give up (the next push
 /// catches up).
 pub fn start_commit_graph_write(repo: &Path) -> Result<()> {
+    commit_graph_write().spawn_detached(repo)
+}
+
+/// [`start_commit_graph_write`], waiting for it to finish.
+pub fn write_commit_graph(repo: &Path) -> Result<()> {
+    commit_graph_write().run(repo).map(drop)
+}
+
+/// True when the repository has a commit-graph file (or a chain of them).
+pub fn has_commit_graph(repo: &Path) -> bool {
+    let info = repo.join("objects/info");
+    info.join("commit-graph").is_file() || info.join("commit-graphs/commit-graph-chain").is_file()
+}
+
+fn commit_graph_write() -> GitCommand {
     GitCommand::new("commit-graph")
         .arg("write")
         .arg("--reachable")
         .arg("--split")
         .arg("--changed-paths")
         .arg("--no-progress")
-        .spawn_detached(repo)
 }
 
 /// True when HEAD points at a branch that exists.

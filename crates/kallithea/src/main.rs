@@ -186,6 +186,7 @@ async fn run(cli: Cli) -> Result<()> {
             let admin = first_admin(&svc).await?;
             let report = kallithea_core::repo::scan(&svc, &admin).await?;
             print_scan(&report);
+            write_missing_graphs(&report);
             Ok(())
         }
         Command::InstallIis {
@@ -377,7 +378,27 @@ async fn db_create(
         repos.display()
     );
     print_scan(&report);
+    write_missing_graphs(&report);
     Ok(())
+}
+
+/// Writes the commit-graphs a scan found missing, saying so first (a big history takes a
+/// while): history pages read far less with one.
+fn write_missing_graphs(report: &kallithea_core::repo::ScanReport) {
+    if report.without_graph.is_empty() {
+        return;
+    }
+    println!(
+        "Writing commit-graphs for {} repositor{} (history pages read less with them)...",
+        report.without_graph.len(),
+        if report.without_graph.len() == 1 {
+            "y"
+        } else {
+            "ies"
+        }
+    );
+    let n = kallithea_core::repo::write_commit_graphs(&report.without_graph);
+    println!("{n} written.");
 }
 
 fn print_scan(report: &kallithea_core::repo::ScanReport) {

@@ -1089,6 +1089,11 @@ async fn rescan_repos(state: &AppState, caller: &Caller, a: &Args) -> Outcome {
         Vec::new()
     };
     let report = repo::scan(&state.svc, &actor).await.map_err(core)?;
+    // The answer does not wait for the commit-graphs: they are written one at a time.
+    let without_graph = report.without_graph.clone();
+    if !without_graph.is_empty() {
+        tokio::task::spawn_blocking(move || repo::write_commit_graphs(&without_graph));
+    }
     Ok(json!({
         "added": report.added.iter().map(|n| n.to_string()).collect::<Vec<_>>(),
         "removed": removed,

@@ -169,13 +169,34 @@ fn a_bad_config_value_stops_start_up_naming_key_value_and_expectation() {
 fn repo_scan_registers_repositories_found_on_disk() {
     let s = Server::start();
     git_ok(&s.repos, &["init", "-q", "--bare", "found-on-disk"]);
+    // One with history and no commit-graph, as a repository copied from elsewhere.
+    let src = source_repo(s.dir.path());
+    git_ok(
+        &s.repos,
+        &[
+            "clone",
+            "-q",
+            "--bare",
+            src.to_str().unwrap(),
+            "with-history",
+        ],
+    );
+    let graph = s.repos.join("with-history/objects/info");
+    assert!(!graph.join("commit-graph").exists() && !graph.join("commit-graphs").exists());
     let out = run_bin(s.dir.path(), &["repo-scan", "-c", "my.ini"]);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("added found-on-disk"));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains("added found-on-disk") && said.contains("added with-history"));
+    // Its commit-graph is written (the empty one has nothing to write).
+    assert!(
+        said.contains("Writing commit-graphs for 1 repository") && said.contains("1 written."),
+        "{said}"
+    );
+    assert!(graph.join("commit-graphs/commit-graph-chain").is_file());
     let (_, home) = Browser::new(&s.base).get_text("/");
     assert!(home.contains("found-on-disk"));
     assert!(
