@@ -966,8 +966,16 @@ pub async fn raw(
     let nv = browse::node(&state.svc, &access, rev, path, 8000)
         .await
         .map_err(web_err(state))?;
-    let binary = match &nv.node {
-        Node::File(f) => f.binary,
+    // Text that does not start as UTF-8 is not labelled so: the browser picks the encoding.
+    let (binary, utf8) = match &nv.node {
+        Node::File(f) => (
+            f.binary,
+            // (A character cut at the end of the prefix read is no error.)
+            match std::str::from_utf8(&f.bytes) {
+                Ok(_) => true,
+                Err(e) => e.error_len().is_none(),
+            },
+        ),
         _ => {
             return Err(web_err(state)(kallithea_core::Error::not_found(format!(
                 "\"{path}\" is a folder, not a file."
@@ -994,7 +1002,8 @@ pub async fn raw(
     let (ctype, inline) = match (attachment, image, binary) {
         (true, _, _) => ("application/octet-stream", false),
         (false, Some(t), _) => (t, true),
-        (false, None, false) => ("text/plain; charset=utf-8", true),
+        (false, None, false) if utf8 => ("text/plain; charset=utf-8", true),
+        (false, None, false) => ("text/plain", true),
         (false, None, true) => ("application/octet-stream", false),
     };
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));

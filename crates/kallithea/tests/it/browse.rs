@@ -392,6 +392,8 @@ fn raw_content_is_never_active() {
             "text/plain; charset=utf-8",
             "inline",
         ),
+        // Text that is not UTF-8 is not labelled so.
+        ("/web/raw/main/latin1.txt", "text/plain", "inline"),
         ("/web/raw/main/evil.svg", "image/svg+xml", "inline"),
         ("/web/raw/main/dot.png", "image/png", "inline"),
         (
