@@ -1739,6 +1739,7 @@ mod tests {
         git(&w, &["init", "-q"], "");
         let commit = |msg: &str, date: &str| {
             std::fs::write(w.join(format!("{msg}.txt")), msg).unwrap();
+            std::fs::write(w.join("all.txt"), msg).unwrap();
             git(&w, &["add", "-A"], date);
             git(&w, &["commit", "-q", "-m", msg], date);
         };
@@ -1749,10 +1750,19 @@ mod tests {
         commit("d-older-still", "2009-06-01T00:00:00Z");
         git(&w, &["checkout", "-q", "main"], "");
         commit("b", "2021-01-01T00:00:00Z");
+        // The merge changes all.txt against both parents, so a file's history goes down
+        // both sides.
+        let merged = "2022-01-01T00:00:00Z";
         git(
             &w,
-            &["merge", "-q", "--no-ff", "-m", "merge old", "old"],
-            "2022-01-01T00:00:00Z",
+            &["merge", "-q", "-s", "ours", "-m", "merge old", "old"],
+            merged,
+        );
+        std::fs::write(w.join("all.txt"), "merged").unwrap();
+        git(
+            &w,
+            &["commit", "-q", "--amend", "-a", "-m", "merge old"],
+            merged,
         );
         git(&w, &["clone", "-q", "--bare", ".", "../bare.git"], "");
         let bare = t.path().join("bare.git");
@@ -1779,6 +1789,12 @@ mod tests {
         let want = subjects(&git_log_in(&repo, tip, "--date-order"));
         assert!(at(&want, "d-older-still") < at(&want, "a"), "{want:?}");
         assert_eq!(subjects(&objects.history(tip, 0, 100).unwrap()), want);
+        // A file's history (through git) in the same order.
+        use crate::read::VcsRead;
+        let of_file = repo
+            .history(&ChangesetId(tip.to_owned()), Some("all.txt"), 0, 100)
+            .unwrap();
+        assert_eq!(subjects(&of_file), want, "every changeset changed all.txt");
         for skip in 0..want.len() {
             assert_eq!(
                 subjects(&objects.history(tip, skip, 2).unwrap()),

@@ -218,6 +218,11 @@ impl VcsRead for GitRepo {
             .arg(FORMAT)
             .arg_num("--skip=", skip)
             .arg_num("--max-count=", limit);
+        // In the changelog's order: children first where generations make that cheap
+        // (without a commit-graph git would walk the whole history first).
+        if crate::git::has_commit_graph(&self.path) {
+            c = c.arg("--date-order");
+        }
         c = c.arg("--end-of-options").value(&start.0)?;
         if let Some(p) = path {
             c = c.arg("--").value_after_dashdash(p);
