@@ -36,6 +36,9 @@ const MAX_PATH_BYTES: usize = 16 * 1024 * 1024;
 /// Deepest folder [`Objects::paths`] enters.
 const MAX_PATHS_DEPTH: usize = 256;
 
+/// How many commits beyond twice a history page the date-order walk may look at.
+const DATE_ORDER_LOOKAHEAD: usize = 10_000;
+
 /// Tags are peeled at most this deep (a tag of a tag of ... a commit).
 const MAX_PEEL: usize = 8;
 
@@ -568,116 +571,141 @@ impl Objects {
         cs.parents.iter().map(|p| Self::id(&p.0)).collect()
     }
 
-    /// A page of history from `start`: `limit` changesets after skipping `skip`.
     /// Commits reachable from `start` as `git log --date-order` gives them: newest commit
     /// time first (ties in the order they became ready), but never a commit before all its
     /// children, so the changelog graph never draws a parent above a child, even when
     /// committers' clocks disagree. The children are known by generation: every child of a
     /// commit has a higher one, so a commit is ready once the commits of its generation and
     /// above have been looked at and all its children shown (git's own incremental walk).
-    /// Commits newer than the commit-graph count as the highest generation. `visit` is given
-    /// each commit in turn and names its parents to go on, or `None` to stop.
+    /// Commits newer than the commit-graph count as the highest generation.
+    ///
+    /// gix gives topological levels, not git's corrected dates: a history merged in from
+    /// elsewhere (low levels, recent dates) would make the walk look at most of the other
+    /// history first. At most `budget` commits are looked at ahead of those shown; past it a
+    /// commit is shown once its children that were looked at are (as plain `git log` does).
+    /// `visit` is given each commit in turn and names its parents to go on, or `None` to stop.
     fn walk_date_order(
         &self,
         start: ObjectId,
         graph: &gix::commitgraph::Graph,
+        mut budget: usize,
         visit: &mut dyn FnMut(Links) -> Result<Option<Vec<ObjectId>>>,
     ) -> Result<()> {
-        /// What the walk knows of a commit: its place, parents, and how many of its children
-        /// that it has looked at are not shown yet.
+        /// What the walk knows of a commit: its place, how many of its children that were
+        /// looked at are not shown yet, and whether its parents are counted.
         struct Known {
             key: WalkKey,
             waiting: u32,
-            /// Until the commit is shown (its parents are counted before that).
+            counted: bool,
+            /// Until the commit is shown.
             links: Option<Links>,
         }
-        type KnownMap = gix::hashtable::HashMap<ObjectId, Known>;
-        let mut known = KnownMap::default();
-        // Commits found but whose parents are not counted yet, highest generation first.
-        let mut explore: BinaryHeap<(u32, std::cmp::Reverse<u64>, ObjectId)> = BinaryHeap::new();
-        // Commits whose children have all been shown, newest first.
-        let mut ready: BinaryHeap<(i64, std::cmp::Reverse<u64>, ObjectId)> = BinaryHeap::new();
-        let mut order = 0u64;
-        let load = |id: ObjectId, known: &mut KnownMap| -> Result<bool> {
-            let Some((key, links)) = self.links(Some(graph), id, true)? else {
-                return Ok(false);
-            };
-            known.insert(
-                id,
-                Known {
+        type Heap<K> = BinaryHeap<(K, std::cmp::Reverse<u64>, ObjectId)>;
+        struct Walk<'a> {
+            objects: &'a Objects,
+            graph: &'a gix::commitgraph::Graph,
+            known: gix::hashtable::HashMap<ObjectId, Known>,
+            /// Commits found whose parents are not counted yet, highest generation first.
+            explore: Heap<u32>,
+            /// Commits whose children have all been shown, newest first.
+            ready: Heap<i64>,
+            order: u64,
+        }
+        impl Walk<'_> {
+            fn tick(&mut self) -> std::cmp::Reverse<u64> {
+                self.order += 1;
+                std::cmp::Reverse(self.order)
+            }
+            /// Reads a commit into `known`; false when it is no commit.
+            fn load(&mut self, id: ObjectId) -> Result<bool> {
+                let Some((key, links)) = self.objects.links(Some(self.graph), id, true)? else {
+                    return Ok(false);
+                };
+                let known = Known {
                     key,
                     waiting: 0,
+                    counted: false,
                     links: Some(links),
-                },
-            );
-            Ok(true)
-        };
-        // Counts the parents of every commit found at generation `at` or above.
-        let explore_down_to =
-            |at: u32,
-             known: &mut KnownMap,
-             explore: &mut BinaryHeap<(u32, std::cmp::Reverse<u64>, ObjectId)>,
-             order: &mut u64|
-             -> Result<()> {
-                while explore.peek().is_some_and(|(g, _, _)| *g >= at) {
-                    let Some((_, _, id)) = explore.pop() else {
-                        break;
-                    };
-                    let parents = known
-                        .get_mut(&id)
-                        .and_then(|k| k.links.as_mut())
-                        .map(|l| std::mem::take(&mut l.parents))
-                        .unwrap_or_default();
-                    for &p in &parents {
-                        if let Some(k) = known.get_mut(&p) {
-                            k.waiting += 1;
-                            continue;
-                        }
-                        if load(p, known)?
-                            && let Some(k) = known.get_mut(&p)
-                        {
+                };
+                self.known.insert(id, known);
+                Ok(true)
+            }
+            /// Counts a commit's parents as waiting for it (once).
+            fn count(&mut self, id: ObjectId) -> Result<()> {
+                let Some(k) = self.known.get_mut(&id).filter(|k| !k.counted) else {
+                    return Ok(());
+                };
+                k.counted = true;
+                let parents = k
+                    .links
+                    .as_ref()
+                    .map(|l| l.parents.clone())
+                    .unwrap_or_default();
+                for p in parents {
+                    if let Some(k) = self.known.get_mut(&p) {
+                        k.waiting += 1;
+                    } else if self.load(p)? {
+                        let tick = self.tick();
+                        if let Some(k) = self.known.get_mut(&p) {
                             k.waiting = 1;
-                            *order += 1;
-                            explore.push((k.key.1, std::cmp::Reverse(*order), p));
+                            self.explore.push((k.key.1, tick, p));
                         }
-                    }
-                    if let Some(l) = known.get_mut(&id).and_then(|k| k.links.as_mut()) {
-                        l.parents = parents;
                     }
                 }
                 Ok(())
-            };
-        if !load(start, &mut known)? {
+            }
+            /// Counts the parents of the commits found at generation `at` or above, while
+            /// the budget lasts.
+            fn explore_down_to(&mut self, at: u32, budget: &mut usize) -> Result<()> {
+                while *budget > 0 && self.explore.peek().is_some_and(|(g, _, _)| *g >= at) {
+                    let Some((_, _, id)) = self.explore.pop() else {
+                        break;
+                    };
+                    *budget -= 1;
+                    self.count(id)?;
+                }
+                Ok(())
+            }
+        }
+        let mut walk = Walk {
+            objects: self,
+            graph,
+            known: Default::default(),
+            explore: BinaryHeap::new(),
+            ready: BinaryHeap::new(),
+            order: 0,
+        };
+        if !walk.load(start)? {
             return Ok(());
         }
-        let start_key = known[&start].key;
-        order += 1;
-        explore.push((start_key.1, std::cmp::Reverse(order), start));
-        ready.push((start_key.0, std::cmp::Reverse(order), start));
-        while let Some((_, _, id)) = ready.pop() {
-            let Some(generation) = known.get(&id).map(|k| k.key.1) else {
+        let key = walk.known[&start].key;
+        let tick = walk.tick();
+        walk.ready.push((key.0, tick, start));
+        while let Some((_, _, id)) = walk.ready.pop() {
+            let Some(generation) = walk.known.get(&id).map(|k| k.key.1) else {
                 continue;
             };
-            // Its parents are counted before it is shown (only the start is not yet).
-            explore_down_to(generation, &mut known, &mut explore, &mut order)?;
-            let Some(links) = known.get_mut(&id).and_then(|k| k.links.take()) else {
+            // Everything that could be a child of its parents is counted first.
+            walk.explore_down_to(generation, &mut budget)?;
+            walk.count(id)?;
+            let Some(links) = walk.known.get_mut(&id).and_then(|k| k.links.take()) else {
                 continue;
             };
             let Some(parents) = visit(links)? else {
                 break;
             };
             for p in parents {
-                let Some(generation) = known.get(&p).map(|k| k.key.1) else {
+                let Some(generation) = walk.known.get(&p).map(|k| k.key.1) else {
                     continue;
                 };
                 // Every child of `p` has a higher generation: once those are counted, `p`
                 // waits only for children not shown yet.
-                explore_down_to(generation, &mut known, &mut explore, &mut order)?;
-                if let Some(k) = known.get_mut(&p) {
+                walk.explore_down_to(generation, &mut budget)?;
+                let tick = walk.tick();
+                if let Some(k) = walk.known.get_mut(&p) {
                     k.waiting = k.waiting.saturating_sub(1);
                     if k.waiting == 0 {
-                        order += 1;
-                        ready.push((k.key.0, std::cmp::Reverse(order), p));
+                        walk.ready.push((k.key.0, tick, p));
                     }
                 }
             }
@@ -685,6 +713,7 @@ impl Objects {
         Ok(())
     }
 
+    /// A page of history from `start`: `limit` changesets after skipping `skip`.
     pub(crate) fn history(&self, start: &str, skip: usize, limit: usize) -> Result<Vec<Changeset>> {
         let mut out = Vec::new();
         if limit == 0 {
@@ -716,7 +745,11 @@ impl Objects {
         };
         match graph {
             // Generations make the children-first order cheap to keep.
-            Some(g) => self.walk_date_order(start, g, &mut visit)?,
+            // Looking ahead a little past the page is what keeping the order costs.
+            Some(g) => {
+                let budget = 2 * (skip + limit) + DATE_ORDER_LOOKAHEAD;
+                self.walk_date_order(start, g, budget, &mut visit)?
+            }
             None => walk_by(&[start], |id| self.links(None, id, true), visit)?,
         }
         Ok(out)
@@ -1811,6 +1844,76 @@ mod tests {
             subjects(&objects.history(old_tip.trim(), 0, 100).unwrap()),
             subjects(&git_log_in(&repo, old_tip.trim(), "--date-order"))
         );
+    }
+
+    /// Equal times are broken in the order commits became ready, as git does; a history
+    /// merged in from elsewhere is walked within the budget, every commit listed once.
+    #[test]
+    fn date_order_ties_and_the_look_ahead_budget() {
+        let t = tempfile::tempdir().unwrap();
+        let w = t.path().join("w");
+        std::fs::create_dir(&w).unwrap();
+        let same = "2020-01-01T00:00:00Z";
+        git(&w, &["init", "-q"], same);
+        let empty = |msg: &str, date: &str| {
+            git(&w, &["commit", "-q", "--allow-empty", "-m", msg], date);
+        };
+        empty("r", same);
+        git(&w, &["checkout", "-q", "-b", "x"], same);
+        empty("A", same);
+        git(&w, &["checkout", "-q", "main"], same);
+        empty("B", same);
+        git(&w, &["merge", "-q", "--no-ff", "-m", "M", "x"], same);
+        for i in 0..60 {
+            empty(&format!("main {i}"), &format!("2021-01-01T00:{i:02}:00Z"));
+        }
+        // A history from elsewhere: low generations, recent dates.
+        git(&w, &["checkout", "-q", "--orphan", "other"], same);
+        empty("other root", "2022-01-01T00:00:00Z");
+        git(&w, &["checkout", "-q", "main"], same);
+        git(
+            &w,
+            &[
+                "merge",
+                "-q",
+                "--allow-unrelated-histories",
+                "-m",
+                "merge other",
+                "other",
+            ],
+            "2022-01-02T00:00:00Z",
+        );
+        git(&w, &["commit-graph", "write", "--reachable"], same);
+        let repo = crate::git_read::GitRepo::new(&w.join(".git"));
+        let objects = Objects::open(&w.join(".git")).unwrap();
+        let tip = String::from_utf8(git(&w, &["rev-parse", "main"], "")).unwrap();
+        let tip = tip.trim();
+        let subjects =
+            |l: &[Changeset]| l.iter().map(|c| c.summary().to_owned()).collect::<Vec<_>>();
+        let want = subjects(&crate::git_read::tests_support::git_log_in(
+            &repo,
+            tip,
+            "--date-order",
+        ));
+        assert!(
+            want.ends_with(&["M", "B", "A", "r"].map(String::from)),
+            "{want:?}"
+        );
+        assert_eq!(subjects(&objects.history(tip, 0, 1000).unwrap()), want);
+        // With almost no budget: every commit once, the page's first ones in order.
+        let graph = objects.commit_graph().unwrap();
+        for budget in [0, 1, 5] {
+            let mut seen = Vec::new();
+            objects
+                .walk_date_order(Objects::id(tip).unwrap(), &graph, budget, &mut |l| {
+                    seen.push(l.id);
+                    Ok(Some(l.parents))
+                })
+                .unwrap();
+            let unique: HashSet<ObjectId> = seen.iter().copied().collect();
+            assert_eq!(unique.len(), seen.len(), "budget {budget}: no commit twice");
+            assert_eq!(seen.len(), want.len(), "budget {budget}: every commit");
+        }
     }
 
     #[test]
