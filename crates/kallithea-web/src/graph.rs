@@ -49,7 +49,9 @@ pub fn layout(rows: &[(&str, Vec<&str>)]) -> Layout {
         }
         nodes.push(col);
         lanes[col] = None;
-        let row_start = edges.len();
+        // Lanes carrying other lines through this row (they go on even where one of this
+        // row's lines joins them).
+        let passing: Vec<bool> = lanes.iter().map(Option::is_some).collect();
         for (i, p) in parents.iter().enumerate() {
             let target = if let Some(existing) = lanes.iter().position(|l| *l == Some(*p)) {
                 if i == 0 && existing > col {
@@ -74,14 +76,9 @@ pub fn layout(rows: &[(&str, Vec<&str>)]) -> Layout {
             };
             edges.push((col, r, target, r + 1));
         }
-        // Lanes passing by continue straight down (only this row's edges need checking).
-        let this_row: Vec<usize> = edges[row_start..]
-            .iter()
-            .filter(|e| e.1 == r && e.0 == col)
-            .map(|e| e.2)
-            .collect();
+        // Lanes passing by continue straight down (a lane pulled left has moved instead).
         for (c, l) in lanes.iter().enumerate() {
-            if l.is_some() && c != col && !this_row.contains(&c) {
+            if l.is_some() && c != col && passing.get(c) == Some(&true) {
                 edges.push((c, r, c, r + 1));
             }
         }
@@ -164,6 +161,77 @@ mod tests {
         );
         let pic = svg(&l);
         assert_eq!(pic.matches("<circle").count(), 4);
+    }
+
+    /// Every line that reaches a row on the page ends at that row's dot or goes on from
+    /// there, and every line leaves from a dot or a line that reached its row.
+    fn assert_connected(rows: &[(&str, Vec<&str>)]) {
+        let l = layout(rows);
+        let n = rows.len();
+        for &(c1, r1, c2, r2) in &l.edges {
+            let starts_at_dot = l.nodes[r1] == c1;
+            let continues = l.edges.iter().any(|e| e.2 == c1 && e.3 == r1);
+            assert!(
+                starts_at_dot || continues,
+                "edge {:?} starts nowhere: {:?}",
+                (c1, r1, c2, r2),
+                l
+            );
+            if r2 < n {
+                let ends_at_dot = l.nodes[r2] == c2;
+                let goes_on = l.edges.iter().any(|e| e.0 == c2 && e.1 == r2);
+                assert!(
+                    ends_at_dot || goes_on,
+                    "edge {:?} stops short: {:?}",
+                    (c1, r1, c2, r2),
+                    l
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_line_joining_a_lane_does_not_cut_the_line_already_in_it() {
+        // Both sides of a merge go back to root: main1's line must reach root, past old1.
+        let rows = vec![
+            ("m", vec!["main1", "old1"]),
+            ("main1", vec!["root"]),
+            ("old1", vec!["root"]),
+            ("root", vec![]),
+        ];
+        let l = layout(&rows);
+        assert!(l.edges.contains(&(0, 2, 0, 3)), "{l:?}");
+        assert_connected(&rows);
+    }
+
+    #[test]
+    fn random_histories_draw_connected_lines() {
+        // Small pseudo-random histories, newest first: each changeset's parents are among
+        // the older ones (some beyond the page).
+        let mut seed = 7u64;
+        let mut next = |m: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((seed >> 33) as usize) % m
+        };
+        for _ in 0..300 {
+            let n = 2 + next(14);
+            let names: Vec<String> = (0..n + 3).map(|i| format!("c{i}")).collect();
+            let mut rows: Vec<(&str, Vec<&str>)> = Vec::new();
+            for i in 0..n {
+                let count = [1, 1, 1, 2, 2, 3, 0][next(7)];
+                let mut parents: Vec<&str> = Vec::new();
+                for _ in 0..count {
+                    let p = i + 1 + next(n + 2 - i);
+                    if !parents.contains(&names[p].as_str()) {
+                        parents.push(&names[p]);
+                    }
+                }
+                rows.push((&names[i], parents));
+            }
+            assert_connected(&rows);
+        }
     }
 
     #[test]
