@@ -109,6 +109,9 @@ struct Opened {
     name: String,
     refs: Arc<RepoRefs>,
     fingerprint: String,
+    /// `d` when history comes in date order, `l` in plain log order: part of the keys of
+    /// cached history, which changes order when a commit-graph is written.
+    order: char,
 }
 
 async fn opened(svc: &Services, access: &RepoAccess) -> Result<Opened> {
@@ -133,12 +136,14 @@ async fn opened(svc: &Services, access: &RepoAccess) -> Result<Opened> {
             refs
         }
     };
+    let order = if repo.date_ordered() { 'd' } else { 'l' };
     Ok(Opened {
         repo,
         repo_id,
         name: access.repo().name.clone(),
         refs,
         fingerprint,
+        order,
     })
 }
 
@@ -281,7 +286,7 @@ pub async fn summary(svc: &Services, access: &RepoAccess) -> Result<Summary> {
         Some(b) => {
             let tip = b.target.clone();
             let t = tip.clone();
-            let recent = o.cached(svc, format!("log:{tip}::0:10"), move |r| {
+            let recent = o.cached(svc, format!("log:{}:{tip}::0:10", o.order), move |r| {
                 Ok(r.history(&t, None, 0, 10)?)
             });
             let t = tip.clone();
@@ -355,7 +360,8 @@ pub async fn changelog(
         Some(id) => {
             let p = path.map(str::to_owned);
             let key = format!(
-                "log:{id}:{}:{skip}:{}",
+                "log:{}:{id}:{}:{skip}:{}",
+                o.order,
                 p.as_deref().unwrap_or(""),
                 size + 1
             );
@@ -855,11 +861,24 @@ pub async fn compare(
     let o = opened(svc, access).await?;
     let org_id = o.resolve(svc, org).await?;
     let other_id = o.resolve(svc, other).await?;
-    compare_ids(svc, &o, Some(org_id), other_id, how, opts, cut_off, full).await
+    let hide = vec![org_id.clone()];
+    compare_ids(
+        svc,
+        &o,
+        Some(org_id),
+        hide,
+        other_id,
+        how,
+        opts,
+        cut_off,
+        full,
+    )
+    .await
 }
 
 /// A range of changesets, `first` to `last` with both included (`/changeset/{first}...{last}`):
-/// a comparison from `first`'s parent. `None` when the two are the other way round (`last`
+/// `first` and the changesets `last` has that `first` has not, with the diff from `first`'s
+/// parent. `None` when the two are the other way round (`last`
 /// comes before `first`); a range between unrelated changesets is refused.
 pub async fn changeset_range(
     svc: &Services,
@@ -883,10 +902,10 @@ pub async fn changeset_range(
                 Some(b) if b == l => 2,
                 _ => 0,
             };
-            Ok((order, r.changeset(&f)?.parents.first().cloned()))
+            Ok((order, r.changeset(&f)?.parents))
         })
         .await?;
-    let (order, parent) = (*known).clone();
+    let (order, parents) = (*known).clone();
     // Written the other way round (the newer first): the caller may turn it.
     if order == 2 {
         return Ok(None);
@@ -898,10 +917,13 @@ pub async fn changeset_range(
              compare/{first}...{last}."
         )));
     }
+    // `first` and what `last` adds to it: nothing `first`'s parents already had (a merge's
+    // second side included). The diff runs from its first parent.
     compare_ids(
         svc,
         &o,
-        parent,
+        parents.first().cloned(),
+        parents,
         last_id,
         CompareDiff::Tips,
         opts,
@@ -912,20 +934,26 @@ pub async fn changeset_range(
     .map(Some)
 }
 
+/// The changesets `other` has and none of `hide` has, and the diff from `org` (or from the
+/// common ancestor) to `other`.
 #[allow(clippy::too_many_arguments)]
 async fn compare_ids(
     svc: &Services,
     o: &Opened,
     org: Option<ChangesetId>,
+    hide: Vec<ChangesetId>,
     other: ChangesetId,
     how: CompareDiff,
     opts: DiffOptions,
     cut_off: usize,
     full: bool,
 ) -> Result<Comparison> {
+    let hidden: Vec<&str> = hide.iter().map(|h| h.0.as_str()).collect();
     let key = format!(
-        "cmp:{}:{other}:{how:?}:{}:{}",
+        "cmp:{}:{}:{}:{other}:{how:?}:{}:{}",
+        o.order,
         org.as_ref().map_or("-", |o| o.0.as_str()),
+        hidden.join(","),
         opts.context,
         opts.ignore_whitespace
     );
@@ -936,7 +964,7 @@ async fn compare_ids(
                 (Some(a), CompareDiff::FromAncestor) => r.common_ancestor(a, &b)?,
                 (a, _) => a.clone(),
             };
-            let changesets = r.between(a.as_ref(), &b, MAX_COMPARE + 1)?;
+            let changesets = r.between(&hide, &b, MAX_COMPARE + 1)?;
             let changes = r.diff(from.as_ref(), &b, None, opts)?;
             Ok((from, changesets, changes))
         })

@@ -220,7 +220,7 @@ impl VcsRead for GitRepo {
             .arg_num("--max-count=", limit);
         // In the changelog's order: children first where generations make that cheap
         // (without a commit-graph git would walk the whole history first).
-        if crate::git::has_commit_graph(&self.path) {
+        if self.date_ordered() {
             c = c.arg("--date-order");
         }
         c = c.arg("--end-of-options").value(&start.0)?;
@@ -293,21 +293,26 @@ impl VcsRead for GitRepo {
 
     fn between(
         &self,
-        base: Option<&ChangesetId>,
+        bases: &[ChangesetId],
         head: &ChangesetId,
         limit: usize,
     ) -> Result<Vec<Changeset>> {
-        let c = GitCommand::new("log")
+        let mut c = GitCommand::new("log")
             .arg("-z")
             .arg(FORMAT)
-            .arg_num("--max-count=", limit)
-            .arg("--end-of-options")
-            .value(&head.0)?;
-        let c = match base {
-            Some(b) => c.value(&format!("^{}", b.0))?,
-            None => c,
-        };
+            .arg_num("--max-count=", limit);
+        if self.date_ordered() {
+            c = c.arg("--date-order");
+        }
+        let mut c = c.arg("--end-of-options").value(&head.0)?;
+        for b in bases {
+            c = c.value(&format!("^{}", b.0))?;
+        }
         Ok(parse_log(&self.run(c)?))
+    }
+
+    fn date_ordered(&self) -> bool {
+        crate::git::has_commit_graph(&self.path)
     }
 
     fn common_ancestor(&self, a: &ChangesetId, b: &ChangesetId) -> Result<Option<ChangesetId>> {
@@ -1052,13 +1057,17 @@ mod tests {
         let side = r.resolve("side").unwrap().unwrap();
         let v1 = r.resolve("v1").unwrap().unwrap();
         let paths = |files: Vec<FileChange>| files.into_iter().map(|f| f.path).collect::<Vec<_>>();
-        let ahead = r.between(Some(&main), &side, 10).unwrap();
+        let ahead = r.between(std::slice::from_ref(&main), &side, 10).unwrap();
         assert_eq!(
             ahead.iter().map(|c| c.summary()).collect::<Vec<_>>(),
             ["side work"]
         );
-        assert!(r.between(Some(&side), &side, 10).unwrap().is_empty());
-        assert_eq!(r.between(None, &side, 10).unwrap().len(), 2, "all of side");
+        assert!(
+            r.between(std::slice::from_ref(&side), &side, 10)
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(r.between(&[], &side, 10).unwrap().len(), 2, "all of side");
         let ancestor = r.common_ancestor(&main, &side).unwrap();
         assert_eq!(ancestor.as_ref(), Some(&v1));
         let opts = DiffOptions::default();

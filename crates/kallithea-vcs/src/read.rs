@@ -294,14 +294,20 @@ pub trait VcsRead {
     fn raw_diff(&self, id: &ChangesetId) -> Result<Vec<u8>>;
     /// Who last changed each line of a file at a changeset; `None` when there is no such file.
     fn annotate(&self, id: &ChangesetId, path: &str) -> Result<Option<Vec<AnnotatedLine>>>;
-    /// Changesets reachable from `head` and not from `base` (all of `head`'s history when
-    /// `base` is `None`), newest first, at most `limit`.
+    /// Changesets reachable from `head` and from none of `bases` (all of `head`'s history
+    /// when there are none), in the order of [`VcsRead::history`], at most `limit`.
     fn between(
         &self,
-        base: Option<&ChangesetId>,
+        bases: &[ChangesetId],
         head: &ChangesetId,
         limit: usize,
     ) -> Result<Vec<Changeset>>;
+    /// True when history comes in date order (never a changeset before its children); false
+    /// when it comes as plain `git log` gives it. It can change (a commit-graph is written
+    /// after a push), so results that depend on the order are kept under this too.
+    fn date_ordered(&self) -> bool {
+        false
+    }
     /// The newest changeset both `a` and `b` descend from, if their histories meet.
     fn common_ancestor(&self, a: &ChangesetId, b: &ChangesetId) -> Result<Option<ChangesetId>>;
     /// The files changed from `from` to `to` (from nothing, every file added, when `from` is
@@ -436,11 +442,14 @@ impl VcsRead for Repo {
     }
     fn between(
         &self,
-        base: Option<&ChangesetId>,
+        bases: &[ChangesetId],
         head: &ChangesetId,
         limit: usize,
     ) -> Result<Vec<Changeset>> {
-        self.inner().between(base, head, limit)
+        self.inner().between(bases, head, limit)
+    }
+    fn date_ordered(&self) -> bool {
+        self.inner().date_ordered()
     }
     fn common_ancestor(&self, a: &ChangesetId, b: &ChangesetId) -> Result<Option<ChangesetId>> {
         self.inner().common_ancestor(a, b)

@@ -1828,3 +1828,118 @@ fn a_branch_named_like_a_tag_is_linked_by_its_full_name() {
         "the switcher too"
     );
 }
+
+/// Commits by `git` with both dates set.
+fn commit_at(dir: &Path, msg: &str, at: &str) {
+    std::fs::write(dir.join(format!("{msg}.txt")), msg).unwrap();
+    git_ok(dir, &["add", "."]);
+    let out = std::process::Command::new("git")
+        .args(["commit", "-q", "-m", msg])
+        .current_dir(dir)
+        .env("GIT_AUTHOR_DATE", at)
+        .env("GIT_COMMITTER_DATE", at)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The order of the changeset links on a changelog page, by their first lines.
+fn listed(page: &str, names: &[&str]) -> Vec<String> {
+    let mut at: Vec<(usize, String)> = names
+        .iter()
+        .filter_map(|n| {
+            page.find(&format!("> {n}</td>"))
+                .or_else(|| page.find(&format!("{n}</td>")))
+                .map(|i| (i, n.to_string()))
+        })
+        .collect();
+    at.sort();
+    at.into_iter().map(|(_, n)| n).collect()
+}
+
+#[test]
+fn history_follows_the_commit_graph_as_it_comes_and_goes_and_ranges_start_at_their_first() {
+    let s = Server::start();
+    let admin = s.admin();
+    s.create_repo(&admin, "skew", false);
+    let dir = work_tree(s.dir.path(), "skew-src");
+    // A side branch whose clock ran behind the commit it starts from.
+    commit_at(&dir, "root", "2020-01-01T00:00:00Z");
+    commit_at(&dir, "base", "2020-01-02T00:00:00Z");
+    git_ok(&dir, &["checkout", "-q", "-b", "old"]);
+    commit_at(&dir, "side-one", "2010-01-01T00:00:00Z");
+    commit_at(&dir, "side-two", "2010-01-02T00:00:00Z");
+    git_ok(&dir, &["checkout", "-q", "main"]);
+    commit_at(&dir, "main-one", "2020-01-03T00:00:00Z");
+    git_ok(&dir, &["merge", "-q", "--no-ff", "-m", "merge-old", "old"]);
+    commit_at(&dir, "top", "2020-01-05T00:00:00Z");
+    git_ok(
+        &dir,
+        &[
+            "push",
+            "-q",
+            &s.git_url(ADMIN, ADMIN_PW, "skew"),
+            "main",
+            "old",
+        ],
+    );
+    let bare = s.repos.join("skew");
+    let info = bare.join("objects/info");
+    let has_graph = || info.join("commit-graph").exists() || info.join("commit-graphs").exists();
+    // The push writes a commit-graph in the background.
+    for _ in 0..100 {
+        if has_graph() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(has_graph(), "a push writes the commit-graph");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let names = [
+        "top",
+        "merge-old",
+        "main-one",
+        "side-two",
+        "side-one",
+        "base",
+        "root",
+    ];
+    let date_order: Vec<String> = git_ok(&bare, &["log", "--date-order", "--format=%s", "main"])
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let plain: Vec<String> = git_ok(&bare, &["log", "--format=%s", "main"])
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_ne!(date_order, plain, "the history tells the orders apart");
+    let (_, page) = admin.get_text("/skew/changelog");
+    assert_eq!(listed(&page, &names), date_order, "children before parents");
+    // Without the graph: git log's order, not the order cached before.
+    let _ = std::fs::remove_file(info.join("commit-graph"));
+    let _ = std::fs::remove_dir_all(info.join("commit-graphs"));
+    let (_, page) = admin.get_text("/skew/changelog");
+    assert_eq!(listed(&page, &names), plain);
+    git_ok(&bare, &["commit-graph", "write", "--reachable"]);
+    let (_, page) = admin.get_text("/skew/changelog");
+    assert_eq!(listed(&page, &names), date_order, "the graph is back");
+
+    // A range that starts at a merge holds the merge and what comes after, not the side
+    // the merge brought in.
+    let merge = head(&dir, "main~1");
+    let (status, range) = admin.get_text(&format!("/skew/changeset/{}...main", &merge[..12]));
+    assert_eq!(status, 200, "{range}");
+    assert!(
+        range.contains("merge-old") && range.contains("top"),
+        "{range}"
+    );
+    assert!(
+        !range.contains("<td class=\"msg\">side-one</td>")
+            && !range.contains("<td class=\"msg\">main-one</td>"),
+        "{range}"
+    );
+}
