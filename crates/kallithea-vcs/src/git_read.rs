@@ -223,6 +223,11 @@ impl VcsRead for GitRepo {
         if self.date_ordered() {
             c = c.arg("--date-order");
         }
+        if path.is_some() {
+            // Parents as the file's history goes (the previous changeset that touched it),
+            // so the graph joins the rows shown.
+            c = c.arg("--parents");
+        }
         c = c.arg("--end-of-options").value(&start.0)?;
         if let Some(p) = path {
             c = c.arg("--").value_after_dashdash(p);
@@ -847,6 +852,32 @@ mod tests {
         g(tmp.path(), &["clone", "-q", "--bare", "work", "bare.git"]);
         let repo = Repo::open_git(&tmp.path().join("bare.git")).unwrap();
         (tmp, repo)
+    }
+
+    #[test]
+    fn a_files_history_names_its_previous_change_as_parent() {
+        let tmp = tempfile::tempdir().unwrap();
+        let w = tmp.path().join("w");
+        g(tmp.path(), &["init", "-q", "-b", "main", "w"]);
+        for (file, text, msg) in [
+            ("f", "1", "f one"),
+            ("g", "1", "g one"),
+            ("f", "2", "f two"),
+        ] {
+            std::fs::write(w.join(file), text).unwrap();
+            g(&w, &["add", "."]);
+            g(&w, &["commit", "-q", "-m", msg]);
+        }
+        let r = Repo::open_git(&w.join(".git")).unwrap();
+        let main = r.resolve("main").unwrap().unwrap();
+        let h = r.history(&main, Some("f"), 0, 10).unwrap();
+        let summaries: Vec<&str> = h.iter().map(|c| c.summary()).collect();
+        assert_eq!(summaries, ["f two", "f one"]);
+        assert_eq!(
+            h[0].parents,
+            vec![h[1].id.clone()],
+            "the graph joins the rows: the previous change of f, not \"g one\""
+        );
     }
 
     #[test]
