@@ -109,9 +109,6 @@ struct Opened {
     name: String,
     refs: Arc<RepoRefs>,
     fingerprint: String,
-    /// `d` when history comes in date order, `l` in plain log order: part of the keys of
-    /// cached history, which changes order when a commit-graph is written.
-    order: char,
 }
 
 async fn opened(svc: &Services, access: &RepoAccess) -> Result<Opened> {
@@ -136,18 +133,23 @@ async fn opened(svc: &Services, access: &RepoAccess) -> Result<Opened> {
             refs
         }
     };
-    let order = if repo.date_ordered() { 'd' } else { 'l' };
     Ok(Opened {
         repo,
         repo_id,
         name: access.repo().name.clone(),
         refs,
         fingerprint,
-        order,
     })
 }
 
 impl Opened {
+    /// `d` when history comes in date order, `l` in plain log order: part of the keys of
+    /// cached history, which changes order when a commit-graph is written (asked only by
+    /// pages that show history).
+    fn order(&self) -> char {
+        if self.repo.date_ordered() { 'd' } else { 'l' }
+    }
+
     /// A branch or tag name from the cached lists; anything else asks git once (full ids are
     /// remembered for good, other forms for this refs fingerprint).
     async fn resolve(&self, svc: &Services, rev: &str) -> Result<ChangesetId> {
@@ -286,7 +288,7 @@ pub async fn summary(svc: &Services, access: &RepoAccess) -> Result<Summary> {
         Some(b) => {
             let tip = b.target.clone();
             let t = tip.clone();
-            let recent = o.cached(svc, format!("log:{}:{tip}::0:10", o.order), move |r| {
+            let recent = o.cached(svc, format!("log:{}:{tip}::0:10", o.order()), move |r| {
                 Ok(r.history(&t, None, 0, 10)?)
             });
             let t = tip.clone();
@@ -361,7 +363,7 @@ pub async fn changelog(
             let p = path.map(str::to_owned);
             let key = format!(
                 "log:{}:{id}:{}:{skip}:{}",
-                o.order,
+                o.order(),
                 p.as_deref().unwrap_or(""),
                 size + 1
             );
@@ -951,7 +953,7 @@ async fn compare_ids(
     let hidden: Vec<&str> = hide.iter().map(|h| h.0.as_str()).collect();
     let key = format!(
         "cmp:{}:{}:{}:{other}:{how:?}:{}:{}",
-        o.order,
+        o.order(),
         org.as_ref().map_or("-", |o| o.0.as_str()),
         hidden.join(","),
         opts.context,

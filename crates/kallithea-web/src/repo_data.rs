@@ -27,12 +27,10 @@ fn answer(body: Value) -> Response {
     ([(header::CACHE_CONTROL, "private, no-cache")], Json(body)).into_response()
 }
 
-/// A changeset as Kallithea's scripts knew it.
+/// A changeset as Kallithea's scripts knew it; the date in the author's own offset.
 fn changeset_json(c: &Changeset) -> Value {
     let date = chrono::DateTime::from_timestamp(c.author_time, 0)
-        .zip(chrono::FixedOffset::east_opt(offset_seconds(
-            &c.author_offset,
-        )))
+        .zip(c.author_offset.parse::<chrono::FixedOffset>().ok())
         .map(|(t, o)| t.with_timezone(&o).to_rfc3339());
     json!({
         "short_id": c.id.short(),
@@ -44,16 +42,16 @@ fn changeset_json(c: &Changeset) -> Value {
     })
 }
 
-/// `+05:30` as seconds east of UTC (0 when unreadable).
-fn offset_seconds(offset: &str) -> i32 {
-    let (sign, rest) = match offset.split_at_checked(1) {
-        Some(("-", r)) => (-1, r),
-        Some(("+", r)) => (1, r),
-        _ => return 0,
-    };
-    let mut parts = rest.split(':').map(|p| p.parse::<i32>().unwrap_or(0));
-    let (h, m) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
-    sign * (h * 3600 + m * 60)
+/// The repository opened for reading, errors as JSON.
+async fn readable(
+    state: &AppState,
+    head: &Head,
+    row: RepoRow,
+) -> Result<kallithea_core::repo::RepoAccess, WebError> {
+    let (_, access) = open(state, head, row, PermLevel::Read)
+        .await
+        .map_err(WebError::json)?;
+    Ok(access)
 }
 
 /// GET /{repo}/nodelist/{rev}/{path}: every folder and file below the folder, each as
@@ -66,9 +64,7 @@ pub async fn nodelist(
     rev: &str,
     path: &str,
 ) -> Result<Response, WebError> {
-    let (_, access) = open(state, head, row, PermLevel::Read)
-        .await
-        .map_err(WebError::json)?;
+    let access = readable(state, head, row).await?;
     let (id, list) = browse::node_list(&state.svc, &access, rev, path)
         .await
         .map_err(json_err(state))?;
@@ -106,9 +102,7 @@ pub async fn nodelist(
 
 /// GET /{repo}/refs-data: branches and tags, grouped as Kallithea's selectors read them.
 pub async fn refs_data(state: &AppState, head: &Head, row: RepoRow) -> Result<Response, WebError> {
-    let (_, access) = open(state, head, row, PermLevel::Read)
-        .await
-        .map_err(WebError::json)?;
+    let access = readable(state, head, row).await?;
     let refs = browse::refs(&state.svc, &access)
         .await
         .map_err(json_err(state))?;
@@ -146,9 +140,7 @@ pub async fn changeset(
     rev: &str,
     part: Family,
 ) -> Result<Response, WebError> {
-    let (_, access) = open(state, head, row, PermLevel::Read)
-        .await
-        .map_err(WebError::json)?;
+    let access = readable(state, head, row).await?;
     let f = browse::changeset_family(&state.svc, &access, rev)
         .await
         .map_err(json_err(state))?;
@@ -171,9 +163,7 @@ pub async fn history(
     rev: &str,
     path: &str,
 ) -> Result<Response, WebError> {
-    let (_, access) = open(state, head, row, PermLevel::Read)
-        .await
-        .map_err(WebError::json)?;
+    let access = readable(state, head, row).await?;
     let path = path.trim_matches('/');
     // Only a file has a history here, as in Kallithea.
     let node = browse::node(&state.svc, &access, rev, path, 0)
@@ -216,14 +206,28 @@ pub async fn history(
 
 #[cfg(test)]
 mod tests {
-    use super::offset_seconds;
+    use super::changeset_json;
+    use kallithea_core::browse::{Changeset, ChangesetId};
 
     #[test]
-    fn offsets_are_read_as_git_writes_them() {
-        assert_eq!(offset_seconds("+05:30"), 19800);
-        assert_eq!(offset_seconds("-08:00"), -28800);
-        assert_eq!(offset_seconds("+00:00"), 0);
-        assert_eq!(offset_seconds("junk"), 0);
-        assert_eq!(offset_seconds(""), 0);
+    fn dates_are_in_the_offset_git_wrote() {
+        let at = |offset: &str| {
+            let c = Changeset {
+                id: ChangesetId("a".repeat(40)),
+                parents: Vec::new(),
+                author: Default::default(),
+                author_time: 1_704_157_445,
+                author_offset: offset.to_owned(),
+                committer: Default::default(),
+                commit_time: 0,
+                message: String::new(),
+            };
+            changeset_json(&c)["date"].clone()
+        };
+        assert_eq!(at("+05:30"), "2024-01-02T06:34:05+05:30");
+        assert_eq!(at("-08:00"), "2024-01-01T17:04:05-08:00");
+        assert_eq!(at("+00:00"), "2024-01-02T01:04:05+00:00");
+        assert_eq!(at("junk"), serde_json::Value::Null);
+        assert_eq!(at(""), serde_json::Value::Null);
     }
 }

@@ -84,6 +84,21 @@ pub(crate) struct Head {
     pub visitor: Option<Visitor>,
 }
 
+impl Head {
+    fn of(state: &AppState, req: &Request) -> Self {
+        let path = req.uri().path();
+        Self {
+            came_from: match req.uri().query() {
+                Some(q) => format!("{}{path}?{q}", state.web.prefix),
+                None => format!("{}{path}", state.web.prefix),
+            },
+            headers: req.headers().clone(),
+            client: Client::from_request(state, req),
+            visitor: req.extensions().get::<Visitor>().cloned(),
+        }
+    }
+}
+
 async fn dispatch_inner(state: &AppState, req: Request) -> Result<Response, WebError> {
     // Any path prefix has already been removed (`crate::strip_prefix`).
     let raw_path = req.uri().path().to_owned();
@@ -130,12 +145,7 @@ async fn dispatch_inner(state: &AppState, req: Request) -> Result<Response, WebE
             && let Some((repo_row, used)) = resolve(state, name).await?
             && used == name.len()
         {
-            let head = Head {
-                came_from: format!("{}{raw_path}", state.web.prefix),
-                headers: req.headers().clone(),
-                client: Client::from_request(state, &req),
-                visitor: req.extensions().get::<Visitor>().cloned(),
-            };
+            let head = Head::of(state, &req);
             return repo_data::changeset(state, &head, repo_row, rev, Family::Itself).await;
         }
         return Err(not_found(state, &decoded));
@@ -146,15 +156,7 @@ async fn dispatch_inner(state: &AppState, req: Request) -> Result<Response, WebE
     let q = query.as_deref();
     let get = matches!(method, Method::GET | Method::HEAD);
     let rest_path = |from: usize| rest.get(from..).map(|p| p.join("/")).unwrap_or_default();
-    let head = Head {
-        came_from: match &query {
-            Some(q) => format!("{}{raw_path}?{q}", state.web.prefix),
-            None => format!("{}{raw_path}", state.web.prefix),
-        },
-        headers: req.headers().clone(),
-        client: Client::from_request(state, &req),
-        visitor: req.extensions().get::<Visitor>().cloned(),
-    };
+    let head = Head::of(state, &req);
     let h = &head;
     match (&method, rest.as_slice()) {
         (_, ["info", "refs"]) | (_, ["git-upload-pack"]) | (_, ["git-receive-pack"]) => {
