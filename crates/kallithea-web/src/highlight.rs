@@ -1,6 +1,9 @@
-//! Syntax highlighting with syntect, as CSS classes (`hl-...`), never inline styles; the
-//! colours come from `/_admin/static/highlight.css` (light and dark). The output is split into
-//! lines that each open and close their own spans, for the numbered tables.
+//! Syntax highlighting as CSS classes (`hl-...`), never inline styles; the colours come from
+//! `/_admin/static/highlight.css` (light and dark). The output is split into lines that each
+//! open and close their own spans, for the numbered tables. Languages with a tree-sitter
+//! grammar here (`tree`) are parsed by it; the others by syntect's regular expressions.
+
+mod tree;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -61,6 +64,9 @@ pub fn lines(path: &str, text: &str) -> Option<Vec<String>> {
 /// [`lines`] for a code block whose language is named by a token (a Markdown fence's
 /// `python`, `rust`, `sh`, …), on one thread (blocks are short).
 pub fn lines_in_language(language: &str, text: &str) -> Option<Vec<String>> {
+    if let Some(grammar) = tree::for_token(language) {
+        return in_tree(grammar, text);
+    }
     let set = syntaxes();
     let syntax = set.find_syntax_by_token(language)?;
     (syntax.name != "Plain Text")
@@ -69,8 +75,22 @@ pub fn lines_in_language(language: &str, text: &str) -> Option<Vec<String>> {
 }
 
 fn highlight(path: &str, text: &str, in_halves: bool) -> Option<Vec<String>> {
+    if let Some(grammar) = tree::for_path(path) {
+        return in_tree(grammar, text);
+    }
     let set = syntaxes();
-    highlight_with(set, syntax_for(set, path, text)?, text, in_halves)
+    let syntax = syntax_for(set, path, text)?;
+    if let Some(grammar) = tree::for_syntect_name(&syntax.name) {
+        return in_tree(grammar, text);
+    }
+    highlight_with(set, syntax, text, in_halves)
+}
+
+fn in_tree(grammar: usize, text: &str) -> Option<Vec<String>> {
+    if text.len() > MAX_BYTES {
+        return None;
+    }
+    tree::lines(grammar, text, Instant::now() + BUDGET)
 }
 
 fn highlight_with(
@@ -403,10 +423,10 @@ pub(crate) fn escape_into(out: &mut String, text: &str) {
     out.push_str(&text[last..]);
 }
 
-/// File extensions whose syntaxes are prepared at start-up.
+/// File extensions whose syntect syntaxes are prepared at start-up (the tree-sitter grammars
+/// all are).
 const COMMON: &[&str] = &[
-    "py", "rs", "c", "h", "cpp", "go", "java", "js", "ts", "rb", "sh", "css", "html", "md", "rst",
-    "json", "yaml", "toml", "sql", "xml", "php", "cs",
+    "md", "rst", "yaml", "sql", "xml", "pl", "lua", "scala", "hs",
 ];
 
 /// Code in many languages at once, to lead each syntax through its common constructs.
@@ -444,6 +464,7 @@ $var = array(1, 2); echo "$var {$x}";
 /// language's definition and compiles each pattern when first tried (a few milliseconds per
 /// language), so the common languages are run over a sample here, before the server answers.
 pub fn warm_up() {
+    tree::warm_up();
     for ext in COMMON {
         let _ = lines(&format!("warm-up.{ext}"), WARM_UP_SAMPLE);
     }
@@ -514,11 +535,9 @@ pub fn stylesheet() -> &'static str {
 mod tests {
     use super::*;
 
-    #[test]
-    fn rust_is_highlighted_line_by_line_and_escaped() {
-        let lines = lines("src/main.rs", "fn main() {\n    let s = \"<b>\";\n}\n").unwrap();
-        assert_eq!(lines.len(), 3);
-        for l in &lines {
+    /// Every line balanced, with no empty spans and none the stylesheet cannot colour.
+    fn assert_clean(lines: &[String]) {
+        for l in lines {
             assert_eq!(
                 l.matches("<span").count(),
                 l.matches("</span>").count(),
@@ -530,23 +549,120 @@ mod tests {
                 "no spans the stylesheet cannot colour: {l}"
             );
         }
-        assert!(lines[0].contains("hl-"), "{}", lines[0]);
+    }
+
+    #[test]
+    fn rust_is_highlighted_line_by_line_and_escaped() {
+        let lines = lines("src/main.rs", "fn main() {\n    let s = \"<b>\";\n}\n").unwrap();
+        assert_eq!(lines.len(), 3);
+        assert_clean(&lines);
         assert!(
-            lines[1].contains(r#"<span class="hl-string hl-quoted hl-double hl-rust">"#),
+            lines[0].starts_with(r#"<span class="hl-keyword">fn</span> "#),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[1].contains(r#"<span class="hl-string hl-quoted">&quot;&lt;b&gt;&quot;</span>"#),
             "{}",
             lines[1]
         );
-        assert!(
-            lines[1].contains("&lt;b&gt;") && !lines[1].contains("<b>"),
-            "{}",
-            lines[1]
-        );
+        assert!(!lines[1].contains("<b>"), "{}", lines[1]);
         assert_eq!(super::lines("notes.unknownext", "plain"), None);
         assert!(stylesheet().contains(".hl-"));
         assert!(styled(&["comment", "line", "rust"]));
         assert!(styled(&["string", "regexp", "characterclass"]));
         assert!(!styled(&["meta", "function-call", "rust"]));
         assert!(styled(&["meta", "c++"]), "escaped classes are kept");
+    }
+
+    #[test]
+    fn syntect_highlights_what_tree_sitter_has_no_grammar_for() {
+        let lines = lines("schema.sql", "SELECT '<i>' FROM t; -- note\n").unwrap();
+        assert_eq!(lines.len(), 1);
+        assert_clean(&lines);
+        assert!(lines[0].contains("hl-keyword"), "{}", lines[0]);
+        assert!(lines[0].contains("hl-comment"), "{}", lines[0]);
+        assert!(
+            lines[0].contains("&lt;i&gt;") && !lines[0].contains("<i>"),
+            "{}",
+            lines[0]
+        );
+    }
+
+    #[test]
+    fn every_grammar_compiles_and_colours_its_language() {
+        let samples = [
+            ("a.py", "def f(x):\n    return \"s\"  # c\n"),
+            ("a.rs", "fn f() -> u8 { 1 } // c\n"),
+            ("a.c", "int main(void) { return 0; } /* c */\n"),
+            ("a.cpp", "class A { public: int x; }; // c\n"),
+            ("a.js", "const f = () => \"s\"; // c\n"),
+            ("a.ts", "let x: number = 1; // c\n"),
+            ("a.tsx", "const a = <div id=\"x\">t</div>; // c\n"),
+            ("A.java", "class A { void f() { return; } } // c\n"),
+            ("a.go", "func main() { return } // c\n"),
+            ("a.cs", "class A { void F() { return; } } // c\n"),
+            ("a.sh", "if true; then echo \"s\"; fi # c\n"),
+            ("a.json", "{\"k\": 1}\n"),
+            ("a.css", "a { color: red; } /* c */\n"),
+            ("a.html", "<p class=\"x\">t</p><!-- c -->\n"),
+            ("a.rb", "def f; return 1; end # c\n"),
+            ("a.php", "<?php function f() { return 1; } // c\n"),
+        ];
+        for (path, text) in samples {
+            let grammar = tree::for_path(path).unwrap_or_else(|| panic!("{path}: no grammar"));
+            let lines = tree::lines(grammar, text, Instant::now() + BUDGET)
+                .unwrap_or_else(|| panic!("{path}: not highlighted"));
+            assert_eq!(lines.len(), text.lines().count(), "{path}");
+            assert_clean(&lines);
+            assert!(
+                lines[0].contains("<span class=\"hl-"),
+                "{path}: {}",
+                lines[0]
+            );
+        }
+        // All the grammars compile their queries (an injected one included).
+        tree::warm_up();
+        let page = lines("p.html", "<script>\nlet s = \"</b>\";\n</script>\n").unwrap();
+        assert_eq!(page.len(), 3);
+        assert_clean(&page);
+        assert!(
+            page[1].contains("hl-keyword"),
+            "the script is JavaScript: {}",
+            page[1]
+        );
+    }
+
+    #[test]
+    fn spans_across_lines_reopen_and_lines_are_counted_as_str_lines() {
+        let text = "s = \"\"\"one\n<two>\n\n three\"\"\"\r\nx = 1";
+        let lines = lines("a.py", text).unwrap();
+        assert_eq!(lines.len(), text.lines().count());
+        assert_clean(&lines);
+        for l in &lines[1..4] {
+            assert!(
+                l.is_empty() || l.starts_with("<span class=\"hl-string"),
+                "{l}"
+            );
+        }
+        assert_eq!(lines[2], "", "an empty line inside the string has no span");
+        assert!(lines[1].contains("&lt;two&gt;"), "{}", lines[1]);
+        assert!(lines[4].contains("hl-constant"), "{}", lines[4]);
+        assert_eq!(super::lines("a.py", ""), Some(vec![]));
+        assert_eq!(super::lines("a.py", "\n").map(|l| l.len()), Some(1));
+        // By the first line, and in a Markdown fence.
+        let script = super::lines("bin/run", "#!/usr/bin/env python3\nimport os\n").unwrap();
+        assert!(script[1].contains("hl-keyword"), "{}", script[1]);
+        let fenced = lines_in_language("Python", "import os\n").unwrap();
+        assert!(fenced[0].contains("hl-keyword"), "{}", fenced[0]);
+    }
+
+    #[test]
+    fn a_highlighting_past_its_deadline_is_abandoned() {
+        let text = "x = [1, 2, 3]  # c\n".repeat(20_000);
+        let grammar = tree::for_path("a.py").unwrap();
+        assert_eq!(tree::lines(grammar, &text, Instant::now()), None);
+        assert!(tree::lines(grammar, &text, Instant::now() + BUDGET).is_some());
     }
 
     /// Texts whose middle line (where the second half starts) is inside a construct that
@@ -606,9 +722,11 @@ mod tests {
                 split_in_the_middle("", "y = N\n", "", "def f_N(a):\n    return a\n"),
             ),
         ];
+        let set = syntaxes();
         for (path, text) in cases {
-            let whole = highlight(path, &text, false).unwrap();
-            let halves = highlight(path, &text, true).unwrap();
+            let syntax = syntax_for(set, path, &text).unwrap();
+            let whole = highlight_with(set, syntax, &text, false).unwrap();
+            let halves = highlight_with(set, syntax, &text, true).unwrap();
             assert_eq!(whole.len(), text.lines().count(), "{path}");
             for (i, (a, b)) in whole.iter().zip(&halves).enumerate() {
                 assert_eq!(a, b, "{path} line {}", i + 1);
@@ -622,12 +740,15 @@ mod tests {
 
     #[test]
     fn long_lines_and_many_texts() {
-        let minified = format!("var a = [{}];\n", "1,".repeat(MAX_LINE_BYTES));
+        let minified = format!("my @a = ({});\n", "1,".repeat(MAX_LINE_BYTES));
         assert_eq!(
-            lines("app.min.js", &minified),
+            lines("a.pl", &minified),
             None,
-            "too long a line is shown plain"
+            "too long a line is shown plain by syntect"
         );
+        let minified = format!("var a = [{}];\n", "1,".repeat(MAX_LINE_BYTES));
+        let one = lines("app.min.js", &minified).expect("tree-sitter takes long lines");
+        assert_eq!(one.len(), 1);
         let each = lines_each(&[("a.rs", "fn x() {}\n"), ("b.unknownext", "x"), ("c.py", "")]);
         assert_eq!(each.len(), 3);
         assert!(each[0].as_ref().unwrap()[0].contains("hl-"));
@@ -639,6 +760,7 @@ mod tests {
     fn a_block_comment_spans_lines_and_stays_balanced() {
         let lines = lines("a.c", "/* one\n two */ int x;\n").unwrap();
         assert_eq!(lines.len(), 2);
+        assert_clean(&lines);
         assert!(
             lines[1].starts_with("<span"),
             "the comment's span reopens: {}",
