@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use tree_sitter_highlight::{HighlightConfiguration, HighlightEvent, Highlighter};
 
-use super::{CLASS_PREFIX, escape_into, styled};
+use super::{CLASS_PREFIX, close_span, escape_into, styled};
 
 /// A language tree-sitter highlights here.
 struct Grammar {
@@ -469,10 +469,7 @@ fn render(
             }
             HighlightEvent::HighlightEnd => {
                 open.pop()?;
-                match empty.pop() {
-                    Some(start) => line.truncate(start),
-                    None => line.push_str("</span>"),
-                }
+                close_span(&mut line, &mut empty);
             }
             HighlightEvent::Source { start, end } => {
                 let mut piece = text.get(start..end)?;
@@ -507,10 +504,7 @@ fn write_text(line: &mut String, empty: &mut Vec<usize>, text: &str) {
 /// Closes the line's open spans (dropping those with no text).
 fn end_line(line: &mut String, empty: &mut Vec<usize>, open: usize) {
     for _ in 0..open {
-        match empty.pop() {
-            Some(start) => line.truncate(start),
-            None => line.push_str("</span>"),
-        }
+        close_span(line, empty);
     }
     empty.clear();
 }
