@@ -9,7 +9,7 @@ use std::sync::Arc;
 use kallithea_model::PermLevel;
 pub use kallithea_vcs::read::{
     ChangeKind, Changeset, ChangesetId, DiffOptions, EntryKind, FileChange, FileContent, Node,
-    PathItem, PathList, RefDetails, RefInfo, RefKind, TreeEntry,
+    PathItem, PathList, Person, RefDetails, RefInfo, RefKind, TreeEntry,
 };
 use kallithea_vcs::{Repo, VcsRead};
 
@@ -1118,6 +1118,63 @@ pub async fn last_changes(
         Ok(r.last_changes(&i, &d, &names, LAST_CHANGE_BUDGET)?)
     })
     .await
+}
+
+/// The most changesets [`file_authors`] reads back through a path's history.
+pub const MAX_AUTHOR_HISTORY: usize = 1000;
+
+/// Who changed a file or folder, as far back as [`MAX_AUTHOR_HISTORY`] changesets reach.
+#[derive(Debug)]
+pub struct FileAuthors {
+    pub id: ChangesetId,
+    /// Each author once, with how many of the changesets are theirs; most changesets first,
+    /// then by name.
+    pub authors: Vec<(Person, usize)>,
+    /// The history goes back further than was read.
+    pub more: bool,
+}
+
+/// The authors of the changesets that touched `path` up to `rev` (Kallithea's file page
+/// showed them on request). An unknown path is not found, as for the file page.
+pub async fn file_authors(
+    svc: &Services,
+    access: &RepoAccess,
+    rev: &str,
+    path: &str,
+) -> Result<FileAuthors> {
+    let nv = node(svc, access, rev, path, 0).await?;
+    let o = opened(svc, access).await?;
+    let (i, p) = (nv.id.clone(), path.trim_matches('/').to_owned());
+    let key = format!("authors:{}:{}:{p}", o.order(), nv.id);
+    let found = o
+        .cached(svc, key, move |r| {
+            let log = r.history(
+                &i,
+                Some(&p).filter(|p| !p.is_empty()).map(String::as_str),
+                0,
+                MAX_AUTHOR_HISTORY + 1,
+            )?;
+            let more = log.len() > MAX_AUTHOR_HISTORY;
+            let mut counts: HashMap<&Person, usize> = HashMap::new();
+            for c in log.iter().take(MAX_AUTHOR_HISTORY) {
+                *counts.entry(&c.author).or_default() += 1;
+            }
+            let mut authors: Vec<(Person, usize)> =
+                counts.into_iter().map(|(p, n)| (p.clone(), n)).collect();
+            authors.sort_by(|a, b| {
+                b.1.cmp(&a.1)
+                    .then_with(|| a.0.name.cmp(&b.0.name))
+                    .then_with(|| a.0.email.cmp(&b.0.email))
+            });
+            Ok((authors, more))
+        })
+        .await?;
+    let (authors, more) = (*found).clone();
+    Ok(FileAuthors {
+        id: nv.id,
+        authors,
+        more,
+    })
 }
 
 #[cfg(test)]

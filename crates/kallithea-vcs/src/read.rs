@@ -24,7 +24,7 @@ impl std::fmt::Display for ChangesetId {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Person {
     pub name: String,
     pub email: String,

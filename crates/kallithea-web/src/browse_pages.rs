@@ -707,6 +707,7 @@ pub async fn files(
         download_href: format!("{prefix}/{name}/rawfile/{}/{}", nv.id.0, path_enc(&path)),
         history_href: format!("{prefix}/{name}/changelog/{}/{}", seg(rev), path_enc(&path)),
         annotate_href: format!("{prefix}/{name}/annotate/{}/{}", seg(rev), path_enc(&path)),
+        authors_href: format!("{prefix}/{name}/authors/{}/{}", nv.id.0, path_enc(&path)),
         size: String::new(),
         binary: false,
         symlink: false,

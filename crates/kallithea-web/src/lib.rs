@@ -15,6 +15,7 @@ mod csrf;
 mod diff;
 mod error;
 mod form;
+mod fragments;
 mod git_http;
 mod graph;
 mod group_pages;

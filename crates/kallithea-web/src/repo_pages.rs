@@ -231,6 +231,12 @@ async fn dispatch_inner(state: &AppState, req: Request) -> Result<Response, WebE
         (_, ["changeset_children", rev]) if get => {
             repo_data::changeset(state, h, repo_row, rev, Family::Children).await
         }
+        (_, ["changelog_details", rev]) if get => {
+            crate::fragments::changeset_details(state, h, repo_row, rev).await
+        }
+        (_, ["authors", rev, ..]) if get => {
+            crate::fragments::file_authors(state, h, repo_row, rev, &rest_path(2)).await
+        }
         (_, ["history", rev, _, ..]) if get => {
             repo_data::history(state, h, repo_row, rev, &rest_path(2)).await
         }

@@ -445,6 +445,7 @@ pub struct FilesPage {
     pub download_href: String,
     pub history_href: String,
     pub annotate_href: String,
+    pub authors_href: String,
     pub size: String,
     /// A symbolic link: its target is shown as text, and there is nothing to annotate.
     pub symlink: bool,

@@ -191,3 +191,26 @@
   boxes.forEach(function (b) { b.addEventListener("change", update); });
   update();
 })();
+
+// The file page's "Authors" link: the list of people who changed the file, fetched once and
+// shown under the toolbar (the server escapes it; without scripts the link opens it alone).
+(function () {
+  "use strict";
+  var link = document.querySelector("a.show-authors");
+  var box = document.getElementById("file-authors");
+  if (!link || !box || !window.fetch) { return; }
+  var loaded = false;
+  link.addEventListener("click", function (ev) {
+    ev.preventDefault();
+    if (loaded) { box.hidden = !box.hidden; return; }
+    box.hidden = false;
+    box.textContent = "Reading the file's history…";
+    fetch(link.href, { headers: { "X-Partial-XHR": "1" } })
+      .then(function (r) {
+        if (!r.ok) { throw new Error("the server answered " + r.status + " " + r.statusText); }
+        return r.text();
+      })
+      .then(function (html) { box.innerHTML = html; loaded = true; },
+        function (e) { box.textContent = "The authors could not be read: " + e.message; });
+  });
+})();

@@ -493,6 +493,8 @@ fn private_repositories_cannot_be_browsed_without_permission() {
         "/secret/files/main/",
         "/secret/raw/main/x",
         "/secret/tags",
+        "/secret/changelog_details/main",
+        "/secret/authors/main/x",
     ] {
         assert_eq!(
             anon.get(path).status(),
@@ -1941,5 +1943,143 @@ fn history_follows_the_commit_graph_as_it_comes_and_goes_and_ranges_start_at_the
         !range.contains("<td class=\"msg\">side-one</td>")
             && !range.contains("<td class=\"msg\">main-one</td>"),
         "{range}"
+    );
+}
+
+#[test]
+fn fragments_count_a_changesets_files_and_name_a_files_authors() {
+    let (s, _admin, dir) = setup();
+    let anon = Browser::new(&s.base);
+    let fragment = |path: &str| {
+        let r = anon.get(path);
+        assert_eq!(r.status(), 200, "{path}");
+        assert!(
+            header(&r, "content-type").starts_with("text/html"),
+            "{path}"
+        );
+        let body = r.text().unwrap();
+        assert!(
+            !body.contains("<html") && !body.contains("<body"),
+            "a fragment, not a page: {body}"
+        );
+        no_active_content(&body);
+        body
+    };
+    let counts = |body: &str| -> Vec<String> {
+        ["removed", "changed", "added"]
+            .iter()
+            .map(|class| {
+                let at = body.find(&format!("class=\"{class}\"")).unwrap();
+                let text = &body[at..];
+                let num = &text[text.find("</span>").unwrap() + 7..];
+                num[..num.find("</span>").unwrap()].to_owned()
+            })
+            .collect()
+    };
+    // "add files" added seven files, one of them in a folder whose name is markup.
+    let body = fragment(&format!("/web/changelog_details/{}", head(&dir, "main~1")));
+    assert_eq!(counts(&body), ["0", "0", "7"], "{body}");
+    assert!(
+        body.contains("title=\"Added:\n&#60;b&#62;dir&#60;/b&#62;/inner.txt\nbig.txt\n"),
+        "names, escaped: {body}"
+    );
+    // "edit app" changed one, reached by a tag whose name is markup.
+    let body = fragment("/web/changelog_details/x%22%3E%3Csvg%2Fonload%3Dalert(1)%3E");
+    assert_eq!(counts(&body), ["0", "1", "0"], "{body}");
+    assert!(body.contains("Changed:\nsrc/app.py"), "{body}");
+
+    // One changeset removes a file; the next adds 61, too many to name.
+    git_ok(&dir, &["rm", "-q", "latin1.txt"]);
+    git_ok(&dir, &["commit", "-q", "-m", "remove latin1"]);
+    for n in 0..61 {
+        std::fs::write(dir.join(format!("many{n}.txt")), "m\n").unwrap();
+    }
+    git_ok(&dir, &["add", "."]);
+    git_ok(&dir, &["commit", "-q", "-m", "many files"]);
+    // And someone else changes the app, with markup in their name.
+    std::fs::write(dir.join("src/app.py"), "def main():\n    return 3\n").unwrap();
+    git_ok(&dir, &["add", "."]);
+    git_ok(
+        &dir,
+        &[
+            "-c",
+            "user.name=Mallory \"&\" O'Brien",
+            "-c",
+            "user.email=m@example.com",
+            "commit",
+            "-q",
+            "--author=Mallory \"&amp;\" O'Brien <m@example.com>",
+            "-m",
+            "mallory edits",
+        ],
+    );
+    git_ok(
+        &dir,
+        &["push", "-q", &s.git_url(ADMIN, ADMIN_PW, "web"), "main"],
+    );
+    let body = fragment(&format!("/web/changelog_details/{}", head(&dir, "main~2")));
+    assert_eq!(counts(&body), ["1", "0", "0"], "{body}");
+    assert!(body.contains("Removed:\nlatin1.txt"), "{body}");
+    let body = fragment(&format!("/web/changelog_details/{}", head(&dir, "main~1")));
+    assert_eq!(counts(&body), ["!", "!", "!"], "{body}");
+    assert!(
+        body.contains("61 files changed") && !body.contains("many0.txt"),
+        "{body}"
+    );
+
+    // The file's authors: the one with the most changesets first, markup escaped.
+    let body = fragment("/web/authors/main/src/app.py");
+    assert!(body.contains("2 authors:"), "{body}");
+    let test_author = body.find("Test Author").expect("the scripts' author");
+    let mallory = body
+        .find("Mallory &#34;&#38;amp;&#34; O&#39;Brien")
+        .unwrap_or_else(|| panic!("Mallory, escaped: {body}"));
+    assert!(test_author < mallory, "most changesets first: {body}");
+    assert!(
+        body.contains("2 changesets") && body.contains("1 changeset<"),
+        "{body}"
+    );
+    // Before Mallory came, one author; a folder has authors too.
+    let body = fragment(&format!("/web/authors/{}/src/app.py", head(&dir, "main~1")));
+    assert!(
+        body.contains("1 author:") && !body.contains("Mallory"),
+        "{body}"
+    );
+    let body = fragment("/web/authors/main/src");
+    assert!(body.contains("2 authors:"), "{body}");
+
+    // What names nothing is a 404 that says so.
+    for (path, says) in [
+        (
+            "/web/authors/main/nosuch.txt",
+            "There is no file or folder &#34;nosuch.txt&#34;",
+        ),
+        (
+            "/web/authors/--output=x/src/app.py",
+            "There is no revision &#34;--output=x&#34;",
+        ),
+        (
+            "/web/changelog_details/nosuch",
+            "There is no revision &#34;nosuch&#34;",
+        ),
+        (
+            "/web/changelog_details/-h",
+            "There is no revision &#34;-h&#34;",
+        ),
+    ] {
+        let r = anon.get(path);
+        assert_eq!(r.status(), 404, "{path}");
+        let body = r.text().unwrap();
+        assert!(body.contains(says), "{path}: {body}");
+    }
+
+    // The file page offers the authors.
+    let page = anon.get("/web/files/main/src/app.py").text().unwrap();
+    let main = head(&dir, "main");
+    assert!(
+        page.contains(&format!(
+            "href=\"/web/authors/{main}/src/app.py\" class=\"show-authors\""
+        )),
+        "{page}"
     );
 }

@@ -317,6 +317,24 @@ fn a_person_walks_summary_changelog_changeset_file_and_annotate() {
         assert_eq!(selected, want, "{hash}");
     }
 
+    // The authors open under the toolbar without leaving the page, and close again.
+    let file_url = d.js("return location.href");
+    d.click("a.show-authors");
+    d.wait_for("return !!document.querySelector('#file-authors .authors')");
+    let authors = d.js("return document.getElementById('file-authors').innerText");
+    let authors = authors.as_str().unwrap();
+    assert!(
+        authors.contains("1 author") && authors.contains("Test Author"),
+        "{authors}"
+    );
+    assert_eq!(d.js("return location.href"), file_url);
+    d.screenshot("4-file-authors");
+    d.click("a.show-authors");
+    assert_eq!(
+        d.js("return document.getElementById('file-authors').hidden"),
+        Value::Bool(true)
+    );
+
     d.click("a[href*='/annotate/']");
     let annotate = d.text();
     assert!(
