@@ -11,6 +11,7 @@ pub use kallithea_vcs::read::{
     ChangeKind, Changeset, ChangesetId, DiffOptions, EntryKind, FileChange, FileContent, Node,
     PathItem, PathList, Person, RefDetails, RefInfo, RefKind, TreeEntry,
 };
+pub use kallithea_vcs::text::{name_from_url, name_shown, name_to_bytes};
 use kallithea_vcs::{Repo, VcsRead};
 
 use crate::repo::RepoAccess;

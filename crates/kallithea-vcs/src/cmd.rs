@@ -16,6 +16,20 @@ pub struct GitCommand {
     env: Vec<(String, OsString)>,
 }
 
+/// A file name as git must be given it: its own bytes, which need not be UTF-8
+/// ([`crate::text::name_from_bytes`]).
+#[cfg(unix)]
+fn os_name(name: &str) -> OsString {
+    use std::os::unix::ffi::OsStringExt;
+    OsString::from_vec(crate::text::name_to_bytes(name).into_owned())
+}
+
+/// Elsewhere git's names are UTF-8.
+#[cfg(not(unix))]
+fn os_name(name: &str) -> OsString {
+    name.into()
+}
+
 impl GitCommand {
     pub fn new(subcommand: &'static str) -> Self {
         Self {
@@ -31,12 +45,12 @@ impl GitCommand {
         self
     }
 
-    /// A value that came from outside (a ref name, a commit id).
+    /// A value that came from outside (a ref name, a commit id, `<id>:<path>`).
     pub fn value(mut self, value: &str) -> Result<Self> {
         if value.starts_with('-') {
             return Err(Error::OptionLikeArgument(value.to_owned()));
         }
-        self.args.push(value.into());
+        self.args.push(os_name(value));
         Ok(self)
     }
 
@@ -59,7 +73,7 @@ impl GitCommand {
     /// option (a file may be named `-x`). Only call right after `.arg("--")`.
     pub fn value_after_dashdash(mut self, value: &str) -> Self {
         debug_assert!(self.args.last().is_some_and(|a| a == "--"));
-        self.args.push(value.into());
+        self.args.push(os_name(value));
         self
     }
 

@@ -160,7 +160,7 @@ fn walk(
         if o == n {
             return Ok(true);
         }
-        let text = String::from_utf8_lossy(name);
+        let text = crate::text::name_from_bytes(name);
         let path = if prefix.is_empty() {
             text.into_owned()
         } else {

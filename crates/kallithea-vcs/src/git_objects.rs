@@ -955,9 +955,10 @@ impl Objects {
             return Ok(None);
         };
         let t = TreeRef::from_bytes(&data).map_err(|e| odb_error("reading a tree", e))?;
+        let name = crate::text::name_to_bytes(name);
         Ok(t.entries
             .iter()
-            .find(|e| e.filename == name.as_bytes())
+            .find(|e| e.filename == &*name)
             .map(|e| TreeItem {
                 name: e.filename.to_vec(),
                 mode: e.mode,
@@ -1036,7 +1037,7 @@ impl Objects {
                     _ => true,
                 };
                 if let Some(e) = b.or(a).filter(|_| differs) {
-                    changed.push(String::from_utf8_lossy(e.filename).into_owned());
+                    changed.push(crate::text::name_from_bytes(e.filename).into_owned());
                 }
                 Ok(true)
             })?
@@ -1134,7 +1135,7 @@ impl Objects {
                 _ => None,
             };
             entries.push(TreeEntry {
-                name: String::from_utf8_lossy(&i.name).into_owned(),
+                name: crate::text::name_from_bytes(&i.name).into_owned(),
                 object: i.id.to_string(),
                 kind,
                 size,
@@ -1172,7 +1173,7 @@ impl Objects {
                 break;
             }
             let kind = entry_kind(item.mode);
-            let name = String::from_utf8_lossy(&item.name);
+            let name = crate::text::name_from_bytes(&item.name);
             let length = folder.len() + 1 + name.len();
             if kind == EntryKind::Submodule || length > crate::read::MAX_PATH_LEN {
                 list.truncated |= kind != EntryKind::Submodule;

@@ -46,7 +46,7 @@ fn read_at_most(
                 if record.last() == Some(&0) {
                     record.pop();
                 }
-                Some(String::from_utf8_lossy(record).into_owned())
+                Some(crate::text::name_from_bytes(record).into_owned())
             }
         }
     };
@@ -359,7 +359,7 @@ fn unquote(text: &str) -> Option<String> {
             other => other,
         });
     }
-    Some(String::from_utf8_lossy(&out).into_owned())
+    Some(crate::text::name_from_bytes(&out).into_owned())
 }
 
 #[cfg(test)]

@@ -769,7 +769,7 @@ pub(crate) mod tests_support {
                     for path in record[end + 1..]
                         .split(|b| *b == 0)
                         .map(|p| {
-                            String::from_utf8_lossy(p)
+                            crate::text::name_from_bytes(p)
                                 .trim_start_matches('\n')
                                 .to_owned()
                         })

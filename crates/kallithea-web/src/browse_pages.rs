@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use kallithea_core::browse::{self, ChangeKind, Changeset, EntryKind, Node, RefInfo, RefLabels};
 use kallithea_core::repo::{self, RepoAccess, RepoRow};
 use kallithea_model::PermLevel;
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
 
 use crate::pages::{layout, web_err};
 use crate::repo_pages::{Head, base_url, clone_url, open, summarize_action};
@@ -27,11 +27,13 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 /// Characters escaped in a path inside the repository (slashes kept).
 const PATH: &AsciiSet = &SEGMENT.remove(b'/');
 
+/// A file name's own bytes are what a link carries: `caf%E9.txt` for a Latin-1 name
+/// (`browse::name_to_bytes`).
 pub fn seg(s: &str) -> String {
-    utf8_percent_encode(s, SEGMENT).to_string()
+    percent_encoding::percent_encode(&browse::name_to_bytes(s), SEGMENT).to_string()
 }
 pub fn path_enc(s: &str) -> String {
-    utf8_percent_encode(s, PATH).to_string()
+    percent_encoding::percent_encode(&browse::name_to_bytes(s), PATH).to_string()
 }
 
 /// Query parameters as pairs.
@@ -929,7 +931,9 @@ fn source_table(path: &str, text: &str) -> String {
 
 /// A `Content-Disposition` file name: ASCII kept, the rest in RFC 5987 form.
 pub(crate) fn disposition(kind: &str, path: &str) -> String {
-    let name = path.rsplit('/').next().unwrap_or("file");
+    // `filename*` is UTF-8: bytes of the name that are not are sent as U+FFFD.
+    let name = browse::name_shown(path.rsplit('/').next().unwrap_or("file"));
+    let name = name.as_ref();
     let ascii: String = name
         .chars()
         .map(|c| {

@@ -107,13 +107,13 @@ async fn dispatch_inner(state: &AppState, req: Request) -> Result<Response, WebE
         .decode_utf8_lossy()
         .into_owned();
     // Split first, then decode each part: `feature%2Fx` stays one part (a branch name).
+    // Bytes that are not UTF-8 are kept as a file name holds them (`caf%E9.txt`).
     let segs: Vec<String> = path
         .split('/')
         .filter(|s| !s.is_empty())
         .map(|s| {
-            percent_encoding::percent_decode_str(s)
-                .decode_utf8_lossy()
-                .into_owned()
+            let bytes: Vec<u8> = percent_encoding::percent_decode_str(s).collect();
+            kallithea_core::browse::name_from_url(&bytes).into_owned()
         })
         .collect();
     if segs.is_empty() {

@@ -20,7 +20,7 @@ pub struct Layout {
 
 pub fn render<T: Template>(t: &T) -> Html<String> {
     match t.render() {
-        Ok(s) => Html(s),
+        Ok(s) => Html(shown_names(s)),
         Err(e) => {
             tracing::error!("template error: {e}");
             Html(
@@ -28,6 +28,20 @@ pub fn render<T: Template>(t: &T) -> Html<String> {
                     .to_owned(),
             )
         }
+    }
+}
+
+/// A file name's bytes that are not UTF-8 travel as private-use characters
+/// (`kallithea_core::browse::name_from_bytes`); links carry them percent-encoded, and
+/// wherever they are left in a page they are text for people, shown as U+FFFD.
+fn shown_names(page: String) -> String {
+    // Each such character starts with the byte 0xF4, rare in a page.
+    if !page.as_bytes().contains(&0xF4) {
+        return page;
+    }
+    match kallithea_core::browse::name_shown(&page) {
+        std::borrow::Cow::Borrowed(_) => page,
+        std::borrow::Cow::Owned(shown) => shown,
     }
 }
 

@@ -2083,3 +2083,116 @@ fn fragments_count_a_changesets_files_and_name_a_files_authors() {
         "{page}"
     );
 }
+
+#[test]
+fn file_names_that_are_not_utf8_can_be_opened_everywhere() {
+    use std::os::unix::ffi::OsStrExt;
+    let s = Server::start();
+    let admin = s.admin();
+    s.create_repo(&admin, "latin", false);
+    let dir = work_tree(s.dir.path(), "latin");
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9.txt");
+    let folder = std::ffi::OsStr::from_bytes(b"d\xfcr");
+    std::fs::write(dir.join(name), "first line\n").unwrap();
+    std::fs::create_dir_all(dir.join(folder)).unwrap();
+    std::fs::write(dir.join(folder).join("inner.txt"), "inner\n").unwrap();
+    git_ok(&dir, &["add", "."]);
+    git_ok(&dir, &["commit", "-q", "-m", "latin-1 names"]);
+    std::fs::write(dir.join(name), "first line\nsecond line\n").unwrap();
+    git_ok(&dir, &["add", "."]);
+    git_ok(&dir, &["commit", "-q", "-m", "second line"]);
+    git_ok(
+        &dir,
+        &["push", "-q", &s.git_url(ADMIN, ADMIN_PW, "latin"), "main"],
+    );
+    let anon = Browser::new(&s.base);
+    let ok = |path: &str| {
+        let r = anon.get(path);
+        assert_eq!(r.status(), 200, "{path}");
+        r.text().unwrap()
+    };
+
+    // The folder lists both, shown with a replacement character, linked so they open.
+    let page = ok("/latin/files/main/");
+    assert!(page.contains(">caf\u{FFFD}.txt</a>"), "{page}");
+    assert!(page.contains(">d\u{FFFD}r</a>"), "{page}");
+    let href = |page: &str, text: &str| -> String {
+        let end = page.find(&format!("\">{text}</a>")).unwrap();
+        let start = page[..end].rfind("href=\"").unwrap() + 6;
+        page[start..end].replace("&#38;", "&")
+    };
+    assert_eq!(
+        href(&page, "caf\u{FFFD}.txt"),
+        "/latin/files/main/caf%E9.txt"
+    );
+    let file = ok(&href(&page, "caf\u{FFFD}.txt"));
+    assert!(file.contains("second line"), "{file}");
+    // A script that encodes the name the file finder gave it reaches the same file.
+    let file = ok("/latin/files/main/caf%F4%8F%BB%A9.txt");
+    assert!(file.contains("second line"), "{file}");
+    let inner = ok(&href(&page, "d\u{FFFD}r"));
+    assert!(inner.contains(">inner.txt</a>"), "{inner}");
+    let inner_file = ok(&href(&inner, "inner.txt"));
+    assert!(
+        inner_file.contains(">inner</td>") || inner_file.contains("inner"),
+        "{inner_file}"
+    );
+
+    // The bytes themselves, as another tool would write the address.
+    for path in [
+        "/latin/files/main/caf%E9.txt",
+        "/latin/annotate/main/caf%E9.txt",
+        "/latin/changelog/main/caf%E9.txt",
+        "/latin/authors/main/caf%E9.txt",
+    ] {
+        let page = ok(path);
+        assert!(!page.contains("There is no"), "{path}: {page}");
+    }
+    let raw = anon.get("/latin/rawfile/main/caf%E9.txt");
+    assert_eq!(raw.status(), 200);
+    assert_eq!(
+        header(&raw, "content-disposition"),
+        "attachment; filename=\"caf_.txt\"; filename*=UTF-8''caf%EF%BF%BD.txt"
+    );
+    let raw = anon.get("/latin/raw/main/caf%E9.txt");
+    assert_eq!(raw.status(), 200);
+    assert_eq!(raw.text().unwrap(), "first line\nsecond line\n");
+    let annotate = ok("/latin/annotate/main/caf%E9.txt");
+    assert!(
+        annotate.contains("second line") && annotate.contains("latin-1 names"),
+        "{annotate}"
+    );
+    let history = ok("/latin/changelog/main/caf%E9.txt");
+    assert!(
+        history.contains("latin-1 names") && history.contains("second line"),
+        "{history}"
+    );
+
+    // The changeset names the file, links to it, and shows its diff.
+    let cs = ok(&format!("/latin/changeset/{}", head(&dir, "main")));
+    assert!(cs.contains("caf\u{FFFD}.txt"), "{cs}");
+    assert!(
+        cs.contains("+second line") || cs.contains("second line"),
+        "{cs}"
+    );
+    let at = cs
+        .find(&format!("href=\"/latin/files/{}/caf", head(&dir, "main")))
+        .expect("a link to the file");
+    let link = &cs[at + 6..];
+    let link = &link[..link.find('"').unwrap()];
+    assert!(ok(link).contains("second line"), "{link}");
+    let (status, j) = get_json(&anon, "/latin/nodelist/main/");
+    assert_eq!(status, 200);
+    let first = j["nodes"][0]["name"].as_str().unwrap().to_owned();
+    assert_eq!(name_bytes(&first), b"caf\xe9.txt");
+}
+
+/// A name as the server's scripts read it: bytes that are not UTF-8 carried as U+10FE80 and up.
+fn name_bytes(name: &str) -> Vec<u8> {
+    name.chars()
+        .flat_map(|c| match c as u32 {
+            n @ 0x10FE80..=0x10FEFF => vec![(n - 0x10FE00) as u8],
+            _ => c.to_string().into_bytes(),
+        })
+        .collect()
+}
