@@ -1242,14 +1242,18 @@ pub async fn feed(
             message: clean(&c.message),
             // RSS readers show an item's description as HTML: the message is made HTML
             // here, and the template escapes that HTML once more for XML.
-            message_html: crate::message::render(&clean(&c.message), &r.name, None),
+            message_html: crate::message::render(
+                &clean(&c.message),
+                &r.name,
+                state.web.issue_server_link.as_deref(),
+            ),
         })
         .collect();
     let title = format!("{} changes", r.name);
     let description = if r.description.is_empty() {
         format!("Latest changesets of {}", r.name)
     } else {
-        r.description.clone()
+        clean(&r.description)
     };
     let (body, ctype) = if atom {
         let updated = log
@@ -1270,7 +1274,8 @@ pub async fn feed(
             title,
             link: link.clone(),
             self_href: format!("{link}/feed/rss"),
-            description,
+            // Readers take an RSS description for HTML, as they do an item's.
+            description: crate::message::escape_html(&description),
             entries,
         };
         (feed.render(), "application/rss+xml; charset=utf-8")

@@ -14,6 +14,13 @@ fn escape(s: &str, out: &mut String) {
     }
 }
 
+/// Text as HTML.
+pub(crate) fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 16);
+    escape(s, &mut out);
+    out
+}
+
 /// Renders a message: paragraphs kept as lines, links added, everything else escaped.
 /// `issue_link` is a template with `{id}` (and Kallithea's `\1`) and `{repo}`.
 pub fn render(message: &str, repo: &str, issue_link: Option<&str>) -> String {

@@ -1060,6 +1060,31 @@ fn feeds_are_well_formed_and_escaped() {
     let rss = b.get_text("/web/feed/rss").1;
     assert!(rss.contains("&#38;lt;script&#38;gt;"), "{rss}");
     assert!(rss.contains("<description>&#60;pre class="), "{rss}");
+    // Issue references are links there too, as on the changeset page.
+    assert!(
+        rss.contains("https://issues.example.com/web/issue/12"),
+        "{rss}"
+    );
+    // So is the channel's description, which the repository's owner writes.
+    let admin = s.admin();
+    let r = admin.post(
+        "/web/settings",
+        &[
+            ("repo_description", "<img src=x onerror=alert(1)>"),
+            ("repo_landing_rev", "rev:tip"),
+        ],
+    );
+    assert_eq!(r.status(), 303);
+    let rss = b.get_text("/web/feed/rss").1;
+    assert!(
+        rss.contains("<description>&#38;lt;img src=x onerror=alert(1)&#38;gt;</description>"),
+        "{rss}"
+    );
+    let atom = b.get_text("/web/feed/atom").1;
+    assert!(
+        atom.contains("<subtitle type=\"text\">&#60;img src=x onerror=alert(1)&#62;</subtitle>"),
+        "{atom}"
+    );
 }
 
 #[test]
