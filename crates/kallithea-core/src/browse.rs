@@ -663,6 +663,9 @@ pub async fn annotate(
                 Node::File(f) if f.binary => Err(Error::invalid(format!(
                     "\"{p}\" is a binary file: it cannot be annotated."
                 ))),
+                Node::File(f) if f.symlink => Err(Error::invalid(format!(
+                    "\"{p}\" is a symbolic link: it cannot be annotated."
+                ))),
                 Node::File(f) if f.size > MAX_ANNOTATE_BYTES => Err(Error::invalid(format!(
                     "\"{p}\" is too large to annotate (more than 1 MiB)."
                 ))),

@@ -283,7 +283,11 @@ pub async fn changelog(
             format!("{prefix}/{name}"),
             &log.refs,
             &log.rev,
-            |r| format!("{prefix}/{name}/changelog?branch={}", seg(r)),
+            // A file's history stays the file's at the other branch or tag.
+            |r| match &path {
+                Some(p) => format!("{prefix}/{name}/changelog/{}/{}", seg(r), path_enc(p)),
+                None => format!("{prefix}/{name}/changelog?branch={}", seg(r)),
+            },
         ),
         path,
         empty: log.changesets.is_empty(),
@@ -713,6 +717,8 @@ pub async fn files(
         size: String::new(),
         binary: false,
         symlink: false,
+        link_target: None,
+        annotatable: false,
         truncated: false,
         shown: String::new(),
         submodule: false,
@@ -786,7 +792,16 @@ pub async fn files(
             page.truncated = f.truncated;
             page.shown = view::human_size(f.bytes.len() as u64);
             page.symlink = f.symlink;
-            if image_type(&path).is_some() {
+            page.annotatable = !f.binary
+                && !f.symlink
+                && f.size <= browse::MAX_ANNOTATE_BYTES
+                && image_type(&path).is_none();
+            if f.symlink {
+                let target = f.text().into_owned();
+                let folder = path.rsplit_once('/').map_or("", |p| p.0);
+                let href = link_target_path(folder, &target).map(|p| files_href(&p));
+                page.link_target = Some((target, href));
+            } else if image_type(&path).is_some() {
                 page.image_href = Some(page.raw_href.clone());
             } else if f.binary {
                 page.binary = true;
@@ -834,6 +849,24 @@ pub async fn files(
         }
     }
     Ok(render(&page).into_response())
+}
+
+/// The path in the repository a symbolic link in `folder` points at, if it stays inside.
+fn link_target_path(folder: &str, target: &str) -> Option<String> {
+    if target.starts_with('/') || target.contains('\0') {
+        return None;
+    }
+    let mut parts: Vec<&str> = folder.split('/').filter(|p| !p.is_empty()).collect();
+    for part in target.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("/"))
 }
 
 /// A README as the summary shows it: its name, and its HTML when it is Markdown or

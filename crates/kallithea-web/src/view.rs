@@ -463,6 +463,11 @@ pub struct FilesPage {
     pub size: String,
     /// A symbolic link: its target is shown as text, and there is nothing to annotate.
     pub symlink: bool,
+    /// A symbolic link's target as written, and the files page it names when that lies in the
+    /// repository.
+    pub link_target: Option<(String, Option<String>)>,
+    /// Offered only for what the annotate page will show (text, not too large).
+    pub annotatable: bool,
     pub binary: bool,
     pub truncated: bool,
     /// How much of a cut file is shown.

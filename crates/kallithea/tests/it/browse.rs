@@ -2221,3 +2221,73 @@ fn name_bytes(name: &str) -> Vec<u8> {
         })
         .collect()
 }
+
+#[test]
+fn links_and_huge_files_offer_only_what_works() {
+    let s = Server::start();
+    let admin = s.admin();
+    s.create_repo(&admin, "odd", false);
+    let dir = work_tree(s.dir.path(), "odd");
+    std::fs::create_dir_all(dir.join("docs")).unwrap();
+    std::fs::write(dir.join("README.md"), "# Readme\n").unwrap();
+    std::fs::write(dir.join("huge.txt"), "0123456789abcdef\n".repeat(70_000)).unwrap();
+    std::os::unix::fs::symlink("../README.md", dir.join("docs/readme-link")).unwrap();
+    std::os::unix::fs::symlink("../../outside", dir.join("docs/escape")).unwrap();
+    git_ok(&dir, &["add", "."]);
+    git_ok(&dir, &["commit", "-q", "-m", "links"]);
+    git_ok(&dir, &["branch", "other"]);
+    git_ok(
+        &dir,
+        &[
+            "push",
+            "-q",
+            &s.git_url(ADMIN, ADMIN_PW, "odd"),
+            "main",
+            "other",
+        ],
+    );
+    let anon = Browser::new(&s.base);
+
+    // A link says what it points at, and leads there when that is in the repository.
+    let page = anon.get_text("/odd/files/main/docs/readme-link").1;
+    assert!(
+        page.contains("This is a symbolic link to <a href=\"/odd/files/main/README.md\" class=\"mono\">../README.md</a>."),
+        "{page}"
+    );
+    assert!(!page.contains("/annotate/"), "nothing to annotate: {page}");
+    let page = anon.get_text("/odd/files/main/docs/escape").1;
+    assert!(
+        page.contains("This is a symbolic link to <span class=\"mono\">../../outside</span>."),
+        "{page}"
+    );
+    let r = anon.get("/odd/annotate/main/docs/readme-link");
+    assert_eq!(r.status(), 400);
+    assert!(
+        r.text()
+            .unwrap()
+            .contains("is a symbolic link: it cannot be annotated")
+    );
+
+    // A file too large to annotate has no Annotate link; a small one has.
+    let page = anon.get_text("/odd/files/main/huge.txt").1;
+    assert!(!page.contains("/odd/annotate/"), "{page}");
+    assert_eq!(anon.get("/odd/annotate/main/huge.txt").status(), 400);
+    let page = anon.get_text("/odd/files/main/README.md").1;
+    assert!(
+        page.contains("href=\"/odd/annotate/main/README.md\""),
+        "{page}"
+    );
+
+    // The switcher on a file's history keeps to the file.
+    let page = anon.get_text("/odd/changelog/main/README.md").1;
+    assert!(
+        page.contains("href=\"/odd/changelog/other/README.md\""),
+        "{page}"
+    );
+    assert!(!page.contains("/odd/changelog?branch=other"), "{page}");
+    let page = anon.get_text("/odd/changelog").1;
+    assert!(
+        page.contains("href=\"/odd/changelog?branch=other\""),
+        "{page}"
+    );
+}
