@@ -731,15 +731,24 @@ impl Drop for CacheWriter {
     }
 }
 
-/// An archive download: the file name to offer and where the bytes come from. Refused when
-/// the repository has downloads turned off. Archives are kept by changeset id when
-/// `archive_cache_dir` is set, as Kallithea does.
-pub async fn archive(
+/// The name an archive of `rev` downloads as (what a `HEAD` request needs), without making
+/// it: refused as [`archive`] refuses.
+pub async fn archive_name(
     svc: &Services,
     access: &RepoAccess,
     rev: &str,
     format: ArchiveFormat,
-) -> Result<(String, ArchiveBody)> {
+) -> Result<String> {
+    let (_, _, base) = archive_base(svc, access, rev).await?;
+    Ok(format!("{base}{}", format.extension()))
+}
+
+/// The repository, the changeset and the archive's folder name, once downloads are allowed.
+async fn archive_base(
+    svc: &Services,
+    access: &RepoAccess,
+    rev: &str,
+) -> Result<(Opened, ChangesetId, String)> {
     if !access.repo().enable_downloads {
         return Err(Error::forbidden(
             "Downloads are disabled for this repository: an administrator can allow them in its settings.",
@@ -749,6 +758,19 @@ pub async fn archive(
     let id = o.resolve(svc, rev).await?;
     // Kallithea's naming: the repository name with `/` as `_`, then the short id.
     let base = format!("{}-{}", o.name.replace('/', "_"), id.short());
+    Ok((o, id, base))
+}
+
+/// An archive download: the file name to offer and where the bytes come from. Refused when
+/// the repository has downloads turned off. Archives are kept by changeset id when
+/// `archive_cache_dir` is set, as Kallithea does.
+pub async fn archive(
+    svc: &Services,
+    access: &RepoAccess,
+    rev: &str,
+    format: ArchiveFormat,
+) -> Result<(String, ArchiveBody)> {
+    let (o, id, base) = archive_base(svc, access, rev).await?;
     let file_name = format!("{base}{}", format.extension());
     let cache = svc.config.archive_cache_dir.as_ref().map(|dir| {
         // The name is part of the key: the archive's folder carries it, and renames change it.

@@ -1185,6 +1185,7 @@ pub async fn archive(
     headers: &Head,
     row_: RepoRow,
     file: &str,
+    head_only: bool,
 ) -> Result<Response, WebError> {
     let (_, access) = open(state, headers, row_, PermLevel::Read).await?;
     let Some((rev, format)) = browse::ArchiveFormat::from_suffix(file) else {
@@ -1192,6 +1193,28 @@ pub async fn archive(
             "\"{file}\" is not an archive this server makes: use .zip, .tar.gz, .tar.bz2 or .tar."
         ))));
     };
+    let headers_for = |h: &mut axum::http::HeaderMap, name: &str| {
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(format.mime()),
+        );
+        h.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
+        if let Ok(v) = HeaderValue::from_str(&disposition("attachment", name)) {
+            h.insert(header::CONTENT_DISPOSITION, v);
+        }
+    };
+    // A HEAD request learns what it would get, without an archive made or a download noted.
+    if head_only {
+        let name = browse::archive_name(&state.svc, &access, rev, format)
+            .await
+            .map_err(web_err(state))?;
+        let mut resp = Response::new(axum::body::Body::empty());
+        headers_for(resp.headers_mut(), &name);
+        return Ok(resp);
+    }
     let slot = git_slot(state).await?;
     let (name, source) = browse::archive(&state.svc, &access, rev, format)
         .await
@@ -1226,18 +1249,7 @@ pub async fn archive(
         }
     };
     let mut resp = Response::new(body);
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(format.mime()),
-    );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    if let Ok(v) = HeaderValue::from_str(&disposition("attachment", &name)) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
+    headers_for(resp.headers_mut(), &name);
     Ok(resp)
 }
 

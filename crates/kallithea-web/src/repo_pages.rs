@@ -209,7 +209,9 @@ async fn dispatch_inner(state: &AppState, req: Request) -> Result<Response, WebE
         (_, ["annotate", rev, _, ..]) if get => {
             browse_pages::annotate(state, h, repo_row, rev, &rest_path(2)).await
         }
-        (_, ["archive", file]) if get => browse_pages::archive(state, h, repo_row, file).await,
+        (_, ["archive", file]) if get => {
+            browse_pages::archive(state, h, repo_row, file, method == Method::HEAD).await
+        }
         (_, ["compare"]) if get => compare_pages::compare(state, h, repo_row, None, q).await,
         (_, ["compare", spec]) if get => {
             compare_pages::compare(state, h, repo_row, Some(spec), q).await

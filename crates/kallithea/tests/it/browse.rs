@@ -643,6 +643,28 @@ fn archives_follow_the_download_setting() {
     );
     let again = anon.get("/web/archive/main.zip").bytes().unwrap();
     assert_eq!(again, zip, "the kept archive is the same");
+    // A HEAD request is told the name, and makes no archive and notes no download.
+    let feature = &head(&dir, "feature/x")[..12];
+    let r = reqwest::blocking::Client::new()
+        .head(format!("{}/web/archive/feature%2Fx.zip", s.base))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(header(&r, "content-disposition").contains(&format!("web-{feature}.zip")));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        !listing(&cache)
+            .iter()
+            .any(|n| n.contains(&head(&dir, "feature/x"))),
+        "{:?}",
+        listing(&cache)
+    );
+    assert!(
+        !anon
+            .get_text("/web")
+            .1
+            .contains(&format!("web-{feature}.zip"))
+    );
     assert_eq!(anon.get("/web/archive/main.rar").status(), 404);
     assert_eq!(anon.get("/web/archive/--output=x.zip").status(), 404);
     // Deleting the repository removes its kept archives.
