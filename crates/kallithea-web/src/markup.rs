@@ -44,6 +44,10 @@ impl LinkBase {
         }
         let cut = value.find(['?', '#']).unwrap_or(value.len());
         let (path, rest) = value.split_at(cut);
+        let rest = match rest.split_once('#') {
+            Some((query, fragment)) => format!("{query}{}", fragment_of(&format!("#{fragment}"))),
+            None => rest.to_owned(),
+        };
         let mut parts: Vec<&str> = self.dir.split('/').filter(|p| !p.is_empty()).collect();
         for part in path.split('/') {
             match part {
@@ -55,6 +59,18 @@ impl LinkBase {
             }
         }
         Some(format!("{target}{}{rest}", parts.join("/")))
+    }
+}
+
+/// What ids in a document start with, so that none can be taken for one of the page's own
+/// (as GitHub does).
+const ID_PREFIX: &str = "user-content-";
+
+/// A link to a place in a document (`#install`), pointed at its prefixed id.
+fn fragment_of(fragment: &str) -> String {
+    match fragment.strip_prefix('#') {
+        Some(f) if !f.is_empty() && !f.starts_with(ID_PREFIX) => format!("#{ID_PREFIX}{f}"),
+        _ => fragment.to_owned(),
     }
 }
 
@@ -72,6 +88,8 @@ pub fn markdown(text: &str, base: Option<&LinkBase>) -> Option<String> {
     options.extension.autolink = true;
     options.extension.tasklist = true;
     options.extension.footnotes = true;
+    // Headings get ids from their text; the cleaner prefixes them.
+    options.extension.header_id_prefix = Some(String::new());
     FENCE_BYTES_LEFT.set(MAX_FENCE_BYTES);
     let mut plugins = comrak::options::Plugins::default();
     plugins.render.codefence_syntax_highlighter = Some(&FENCES);
@@ -149,6 +167,9 @@ pub fn sanitize(html: &str, base: Option<&LinkBase>) -> Option<String> {
         std::sync::LazyLock::new(|| {
             let mut b = ammonia::Builder::default();
             b.link_rel(Some("noopener noreferrer nofollow"));
+            // Headings and footnotes can be linked to, under ids of their own.
+            b.add_generic_attributes(["id"]);
+            b.id_prefix(Some(ID_PREFIX));
             // Highlighted code blocks: spans keep only the highlighter's classes.
             b.add_tag_attributes("span", ["class"]);
             b.attribute_filter(|element, attribute, value| {
@@ -162,6 +183,9 @@ pub fn sanitize(html: &str, base: Option<&LinkBase>) -> Option<String> {
                         })
                         .collect();
                     return (!kept.is_empty()).then(|| std::borrow::Cow::Owned(kept.join(" ")));
+                }
+                if (element, attribute) == ("a", "href") && value.starts_with('#') {
+                    return Some(std::borrow::Cow::Owned(fragment_of(value)));
                 }
                 let resolved = BASE.with_borrow(|base| {
                     base.as_ref()
@@ -275,7 +299,10 @@ mod tests {
             None,
         )
         .unwrap();
-        assert!(html.contains("<h1>Title</h1>"), "{html}");
+        assert!(
+            html.contains("<h1 id=\"user-content-title\">Title"),
+            "{html}"
+        );
         assert!(html.contains("<table>"), "{html}");
         assert!(!html.contains("<script"), "{html}");
         assert!(!html.contains("javascript:"), "{html}");
@@ -297,11 +324,11 @@ mod tests {
         .unwrap();
         for want in [
             "src=\"/p/r/raw/main/docs/img/logo.png\"",
-            "href=\"/p/r/files/main/docs/guide.md#part\"",
+            "href=\"/p/r/files/main/docs/guide.md#user-content-part\"",
             "href=\"/p/r/files/main/README.md\"",
             "href=\"https://example.com/x\"",
             "href=\"/abs\"",
-            "href=\"#h\"",
+            "href=\"#user-content-h\"",
             "href=\"mailto:a@b\"",
         ] {
             assert!(html.contains(want), "{want} in {html}");
@@ -309,6 +336,27 @@ mod tests {
         // Without a base, links stay as written.
         let plain = markdown("![logo](img/logo.png)", None).unwrap();
         assert!(plain.contains("src=\"img/logo.png\""), "{plain}");
+    }
+
+    #[test]
+    fn headings_and_footnotes_can_be_linked_to_under_ids_of_their_own() {
+        let html = markdown(
+            "# Set up\n\nSee [databases](#databases) and a note[^1].\n\n## Databases\n\n\
+             <p id=\"find-file\">clobber</p>\n\n[^1]: The note.\n",
+            None,
+        )
+        .unwrap();
+        for want in [
+            "<h1 id=\"user-content-set-up\">",
+            "<h2 id=\"user-content-databases\">",
+            "href=\"#user-content-databases\"",
+            "id=\"user-content-fn-1\"",
+            "href=\"#user-content-fn-1\"",
+        ] {
+            assert!(html.contains(want), "{want} in {html}");
+        }
+        // No id a document writes can be one of the page's own.
+        assert!(!html.contains("id=\"find-file\""), "{html}");
     }
 
     #[test]

@@ -214,3 +214,18 @@
         function (e) { box.textContent = "The authors could not be read: " + e.message; });
   });
 })();
+
+// Ids in rendered documents start with "user-content-" so that none can be one of the
+// page's own: an address that names a heading as written (#databases) scrolls to it too.
+(function () {
+  "use strict";
+  function follow() {
+    var id;
+    try { id = decodeURIComponent(location.hash.slice(1)); } catch (e) { return; }
+    if (!id || document.getElementById(id)) { return; }
+    var el = document.getElementById("user-content-" + id);
+    if (el) { el.scrollIntoView(); }
+  }
+  window.addEventListener("hashchange", follow);
+  follow();
+})();

@@ -511,3 +511,40 @@ fn a_person_picks_changesets_on_the_changelog_to_see_them_together() {
     let errors = d.console_errors();
     assert!(errors.is_empty(), "console errors: {errors:?}");
 }
+
+#[test]
+fn a_person_follows_links_to_headings_in_a_document() {
+    let s = Server::start();
+    let admin = s.admin();
+    s.create_repo(&admin, "docs", false);
+    let dir = work_tree(s.dir.path(), "docs-src");
+    let filler: String = (0..120).map(|n| format!("Paragraph {n}.\n\n")).collect();
+    std::fs::write(
+        dir.join("GUIDE.md"),
+        format!("# Guide\n\nSee [far away](#far-heading).\n\n{filler}## Far heading\n\nHere.\n"),
+    )
+    .unwrap();
+    git_ok(&dir, &["add", "."]);
+    git_ok(&dir, &["commit", "-q", "-m", "guide"]);
+    git_ok(
+        &dir,
+        &["push", "-q", &s.git_url(ADMIN, ADMIN_PW, "docs"), "main"],
+    );
+    let d = Driver::start();
+    let in_view = "var r = document.getElementById('user-content-far-heading').getBoundingClientRect(); \
+                   return r.top >= 0 && r.top < window.innerHeight;";
+    d.go(&s.url("/docs/files/main/GUIDE.md"));
+    assert_eq!(
+        d.js(in_view),
+        Value::Bool(false),
+        "the heading starts out of view"
+    );
+    // A link in the document goes to its heading.
+    d.click(".markdown a[href='#user-content-far-heading']");
+    d.wait_for(in_view);
+    // An address that names the heading as written goes there too.
+    d.go(&s.url("/docs/files/main/GUIDE.md?x=1#far-heading"));
+    d.wait_for(in_view);
+    let errors = d.console_errors();
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+}
