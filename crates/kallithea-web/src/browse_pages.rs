@@ -344,7 +344,14 @@ pub async fn changeset(
         repo: header(&access, "changelog"),
         id: c.id.0.clone(),
         short: c.id.short().to_owned(),
-        message_html: message::render(&c.message, &name, state.web.issue_server_link.as_deref()),
+        message_html: message::render(
+            &c.message,
+            &message::Links {
+                repo: &name,
+                issue_link: state.web.issue_server_link.as_deref(),
+                changesets: &format!("{}/{name}/changeset/", state.web.prefix),
+            },
+        ),
         author: format!("{} <{}>", c.author.name, c.author.email),
         author_date: format!("{} ({})", view::date(c.author_time), c.author_offset),
         committer: format!(
@@ -1289,8 +1296,11 @@ pub async fn feed(
             // here, and the template escapes that HTML once more for XML.
             message_html: crate::message::render(
                 &clean(&c.message),
-                &r.name,
-                state.web.issue_server_link.as_deref(),
+                &crate::message::Links {
+                    repo: &r.name,
+                    issue_link: state.web.issue_server_link.as_deref(),
+                    changesets: &format!("{link}/changeset/"),
+                },
             ),
         })
         .collect();
