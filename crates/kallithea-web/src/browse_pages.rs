@@ -291,6 +291,7 @@ pub async fn changelog(
         ),
         path,
         empty: log.changesets.is_empty(),
+        past_end: (log.changesets.is_empty() && page > 1).then(|| href(1)),
         rows: log.changesets.iter().map(|c| row(c, &log.labels)).collect(),
         graph: graph_svg,
         prev_href: (page > 1).then(|| href(page - 1)),

@@ -312,6 +312,8 @@ pub struct ChangelogPage {
     pub prev_href: Option<String>,
     pub next_href: Option<String>,
     pub empty: bool,
+    /// An empty page past the end of the history: the first page's address.
+    pub past_end: Option<String>,
     /// Rows carry checkboxes for picking a range of changesets (the changelog).
     pub pick: bool,
 }

@@ -220,6 +220,13 @@ fn changelog_paginates_and_draws_a_graph() {
     );
     let (status, _) = b.get_text("/web/changelog?branch=nope");
     assert_eq!(status, 404);
+    // A page past the end says so and leads back to the first.
+    let (status, past) = b.get_text("/web/changelog?page=50&size=2");
+    assert_eq!(status, 200);
+    assert!(
+        past.contains("This page is past the end of the history: <a href=\"/web/changelog?page=1&#38;size=2\">"),
+        "{past}"
+    );
 }
 
 #[test]
