@@ -90,6 +90,8 @@ pub async fn post_receive(
             if git::is_null_id(&u.new) {
                 revs.push(format!("delete_branch=>{branch}"));
             } else if git::is_null_id(&u.old) {
+                // Named too: a branch made at a changeset already there brings none.
+                revs.push(format!("create_branch=>{branch}"));
                 created.push((&u.new, &u.refname));
             } else {
                 revs.extend(git::pushed_commits(

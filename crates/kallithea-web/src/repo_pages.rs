@@ -335,22 +335,33 @@ pub(crate) fn summarize_action(action: &str) -> String {
                 .split(',')
                 .filter(|r| !r.is_empty() && !r.contains("=>"))
                 .count();
-            let refs: Vec<&str> = revs.split(',').filter(|r| r.contains("=>")).collect();
-            let refs = refs
-                .join(", ")
-                .replace("delete_branch=>", "deleted branch ")
-                .replace("tag=>", "tag ");
-            match (n, refs.is_empty()) {
-                // Only tags or deletions: no changesets to count.
-                (0, false) => format!("pushed {refs}"),
-                (n, true) => format!("pushed {n} changeset{}", if n == 1 { "" } else { "s" }),
-                (n, false) => {
-                    format!(
-                        "pushed {n} changeset{} ({refs})",
-                        if n == 1 { "" } else { "s" }
-                    )
+            let (mut tags, mut branches) = (Vec::new(), Vec::new());
+            for r in revs.split(',').filter_map(|r| r.split_once("=>")) {
+                match r {
+                    ("tag", t) => tags.push(format!("tag {t}")),
+                    ("delete_branch", b) => branches.push(format!("deleted branch {b}")),
+                    ("create_branch", b) => branches.push(format!("created branch {b}")),
+                    (k, v) => branches.push(format!("{} {v}", k.replace('_', " "))),
                 }
             }
+            let plural = if n == 1 { "" } else { "s" };
+            let mut said = match (n, tags.is_empty()) {
+                (0, true) => String::new(),
+                // Only tags: no changesets to count.
+                (0, false) => format!("pushed {}", tags.join(", ")),
+                (n, true) => format!("pushed {n} changeset{plural}"),
+                (n, false) => format!("pushed {n} changeset{plural} ({})", tags.join(", ")),
+            };
+            for b in branches {
+                if !said.is_empty() {
+                    said.push_str(", ");
+                }
+                said.push_str(&b);
+            }
+            if said.is_empty() {
+                said.push_str("pushed nothing new");
+            }
+            said
         }
         Some(("user_downloaded_archive", file)) => format!("downloaded {file}"),
         _ => match action {
@@ -535,5 +546,30 @@ async fn settings_grant(
             Redirect::to(&format!("{}/{}/settings", state.web.prefix, row.name)).into_response(),
         ),
         Err(e) => settings_page(state, headers, row, Some(e.message), None).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::summarize_action;
+
+    #[test]
+    fn pushes_are_told_by_what_they_brought() {
+        for (action, said) in [
+            ("push:a,b,c", "pushed 3 changesets"),
+            ("push:a", "pushed 1 changeset"),
+            ("push:tag=>v1,tag=>v2", "pushed tag v1, tag v2"),
+            ("push:a,tag=>v1", "pushed 1 changeset (tag v1)"),
+            ("push:create_branch=>feature", "created branch feature"),
+            (
+                "push:a,b,create_branch=>feature",
+                "pushed 2 changesets, created branch feature",
+            ),
+            ("push:delete_branch=>old", "deleted branch old"),
+            ("push:", "pushed nothing new"),
+            ("user_downloaded_archive:r-123.zip", "downloaded r-123.zip"),
+        ] {
+            assert_eq!(summarize_action(action), said, "{action}");
+        }
     }
 }

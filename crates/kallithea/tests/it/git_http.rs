@@ -131,6 +131,17 @@ fn pushing_several_branches_into_an_empty_repository_prefers_main() {
     assert!(out.status.success() && !err.contains("error"), "{err}");
     let (_, page) = admin.get_text("/multi");
     assert!(page.contains("pushed 1 changeset"), "{page}");
+
+    // A branch made where a changeset already is brings none, and says what it did.
+    git_ok(&src, &["push", "-q", &url, "main:refs/heads/same-place"]);
+    let (_, page) = admin.get_text("/multi");
+    assert!(
+        page.contains("created branch same-place") && !page.contains("pushed 0"),
+        "{page}"
+    );
+    git_ok(&src, &["push", "-q", &url, ":refs/heads/same-place"]);
+    let (_, page) = admin.get_text("/multi");
+    assert!(page.contains("deleted branch same-place"), "{page}");
 }
 
 #[test]
