@@ -1,7 +1,8 @@
 //! HTML fragments that Kallithea's pages fetched into themselves: a changeset's counts of
 //! removed, changed and added files (`/{repo}/changelog_details/{cs}`) and the authors of a
 //! file (`/{repo}/authors/{rev}/{path}`, behind the file page's "Authors" button). Each is a
-//! piece of markup with no page around it, read with the same permission as the pages.
+//! piece of markup with no page around it, read with the same permission as the pages; the
+//! authors come as a whole page to a browser that opens the link itself (no `X-Partial-XHR`).
 
 use askama::Template;
 use axum::http::header;
@@ -48,6 +49,18 @@ pub struct AuthorsFragment {
     pub authors: Vec<AuthorRow>,
     pub more: bool,
     pub read: usize,
+}
+
+/// The authors as a page of their own, for a browser that followed the link itself.
+#[derive(Template)]
+#[template(path = "authors_page.html")]
+pub struct AuthorsPage {
+    pub layout: crate::view::Layout,
+    pub repo: crate::view::RepoHeader,
+    pub path: String,
+    pub file_href: String,
+    /// The fragment, rendered (and escaped) by its own template.
+    pub authors: String,
 }
 
 /// A fragment is never a page to keep: a later push changes what refs name.
@@ -114,7 +127,7 @@ pub async fn file_authors(
     rev: &str,
     path: &str,
 ) -> Result<Response, WebError> {
-    let (_, access) = open(state, head, row, PermLevel::Read).await?;
+    let (visitor, access) = open(state, head, row, PermLevel::Read).await?;
     let path = path.trim_matches('/');
     let found = browse::file_authors(&state.svc, &access, rev, path)
         .await
@@ -131,9 +144,27 @@ pub async fn file_authors(
             changesets,
         })
         .collect();
-    Ok(fragment(render(&AuthorsFragment {
+    let list = AuthorsFragment {
         authors,
         more: found.more,
         read: browse::MAX_AUTHOR_HISTORY,
-    })))
+    };
+    // The file page's script asks for the piece alone, as Kallithea's did.
+    if head.headers.contains_key("x-partial-xhr") {
+        return Ok(fragment(render(&list)));
+    }
+    let page = AuthorsPage {
+        layout: crate::pages::layout(state, &visitor),
+        repo: crate::browse_pages::header(&access, "files"),
+        file_href: format!(
+            "{}/{}/files/{}/{}",
+            state.web.prefix,
+            access.repo().name,
+            crate::browse_pages::seg(rev),
+            crate::browse_pages::path_enc(path)
+        ),
+        path: path.to_owned(),
+        authors: list.render().unwrap_or_default(),
+    };
+    Ok(fragment(render(&page)))
 }

@@ -2004,8 +2004,10 @@ fn history_follows_the_commit_graph_as_it_comes_and_goes_and_ranges_start_at_the
 fn fragments_count_a_changesets_files_and_name_a_files_authors() {
     let (s, _admin, dir) = setup();
     let anon = Browser::new(&s.base);
+    // As the file page's script asks.
+    let xhr = Browser::with(&s.base, None, &[("x-partial-xhr", "1")]);
     let fragment = |path: &str| {
-        let r = anon.get(path);
+        let r = xhr.get(path);
         assert_eq!(r.status(), 200, "{path}");
         assert!(
             header(&r, "content-type").starts_with("text/html"),
@@ -2126,6 +2128,18 @@ fn fragments_count_a_changesets_files_and_name_a_files_authors() {
         let body = r.text().unwrap();
         assert!(body.contains(says), "{path}: {body}");
     }
+
+    // Opened by the browser itself, the authors are a page of their own.
+    let (status, page) = anon.get_text("/web/authors/main/src/app.py");
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("<title>Authors of src/app.py · web · Kallithea</title>")
+            && page.contains(
+                "<h1>Authors of <a href=\"/web/files/main/src/app.py\">src/app.py</a></h1>"
+            )
+            && page.contains("2 authors:"),
+        "{page}"
+    );
 
     // The file page offers the authors.
     let page = anon.get("/web/files/main/src/app.py").text().unwrap();
