@@ -558,7 +558,7 @@ impl Objects {
                         kind,
                         target: cs.id.clone(),
                     },
-                    time: cs.commit_time,
+                    time: created,
                     summary,
                 },
             ));
@@ -1461,6 +1461,24 @@ mod tests {
         assert_eq!(dated_names, ["v1-again", "v1", "light"]);
         assert_eq!(dated[1].summary, "release one continued");
         assert_eq!(dated[1].info.target.0, v1.trim());
+        // Each dated as git dates it: an annotated tag by its tagger, not its changeset.
+        let git_dates = String::from_utf8(git(
+            &bare,
+            &[
+                "for-each-ref",
+                "--format=%(refname:short) %(creatordate:unix)",
+                "refs/tags/",
+            ],
+            "",
+        ))
+        .unwrap();
+        for r in &dated {
+            let want = git_dates
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{} ", r.info.name)))
+                .unwrap();
+            assert_eq!(r.time.to_string(), want, "{}", r.info.name);
+        }
 
         // Trees and sizes, as `git ls-tree --long`.
         let root_entry = objects.entry(tip, "").unwrap().unwrap();

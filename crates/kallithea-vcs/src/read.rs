@@ -69,7 +69,8 @@ pub struct RefInfo {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RefDetails {
     pub info: RefInfo,
-    /// Commit time of the target changeset.
+    /// When an annotated tag was made, or else the target changeset's commit time (what the
+    /// list is sorted by, newest first).
     pub time: i64,
     /// First line of the annotated tag's message, or else of the target changeset's.
     pub summary: String,
