@@ -76,6 +76,12 @@ pub(crate) fn row(c: &Changeset, labels: &RefLabels) -> ChangesetRow {
             .get(&c.id)
             .map_or(0, |l| l.len().saturating_sub(view::ROW_LABELS)),
         merge: c.parents.len() > 1,
+        parents: c
+            .parents
+            .iter()
+            .map(|p| p.0.as_str())
+            .collect::<Vec<_>>()
+            .join(" "),
     }
 }
 
@@ -671,10 +677,19 @@ pub async fn files(
         };
     };
     let path = path.trim_matches('/').to_owned();
+    let q = query_pairs(query);
+    // Kallithea's `?annotate=1` on a file's page: the annotate page.
+    if param(&q, "annotate").is_some_and(|a| ["1", "true", "True", "on"].contains(&a)) {
+        return Ok(Redirect::to(&format!(
+            "{prefix}/{name}/annotate/{}/{}",
+            seg(rev),
+            path_enc(&path)
+        ))
+        .into_response());
+    }
     let nv = browse::node(&state.svc, &access, rev, &path, SHOW_LIMIT)
         .await
         .map_err(web_err(state))?;
-    let q = query_pairs(query);
     let files_href = |p: &str| format!("{prefix}/{name}/files/{}/{}", seg(rev), path_enc(p));
     let mut crumbs = vec![Crumb {
         name: name.clone(),

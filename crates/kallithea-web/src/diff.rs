@@ -15,7 +15,7 @@ pub struct DiffChoice {
 }
 
 /// The most context lines a page may ask for.
-const MAX_CONTEXT: u32 = 100;
+pub const MAX_CONTEXT: u32 = 100;
 
 impl DiffChoice {
     /// From a page's query (`ignorews=1`, `context=N`, `fulldiff=1`); side by side is given,
@@ -93,9 +93,11 @@ impl DiffChoice {
                 ignorews: !self.ignorews,
                 ..*self
             }),
-            context_href: link(Self {
-                context: (self.context + 10).min(MAX_CONTEXT),
-                ..*self
+            context_href: (self.context < MAX_CONTEXT).then(|| {
+                link(Self {
+                    context: (self.context + 10).min(MAX_CONTEXT),
+                    ..*self
+                })
             }),
             full_href: link(Self {
                 full: true,
@@ -113,7 +115,8 @@ pub struct DiffNav {
     pub unified_href: String,
     pub side_href: String,
     pub whitespace_href: String,
-    pub context_href: String,
+    /// More lines around each change; `None` at [`MAX_CONTEXT`], the most a page shows.
+    pub context_href: Option<String>,
     /// The same page with every diff shown.
     pub full_href: String,
 }
@@ -338,6 +341,8 @@ mod tests {
         assert_eq!((c.ignorews, c.context, c.full), (true, 100, false));
         let keep = [("diff1", "a".to_owned()), ("diff2", "b".to_owned())];
         let nav = c.nav("/r/diff/x", Some("/r/diff-2way/x"), &keep);
+        // At the most context there is no more to offer.
+        assert_eq!(nav.context_href, None);
         assert_eq!(
             nav.side_href,
             "/r/diff-2way/x?diff1=a&diff2=b&ignorews=1&context=100"
@@ -351,7 +356,7 @@ mod tests {
         assert_eq!(plain.unified_href, "/r/changeset/1");
         assert_eq!(plain.full_href, "/r/changeset/1?diff=sidebyside&fulldiff=1");
         assert_eq!(
-            plain.context_href,
+            plain.context_href.as_deref().unwrap(),
             "/r/changeset/1?diff=sidebyside&context=13"
         );
     }

@@ -291,6 +291,8 @@ pub struct ChangesetRow {
     pub labels: Vec<String>,
     pub more_labels: usize,
     pub merge: bool,
+    /// The parents' ids, space-separated (the changelog's script tells ranges from them).
+    pub parents: String,
 }
 
 /// Branch and tag names shown on a changeset's row (a changeset may carry thousands).

@@ -157,7 +157,9 @@
 
 // Picking changesets on the changelog: tick two (or more) rows to see the changesets from
 // the oldest ticked to the newest as one range, or to compare the two; one ticked row links
-// to its changeset.
+// to its changeset. A range is offered only when the newest descends from the oldest: every
+// changeset between them then lies on this page (no row comes before its children), so the
+// rows' parents tell.
 (function () {
   "use strict";
   var bar = document.querySelector("p.picked");
@@ -169,6 +171,19 @@
     a.href = href;
     a.textContent = text;
     return a;
+  }
+  var parents = {};
+  boxes.forEach(function (b) { parents[b.value] = (b.dataset.parents || "").split(" ").filter(Boolean); });
+  function descends(from, to) {
+    var seen = {}, todo = [from];
+    while (todo.length) {
+      var id = todo.pop();
+      if (id === to) { return true; }
+      if (seen[id] || !parents[id]) { continue; }
+      seen[id] = true;
+      todo.push.apply(todo, parents[id]);
+    }
+    return false;
   }
   function update() {
     // Rows are newest first.
@@ -182,9 +197,14 @@
       bar.appendChild(link(base + "/changeset/" + newest.value, "Show changeset " + newest.dataset.short));
       return;
     }
-    bar.appendChild(link(base + "/changeset/" + oldest.value + "..." + newest.value,
-      "Show changesets " + oldest.dataset.short + " to " + newest.dataset.short));
-    bar.appendChild(document.createTextNode(" · "));
+    if (descends(newest.value, oldest.value)) {
+      bar.appendChild(link(base + "/changeset/" + oldest.value + "..." + newest.value,
+        "Show changesets " + oldest.dataset.short + " to " + newest.dataset.short));
+      bar.appendChild(document.createTextNode(" · "));
+    } else {
+      bar.appendChild(document.createTextNode(newest.dataset.short + " does not descend from " +
+        oldest.dataset.short + ": "));
+    }
     bar.appendChild(link(base + "/compare/rev@" + oldest.value + "...rev@" + newest.value,
       "Compare " + oldest.dataset.short + " with " + newest.dataset.short));
   }

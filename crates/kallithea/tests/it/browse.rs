@@ -525,6 +525,13 @@ fn annotate_names_the_changeset_of_every_line() {
     let b = Browser::new(&s.base);
     let (status, page) = b.get_text("/web/annotate/main/src/app.py");
     assert_eq!(status, 200, "{page}");
+    // Kallithea's spelling of the same page.
+    let r = b.get("/web/files/feature%2Fx/src/app.py?annotate=1");
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        header(&r, "location"),
+        "/web/annotate/feature%2Fx/src/app.py"
+    );
     let first = head(&dir, "main~2");
     let last = head(&dir, "main");
     assert!(

@@ -548,3 +548,78 @@ fn a_person_follows_links_to_headings_in_a_document() {
     let errors = d.console_errors();
     assert!(errors.is_empty(), "console errors: {errors:?}");
 }
+
+#[test]
+fn a_person_picking_changesets_on_two_lines_of_history_is_offered_a_comparison() {
+    let s = Server::start();
+    let admin = s.admin();
+    s.create_repo(&admin, "lines", false);
+    let dir = work_tree(s.dir.path(), "lines-src");
+    let commit = |name: &str| {
+        std::fs::write(dir.join(format!("{name}.txt")), name).unwrap();
+        git_ok(&dir, &["add", "."]);
+        git_ok(&dir, &["commit", "-q", "-m", name]);
+    };
+    commit("base");
+    git_ok(&dir, &["checkout", "-q", "-b", "side"]);
+    commit("side work");
+    git_ok(&dir, &["checkout", "-q", "main"]);
+    commit("main work");
+    git_ok(
+        &dir,
+        &["merge", "-q", "--no-ff", "-m", "merge side", "side"],
+    );
+    git_ok(
+        &dir,
+        &["push", "-q", &s.git_url(ADMIN, ADMIN_PW, "lines"), "main"],
+    );
+    let d = Driver::start();
+    d.go(&s.url("/lines/changelog"));
+    let row = |summary: &str| {
+        d.js(&format!(
+            "return [...document.querySelectorAll('table.changesets tbody tr')].findIndex(tr => tr.textContent.includes('{summary}')) + 1"
+        ))
+        .as_u64()
+        .unwrap()
+    };
+    let tick = |summary: &str| {
+        let n = row(summary);
+        d.click(&format!(
+            "table.changesets tbody tr:nth-child({n}) input.pick"
+        ));
+    };
+    let offered = || {
+        d.js("return [document.querySelector('p.picked').textContent, [...document.querySelectorAll('p.picked a')].map(a => a.textContent)]")
+    };
+    // Neither descends from the other: only the comparison.
+    tick("side work");
+    tick("main work");
+    let got = offered();
+    let texts = got[1].as_array().unwrap();
+    assert_eq!(texts.len(), 1, "{got}");
+    assert!(texts[0].as_str().unwrap().starts_with("Compare "), "{got}");
+    assert!(
+        got[0].as_str().unwrap().contains("does not descend from"),
+        "{got}"
+    );
+    // From the base to the merge is a range again.
+    tick("side work");
+    tick("main work");
+    tick("base");
+    tick("merge side");
+    let got = offered();
+    let texts = got[1].as_array().unwrap();
+    assert_eq!(texts.len(), 2, "{got}");
+    assert!(
+        texts[0].as_str().unwrap().starts_with("Show changesets "),
+        "{got}"
+    );
+    d.click("p.picked a");
+    let range = d.text();
+    assert!(
+        range.contains("side work") && range.contains("main work") && range.contains("base"),
+        "{range}"
+    );
+    let errors = d.console_errors();
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+}
