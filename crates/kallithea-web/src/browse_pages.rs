@@ -11,7 +11,10 @@ use kallithea_model::PermLevel;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC};
 
 use crate::pages::{layout, web_err};
-use crate::repo_pages::{Head, base_url, clone_url, open, summarize_action};
+use crate::repo_pages::{Head, base_url, clone_url, open, pushed_changesets, summarize_action};
+
+/// Changesets of a push linked from the summary's activity; the rest are counted.
+const JOURNAL_CHANGESETS: usize = 3;
 use crate::view::{
     self, ChangelogPage, ChangesetPage, ChangesetRow, Crumb, DirRow, FileDiffView, FilesPage,
     JournalItem, LineRow, RefRow, RefsPage, RepoHeader, SummaryPage, SwitchItem, Switcher, render,
@@ -202,10 +205,23 @@ pub async fn summary(
         owner: r.owner_name.clone(),
         journal: journal
             .into_iter()
-            .map(|e| JournalItem {
-                username: e.username,
-                action: summarize_action(&e.action),
-                when: view::age(e.action_date),
+            .map(|e| {
+                let (ids, more) = pushed_changesets(&e.action, JOURNAL_CHANGESETS);
+                JournalItem {
+                    username: e.username,
+                    action: summarize_action(&e.action),
+                    when: view::age(e.action_date),
+                    changesets: ids
+                        .into_iter()
+                        .map(|id| {
+                            (
+                                id[..12].to_owned(),
+                                format!("{}/{}/changeset/{id}", state.web.prefix, r.name),
+                            )
+                        })
+                        .collect(),
+                    more,
+                }
             })
             .collect(),
     };

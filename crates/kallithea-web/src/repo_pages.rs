@@ -327,6 +327,30 @@ pub(crate) fn clone_url(
     )
 }
 
+/// The newest `at_most` changeset ids a push brought (newest first; the action lists them
+/// oldest first), and how many more there were. Only full ids are given.
+pub(crate) fn pushed_changesets(action: &str, at_most: usize) -> (Vec<String>, usize) {
+    let Some((kind, revs)) = action.split_once(':') else {
+        return (Vec::new(), 0);
+    };
+    if !kind.starts_with("push") {
+        return (Vec::new(), 0);
+    }
+    let ids: Vec<&str> = revs
+        .split(',')
+        .filter(|r| r.len() == 40 && r.bytes().all(|b| b.is_ascii_hexdigit()))
+        .collect();
+    let more = ids.len().saturating_sub(at_most);
+    (
+        ids.iter()
+            .rev()
+            .take(at_most)
+            .map(|s| (*s).to_owned())
+            .collect(),
+        more,
+    )
+}
+
 /// "push:a,b,c" → "pushed 3 changesets".
 pub(crate) fn summarize_action(action: &str) -> String {
     match action.split_once(':') {
@@ -551,7 +575,27 @@ async fn settings_grant(
 
 #[cfg(test)]
 mod tests {
-    use super::summarize_action;
+    use super::{pushed_changesets, summarize_action};
+
+    #[test]
+    fn a_push_links_its_newest_changesets() {
+        let (a, b, c, d) = (
+            "a".repeat(40),
+            "b".repeat(40),
+            "c".repeat(40),
+            "d".repeat(40),
+        );
+        let action = format!("push:{a},{b},{c},{d},tag=>v1,create_branch=>x,short");
+        assert_eq!(
+            pushed_changesets(&action, 3),
+            (vec![d.clone(), c.clone(), b.clone()], 1)
+        );
+        assert_eq!(pushed_changesets(&format!("push:{a}"), 3), (vec![a], 0));
+        assert_eq!(
+            pushed_changesets("user_downloaded_archive:x", 3),
+            (vec![], 0)
+        );
+    }
 
     #[test]
     fn pushes_are_told_by_what_they_brought() {

@@ -161,6 +161,9 @@ pub struct JournalItem {
     pub username: String,
     pub action: String,
     pub when: String,
+    /// A push's newest changesets (short id, page), and how many more it brought.
+    pub changesets: Vec<(String, String)>,
+    pub more: usize,
 }
 
 #[derive(Template)]

@@ -131,6 +131,15 @@ fn pushing_several_branches_into_an_empty_repository_prefers_main() {
     assert!(out.status.success() && !err.contains("error"), "{err}");
     let (_, page) = admin.get_text("/multi");
     assert!(page.contains("pushed 1 changeset"), "{page}");
+    // Each links to what it brought.
+    let pushed = git_ok(&src, &["rev-parse", "HEAD"]).trim().to_owned();
+    assert!(
+        page.contains(&format!(
+            "pushed 1 changeset, created branch caf\u{FFFD}: <a class=\"mono\" href=\"/multi/changeset/{pushed}\">{}</a>",
+            &pushed[..12]
+        )),
+        "{page}"
+    );
 
     // A branch made where a changeset already is brings none, and says what it did.
     git_ok(&src, &["push", "-q", &url, "main:refs/heads/same-place"]);
