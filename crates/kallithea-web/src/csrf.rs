@@ -26,8 +26,10 @@ pub fn is_api_path(path: &str) -> bool {
 }
 
 /// A request of Git's smart HTTP protocol: `GET .../info/refs`, or a `POST` to a service
-/// with a content type no HTML form can send (forms send only urlencoded, multipart or plain
-/// text), so skipping the CSRF token is safe; Git's endpoint then insists on the exact type.
+/// with the service's own request type, which git always sends. No form can send it, and a
+/// script on another site cannot either without the server's leave (it is no CORS-safelisted
+/// type), so skipping the CSRF token is safe. Anything else, a POST with no content type
+/// included, needs the token.
 pub fn is_git_request(method: &Method, path: &str, headers: &axum::http::HeaderMap) -> bool {
     match *method {
         Method::GET | Method::HEAD => path.ends_with("/info/refs"),
@@ -42,15 +44,28 @@ pub fn is_git_request(method: &Method, path: &str, headers: &axum::http::HeaderM
                 .unwrap_or("")
                 .trim()
                 .to_ascii_lowercase();
-            let form_type = matches!(
-                essence.as_str(),
-                "application/x-www-form-urlencoded" | "multipart/form-data" | "text/plain"
-            );
-            (path.ends_with("/git-upload-pack") || path.ends_with("/git-receive-pack"))
-                && !form_type
+            ["git-upload-pack", "git-receive-pack"]
+                .iter()
+                .any(|service| {
+                    path.ends_with(&format!("/{service}"))
+                        && essence == format!("application/x-{service}-request")
+                })
         }
         _ => false,
     }
+}
+
+/// A content type an HTML form can send.
+fn is_form_type(headers: &axum::http::HeaderMap) -> bool {
+    let essence = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|ct| ct.split(';').next())
+        .map(|e| e.trim().to_ascii_lowercase());
+    matches!(
+        essence.as_deref(),
+        Some("application/x-www-form-urlencoded" | "multipart/form-data" | "text/plain")
+    )
 }
 
 pub fn is_git_path(path: &str) -> bool {
@@ -85,6 +100,16 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
                 "Only GET and POST requests are accepted here.",
             );
         }
+    }
+    // At git's address with a type neither git nor a form sends: a confused client, told so.
+    if (path.ends_with("/git-upload-pack") || path.ends_with("/git-receive-pack"))
+        && !is_form_type(req.headers())
+    {
+        return refuse(
+            &state,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Git's smart HTTP protocol sends application/x-git-upload-pack-request or application/x-git-receive-pack-request here.",
+        );
     }
     let (parts, body) = req.into_parts();
     let Ok(bytes) = to_bytes(body, FORM_LIMIT).await else {

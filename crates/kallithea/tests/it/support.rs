@@ -445,6 +445,11 @@ impl Browser {
             .expect("GET")
     }
 
+    /// The underlying client (with this browser's cookies), for requests of any shape.
+    pub fn client(&self) -> &reqwest::blocking::Client {
+        &self.http
+    }
+
     pub fn get_text(&self, path: &str) -> (u16, String) {
         let r = self.get(path);
         (r.status().as_u16(), r.text().unwrap_or_default())

@@ -336,3 +336,39 @@ fn sign_out_by_get_shows_a_button_and_signs_nobody_out() {
     let (_, home) = admin.get_text("/");
     assert!(home.contains("Sign out"), "still signed in");
 }
+
+#[test]
+fn only_git_itself_skips_the_csrf_token_at_a_git_address() {
+    let s = Server::start();
+    let admin = s.admin();
+    for (name, parent) in [("g", "-1"), ("git-receive-pack", "1")] {
+        let r = admin.post(
+            "/_admin/repo_groups",
+            &[
+                ("group_name", name),
+                ("group_description", "x"),
+                ("parent_group_id", parent),
+            ],
+        );
+        assert_eq!(r.status(), 303, "{name}");
+    }
+    // A group's page whose path ends like git's service: a POST without a token, with no
+    // content type or one a script may send, is refused like any other.
+    let url = s.url("/_admin/repo_groups/g/git-receive-pack");
+    let body = "group_name=hijacked&group_description=CSRF&parent_group_id=-1";
+    for (ctype, status) in [
+        (None, 415),
+        (Some(""), 415),
+        (Some("application/octet-stream"), 415),
+        (Some("text/plain"), 403),
+    ] {
+        let mut req = admin.client().post(&url).body(body);
+        if let Some(t) = ctype {
+            req = req.header("content-type", t);
+        }
+        let r = req.send().unwrap();
+        assert_eq!(r.status(), status, "{ctype:?}");
+    }
+    let (_, groups) = admin.get_text("/_admin/repo_groups");
+    assert!(!groups.contains("hijacked"), "{groups}");
+}
