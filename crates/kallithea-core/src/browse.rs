@@ -1110,8 +1110,14 @@ pub async fn path_diff_text(
 }
 
 /// reStructuredText rendered by docutils (when installed), remembered under `key`, which must
-/// name the changeset and path the text came from. `None`: show the text as it is.
+/// name the content the text came from; at most two documents are rendered at once
+/// (`Services::documents`). `None`: show the text as it is.
 pub async fn render_rst(svc: &Services, key: String, text: String) -> Option<String> {
+    if let Some(v) = svc.cache.get::<Option<String>>(&key) {
+        return (*v).clone();
+    }
+    // Two at a time; the same document asked for meanwhile is found made.
+    let _turn = svc.documents.acquire().await.ok()?;
     if let Some(v) = svc.cache.get::<Option<String>>(&key) {
         return (*v).clone();
     }

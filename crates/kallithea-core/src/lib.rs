@@ -74,6 +74,9 @@ pub struct Services {
     /// Diffs being made at once (each can take seconds and hundreds of megabytes; a visitor
     /// asking for many variants of a big one waits instead of filling the memory).
     pub diffs: tokio::sync::Semaphore,
+    /// reStructuredText documents rendered at once (each is a docutils process of up to
+    /// seconds: many at once would fill the blocking threads).
+    pub documents: tokio::sync::Semaphore,
     /// Results derived from immutable changesets, and ref lists by refs fingerprint.
     pub cache: cache::Cache,
     /// The authentication plugins in use and their settings (`auth::reload` fills it).
@@ -93,6 +96,7 @@ impl Services {
             throttle,
             hashing: tokio::sync::Semaphore::new(4),
             diffs: tokio::sync::Semaphore::new(4),
+            documents: tokio::sync::Semaphore::new(2),
             cache: cache::Cache::new(4096, 256 * 1024 * 1024),
             auth: std::sync::RwLock::default(),
             site: std::sync::RwLock::default(),
