@@ -517,6 +517,28 @@ fn private_repositories_cannot_be_browsed_without_permission() {
         to.ends_with("came_from=%2F%5F1%2Ffiles%2Fmain%2Fx%3Fa%3D1") && !to.contains("secret"),
         "{to}"
     );
+    // What its readers see is theirs alone: no shared cache may keep it.
+    let dir = work_tree(s.dir.path(), "secret");
+    std::fs::write(dir.join("x.txt"), "private\n").unwrap();
+    git_ok(&dir, &["add", "."]);
+    git_ok(&dir, &["commit", "-q", "-m", "private"]);
+    git_ok(
+        &dir,
+        &["push", "-q", &s.git_url(ADMIN, ADMIN_PW, "secret"), "main"],
+    );
+    for path in [
+        "/secret",
+        "/secret/files/main/x.txt",
+        "/secret/raw/main/x.txt",
+        "/secret/changeset-diff/main",
+        "/secret/feed/rss",
+    ] {
+        let r = admin.get(path);
+        assert_eq!(r.status(), 200, "{path}");
+        assert_eq!(header(&r, "cache-control"), "private, no-cache", "{path}");
+    }
+    let r = anon.get("/_admin/static/style.css");
+    assert!(header(&r, "cache-control").starts_with("public"));
 }
 
 #[test]
