@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use kallithea_model::PermLevel;
+pub use kallithea_vcs::read::valid_path;
 pub use kallithea_vcs::read::{
     ChangeKind, Changeset, ChangesetId, DiffOptions, EntryKind, FileChange, FileContent, Node,
     PathItem, PathList, Person, RefDetails, RefInfo, RefKind, TreeEntry,

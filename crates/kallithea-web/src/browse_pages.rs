@@ -695,7 +695,9 @@ pub async fn files(
     let path = path.trim_matches('/').to_owned();
     let q = query_pairs(query);
     // Kallithea's `?annotate=1` on a file's page: the annotate page.
-    if param(&q, "annotate").is_some_and(|a| ["1", "true", "True", "on"].contains(&a)) {
+    if param(&q, "annotate").is_some_and(|a| ["1", "true", "True", "on"].contains(&a))
+        && browse::valid_path(&path)
+    {
         return Ok(Redirect::to(&format!(
             "{prefix}/{name}/annotate/{}/{}",
             seg(rev),

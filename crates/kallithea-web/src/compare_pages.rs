@@ -290,6 +290,12 @@ pub async fn path_diff(
             "Give the path of a file after /diff/.",
         )));
     }
+    // Nor is it sent on in a redirect: `..` parts and the like name no file.
+    if !browse::valid_path(path) {
+        return Err(web_err(state)(kallithea_core::Error::not_found(format!(
+            "There is no file \"{path}\" in repository {name}."
+        ))));
+    }
     let to = param(&q, "diff2").unwrap_or("");
     let from = match param(&q, "diff1").unwrap_or("") {
         "" => to,

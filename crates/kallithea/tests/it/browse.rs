@@ -460,6 +460,9 @@ fn hostile_or_unknown_revisions_and_paths_get_a_clear_404() {
         "/web/raw/main/src",
         "/web/changelog/-h/README.md",
         "/web/changeset-patch/--stdout",
+        // Never passed on in a redirect either.
+        "/web/files/main/..%2F..%2F..%2F%2Fevil.example?annotate=1",
+        "/web/diff/..%2F..%2F..%2F%2Fevil.example?diff1=main&diff2=main&show_rev=1",
     ] {
         let (status, page) = b.get_text(path);
         assert_eq!(status, 404, "{path}: {page}");
