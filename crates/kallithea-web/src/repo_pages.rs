@@ -136,17 +136,10 @@ async fn dispatch_inner(state: &AppState, req: Request) -> Result<Response, WebE
             };
             return crate::group_pages::show(state, &v, g).await;
         }
-        // Kallithea put one repository URL before the name: /changeset_info/{repo}/{rev}.
-        // Taken only when no repository or group has the path.
-        if let [first, name @ .., rev] = segs.as_slice()
-            && first == "changeset_info"
-            && !name.is_empty()
-            && matches!(*req.method(), Method::GET | Method::HEAD)
-            && let Some((repo_row, used)) = resolve(state, name).await?
-            && used == name.len()
+        if matches!(*req.method(), Method::GET | Method::HEAD)
+            && let Some(answer) = changeset_info(state, &Head::of(state, &req), &segs).await
         {
-            let head = Head::of(state, &req);
-            return repo_data::changeset(state, &head, repo_row, rev, Family::Itself).await;
+            return answer;
         }
         return Err(not_found(state, &decoded));
     };
@@ -252,7 +245,34 @@ async fn dispatch_inner(state: &AppState, req: Request) -> Result<Response, WebE
         (&Method::POST, ["settings", "permissions"]) => {
             settings_grant(state, h, repo_row, req).await
         }
+        // A repository named `changeset_info` has no page here: Kallithea's URL.
+        _ if get => match changeset_info(state, h, &segs).await {
+            Some(answer) => answer,
+            None => Err(not_found(state, &decoded)),
+        },
         _ => Err(not_found(state, &decoded)),
+    }
+}
+
+/// Kallithea put one repository URL before the name: /changeset_info/{repo}/{rev}. Taken
+/// only where no page of a repository or group has the path.
+async fn changeset_info(
+    state: &AppState,
+    head: &Head,
+    segs: &[String],
+) -> Option<Result<Response, WebError>> {
+    let [first, name @ .., rev] = segs else {
+        return None;
+    };
+    if first != "changeset_info" || name.is_empty() {
+        return None;
+    }
+    match resolve(state, name).await {
+        Ok(Some((repo_row, used))) if used == name.len() => {
+            Some(repo_data::changeset(state, head, repo_row, rev, Family::Itself).await)
+        }
+        Ok(_) => None,
+        Err(e) => Some(Err(e)),
     }
 }
 

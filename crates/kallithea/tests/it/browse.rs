@@ -1858,6 +1858,16 @@ fn json_for_scripts_needs_the_same_permission_as_pages() {
         page.contains("There is no revision &#34;main&#34; in repository changeset_info"),
         "{page}"
     );
+    // And the URL still answers for the other repositories.
+    let (status, j) = get_json(&admin, "/changeset_info/secret/main");
+    assert_eq!(status, 404, "{j}");
+    assert!(
+        j["error"]
+            .as_str()
+            .unwrap()
+            .contains("There is no revision \"main\" in repository secret"),
+        "{j}"
+    );
     // An empty repository has no revisions to list.
     let (status, j) = get_json(&admin, "/secret/nodelist/main/");
     assert_eq!(status, 404, "{j}");
