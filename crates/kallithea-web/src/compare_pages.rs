@@ -134,6 +134,13 @@ pub async fn compare(
     page.other_name = other.to_owned();
     page.from_ancestor = how == CompareDiff::FromAncestor;
     page.other_diff_href = other_diff_href;
+    page.swapped_href = choice
+        .nav(
+            &format!("{prefix}/{name}/compare/{}...{}", seg(other), seg(org)),
+            None,
+            keep,
+        )
+        .unified_href;
     page.nav = choice.nav(&here, None, keep);
     fill(
         state,
@@ -174,6 +181,7 @@ fn blank(
         base_id: String::new(),
         from_ancestor: false,
         other_diff_href: String::new(),
+        swapped_href: String::new(),
         merge: false,
     }
 }

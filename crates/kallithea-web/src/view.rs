@@ -589,6 +589,8 @@ pub struct ComparePage {
     pub from_ancestor: bool,
     /// The same comparison with the other kind of diff (empty for ranges).
     pub other_diff_href: String,
+    /// The comparison the other way round (empty for ranges).
+    pub swapped_href: String,
     /// Always false (the template shared with changesets asks).
     pub merge: bool,
     /// Rows carry checkboxes for picking a range of changesets (the changelog).

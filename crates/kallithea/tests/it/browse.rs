@@ -735,6 +735,14 @@ fn compare_lists_changesets_and_the_combined_diff() {
     assert!(kallithea_style.contains("feature work"));
     let (_, none) = b.get_text("/web/compare/feature%2Fx...feature%2Fx");
     assert!(none.contains("Nothing to compare"));
+    // Behind: the page offers the comparison the other way round, which lists the changeset.
+    let (_, behind) = b.get_text("/web/compare/feature%2Fx...main?merge=1");
+    assert!(
+        behind.contains("Nothing to compare: main has no changesets that feature/x lacks. <a href=\"/web/compare/main...feature%2Fx?merge=1\">Compare the other way</a>"),
+        "{behind}"
+    );
+    let (_, ahead) = b.get_text("/web/compare/main...feature%2Fx?merge=1");
+    assert!(ahead.contains("feature work"), "{ahead}");
     let (status, form) = b.get_text("/web/compare");
     assert_eq!(status, 200);
     assert!(form.contains("<select id=\"org\" name=\"org\">"));
