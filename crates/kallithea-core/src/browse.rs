@@ -1153,6 +1153,46 @@ pub async fn last_changes(
     .await
 }
 
+/// The most files and folders [`disk_size`] counts (a repository of many loose objects is
+/// counted in part, and says so).
+pub const MAX_SIZE_ENTRIES: usize = 200_000;
+
+/// How much disk the repository's folder takes, and whether every file was counted (Kallithea
+/// showed it on the summary). Kept while the refs stay the same.
+pub async fn disk_size(svc: &Services, access: &RepoAccess) -> Result<(u64, bool)> {
+    let o = opened(svc, access).await?;
+    let key = format!("size:{}:{}", o.repo_id, o.fingerprint);
+    if let Some(v) = svc.cache.get::<(u64, bool)>(&key) {
+        return Ok(*v);
+    }
+    let root = svc.store.path(&access.name()?);
+    let found = blocking(move || {
+        let (mut bytes, mut seen) = (0u64, 0usize);
+        let mut folders = vec![root];
+        while let Some(dir) = folders.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                seen += 1;
+                if seen > MAX_SIZE_ENTRIES {
+                    return Ok((bytes, false));
+                }
+                // Links are not followed: only what the folder itself holds.
+                match e.metadata() {
+                    Ok(m) if m.is_dir() => folders.push(e.path()),
+                    Ok(m) if m.is_file() => bytes += m.len(),
+                    _ => {}
+                }
+            }
+        }
+        Ok((bytes, true))
+    })
+    .await?;
+    svc.cache.put(key, Arc::new(found));
+    Ok(found)
+}
+
 /// The most changesets [`file_authors`] reads back through a path's history.
 pub const MAX_AUTHOR_HISTORY: usize = 1000;
 

@@ -123,6 +123,21 @@ pub async fn refs_data(state: &AppState, head: &Head, row: RepoRow) -> Result<Re
     Ok(answer(json!({"more": false, "results": results})))
 }
 
+/// GET /{repo}/repo_size: how much disk the repository takes, as a string for people
+/// (`"18.3 MiB"`; `"more than …"` when it has too many files to count them all).
+pub async fn repo_size(state: &AppState, head: &Head, row: RepoRow) -> Result<Response, WebError> {
+    let access = readable(state, head, row).await?;
+    let (bytes, complete) = browse::disk_size(&state.svc, &access)
+        .await
+        .map_err(json_err(state))?;
+    let size = crate::view::human_size(bytes);
+    Ok(answer(json!(if complete {
+        size
+    } else {
+        format!("more than {size}")
+    })))
+}
+
 /// Which part of a changeset's family to give.
 #[derive(Clone, Copy)]
 pub enum Family {

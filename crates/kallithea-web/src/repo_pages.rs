@@ -220,6 +220,7 @@ async fn dispatch_inner(state: &AppState, req: Request) -> Result<Response, WebE
             repo_data::nodelist(state, h, repo_row, rev, &rest_path(2)).await
         }
         (_, ["refs-data"]) if get => repo_data::refs_data(state, h, repo_row).await,
+        (_, ["repo_size"]) if get => repo_data::repo_size(state, h, repo_row).await,
         (_, ["changeset_parents", rev]) if get => {
             repo_data::changeset(state, h, repo_row, rev, Family::Parents).await
         }

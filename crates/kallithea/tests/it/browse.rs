@@ -1687,6 +1687,31 @@ fn json_for_scripts_at_kallithea_urls() {
     let first = head(&dir, "main~2");
     let middle = head(&dir, "main~1");
 
+    // The repository's size on disk, as the summary of Kallithea showed it.
+    let (status, j) = get_json(&anon, "/web/repo_size");
+    assert_eq!(status, 200, "{j}");
+    let size = j.as_str().unwrap();
+    let mut bytes = 0u64;
+    let mut dirs = vec![s.repos.join("web")];
+    while let Some(d) = dirs.pop() {
+        for e in std::fs::read_dir(d).unwrap().flatten() {
+            let m = e.metadata().unwrap();
+            if m.is_dir() {
+                dirs.push(e.path());
+            } else {
+                bytes += m.len();
+            }
+        }
+    }
+    // (git may still be writing its commit-graph after the push: about the same.)
+    let shown: f64 = match size.split_once(' ') {
+        Some((n, "KiB")) => n.parse::<f64>().unwrap() * 1024.0,
+        Some((n, "MiB")) => n.parse::<f64>().unwrap() * 1024.0 * 1024.0,
+        _ => panic!("{size}"),
+    };
+    let ratio = shown / bytes as f64;
+    assert!((0.75..1.25).contains(&ratio), "{size} for {bytes} bytes");
+
     // Every folder and file below a folder, for the file finder.
     let (status, j) = get_json(&anon, "/web/nodelist/main/");
     assert_eq!(status, 200);
@@ -1834,6 +1859,7 @@ fn json_for_scripts_needs_the_same_permission_as_pages() {
         "/changeset_info/secret/main",
         "/secret/changeset_children/main",
         "/secret/history/main/x",
+        "/secret/repo_size",
     ] {
         let (status, j) = get_json(&anon, path);
         assert_eq!(
