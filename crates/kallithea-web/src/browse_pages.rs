@@ -705,9 +705,36 @@ pub async fn files(
         ))
         .into_response());
     }
-    let nv = browse::node(&state.svc, &access, rev, &path, SHOW_LIMIT)
-        .await
-        .map_err(web_err(state))?;
+    let nv = match browse::node(&state.svc, &access, rev, &path, SHOW_LIMIT).await {
+        Ok(nv) => nv,
+        Err(e) => {
+            let missing = e.kind == kallithea_core::ErrorKind::NotFound && !path.is_empty();
+            let mut err = web_err(state)(e);
+            // The revision is there but not the path (the switcher offers every branch): the
+            // nearest folder above it that is.
+            if missing {
+                let mut folder = path.as_str();
+                while !folder.is_empty() {
+                    folder = folder.rsplit_once('/').map_or("", |p| p.0);
+                    if let Ok(found) = browse::node(&state.svc, &access, rev, folder, 0).await
+                        && matches!(found.node, Node::Dir(_))
+                    {
+                        let shown = if folder.is_empty() {
+                            name.as_str()
+                        } else {
+                            folder
+                        };
+                        err = err.instead(
+                            format!("Browse {shown} at {rev}"),
+                            format!("{prefix}/{name}/files/{}/{}", seg(rev), path_enc(folder)),
+                        );
+                        break;
+                    }
+                }
+            }
+            return Err(err);
+        }
+    };
     let files_href = |p: &str| format!("{prefix}/{name}/files/{}/{}", seg(rev), path_enc(p));
     let mut crumbs = vec![Crumb {
         name: name.clone(),

@@ -18,6 +18,8 @@ pub struct WebError {
     pub shown_detail: Option<Box<str>>,
     /// Answer with JSON rather than a page (and never redirect).
     pub json: bool,
+    /// A page that may be what the visitor wanted: its link text and address.
+    pub instead: Option<(String, String)>,
 }
 
 impl WebError {
@@ -26,6 +28,7 @@ impl WebError {
             error,
             prefix: prefix.to_owned(),
             came_from: None,
+            instead: None,
             shown_detail: None,
             json: false,
         }
@@ -49,6 +52,12 @@ impl WebError {
         }
         self
     }
+    /// Offers another page on the error page.
+    pub fn instead(mut self, text: String, href: String) -> Self {
+        self.instead = Some((text, href));
+        self
+    }
+
     pub fn came_from(mut self, path: &str) -> Self {
         self.came_from = Some(path.to_owned());
         self
@@ -131,6 +140,7 @@ impl IntoResponse for WebError {
             message: self.error.message,
             request_id,
             detail: shown_detail,
+            instead: self.instead,
         };
         (status, [(header::CACHE_CONTROL, "no-store")], render(&page)).into_response()
     }

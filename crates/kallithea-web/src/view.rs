@@ -54,6 +54,7 @@ pub struct ErrorPage {
     pub message: String,
     pub request_id: Option<String>,
     pub detail: Option<Box<str>>,
+    pub instead: Option<(String, String)>,
 }
 
 pub struct RepoItem {

@@ -2397,6 +2397,22 @@ fn links_and_huge_files_offer_only_what_works() {
         "{page}"
     );
 
+    // A path missing at a revision that exists leads to the nearest folder that is there.
+    let (status, page) = anon.get_text("/odd/files/other/docs/gone/deeper.txt");
+    assert_eq!(status, 404);
+    assert!(
+        page.contains("<a href=\"/odd/files/other/docs\">Browse docs at other</a>"),
+        "{page}"
+    );
+    let (_, page) = anon.get_text("/odd/files/other/gone.txt");
+    assert!(
+        page.contains("<a href=\"/odd/files/other/\">Browse odd at other</a>"),
+        "{page}"
+    );
+    let (status, page) = anon.get_text("/odd/files/nope/README.md");
+    assert_eq!(status, 404);
+    assert!(!page.contains("Browse "), "{page}");
+
     // The switcher on a file's history keeps to the file.
     let page = anon.get_text("/odd/changelog/main/README.md").1;
     assert!(
