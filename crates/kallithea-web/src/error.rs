@@ -14,10 +14,17 @@ pub struct WebError {
     pub error: Error,
     pub prefix: String,
     pub came_from: Option<String>,
-    /// Shown on the page (only with `debug = true`, to clients on this machine).
-    pub shown_detail: Option<Box<str>>,
     /// Answer with JSON rather than a page (and never redirect).
     pub json: bool,
+    /// What the page adds, seldom present (boxed: errors travel in every handler's `Result`).
+    pub extra: Option<Box<Extra>>,
+}
+
+/// What an error page may add to the message.
+#[derive(Debug, Default)]
+pub struct Extra {
+    /// Shown on the page (only with `debug = true`, to clients on this machine).
+    pub shown_detail: Option<Box<str>>,
     /// A page that may be what the visitor wanted: its link text and address.
     pub instead: Option<(String, String)>,
 }
@@ -28,8 +35,7 @@ impl WebError {
             error,
             prefix: prefix.to_owned(),
             came_from: None,
-            instead: None,
-            shown_detail: None,
+            extra: None,
             json: false,
         }
     }
@@ -48,13 +54,13 @@ impl WebError {
     /// Shows `detail` on the page when `show` (debug mode and a loopback client).
     pub fn with_detail(mut self, show: bool, detail: &str) -> Self {
         if show {
-            self.shown_detail = Some(detail.into());
+            self.extra.get_or_insert_default().shown_detail = Some(detail.into());
         }
         self
     }
     /// Offers another page on the error page.
     pub fn instead(mut self, text: String, href: String) -> Self {
-        self.instead = Some((text, href));
+        self.extra.get_or_insert_default().instead = Some((text, href));
         self
     }
 
@@ -128,7 +134,11 @@ impl IntoResponse for WebError {
         } else {
             None
         };
-        let shown_detail = self.shown_detail.or_else(|| {
+        let Extra {
+            shown_detail,
+            instead,
+        } = self.extra.map(|e| *e).unwrap_or_default();
+        let shown_detail = shown_detail.or_else(|| {
             crate::client::show_details()
                 .then_some(self.error.detail)
                 .flatten()
@@ -140,7 +150,7 @@ impl IntoResponse for WebError {
             message: self.error.message,
             request_id,
             detail: shown_detail,
-            instead: self.instead,
+            instead,
         };
         (status, [(header::CACHE_CONTROL, "no-store")], render(&page)).into_response()
     }
