@@ -278,9 +278,10 @@ fn person(ident: &Ident<'_>, text: CommitText) -> Person {
     }
 }
 
-/// The subject as git gives it for `%(contents:subject)`: the first paragraph on one line.
+/// The subject as git gives it for `%(contents:subject)`: the first paragraph on one line,
+/// read as commit messages are (`default_encoding`).
 fn subject(message: &[u8]) -> String {
-    let text = String::from_utf8_lossy(message);
+    let text = crate::text::decode(message);
     text.trim_start_matches('\n')
         .split("\n\n")
         .next()
