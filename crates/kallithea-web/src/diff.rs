@@ -78,7 +78,16 @@ impl DiffChoice {
                 false => format!("{base}?{}", query.join("&")),
             }
         };
+        // Written into pages as it is: only fixed names and a number, `&` as `&amp;`.
+        let mut options = String::new();
+        if self.ignorews {
+            options.push_str("&amp;ignorews=1");
+        }
+        if self.context != 3 {
+            options.push_str(&format!("&amp;context={}", self.context));
+        }
         DiffNav {
+            options,
             side_by_side: self.side_by_side,
             ignorews: self.ignorews,
             unified_href: link(Self {
@@ -110,6 +119,9 @@ impl DiffChoice {
 /// Links that show a diff another way, each keeping the other choices.
 #[derive(Clone, Debug, Default)]
 pub struct DiffNav {
+    /// The whitespace and context choices as query pairs, each after an `&amp;` (HTML), for
+    /// links to one file's diff that keep them.
+    pub options: String,
     pub side_by_side: bool,
     pub ignorews: bool,
     pub unified_href: String,

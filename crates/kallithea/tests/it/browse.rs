@@ -954,6 +954,14 @@ fn diffs_between_any_two_revisions() {
         big.contains("0123456789abcdef") && !big.contains("diff not shown here"),
         "{big}"
     );
+    // Seen side by side, without whitespace and with more context, the link keeps all three.
+    let (_, cs) = b.get_text(&format!(
+        "/web/changeset/{added}?diff=sidebyside&ignorews=1&context=5"
+    ));
+    let link = format!(
+        "/web/diff-2way/big.txt?diff1={root}&amp;diff2={added}&amp;ignorews=1&amp;context=5&amp;fulldiff=1"
+    );
+    assert!(cs.contains(&link), "{cs}");
     // The file page offers a diff from any revision to the one shown.
     let (_, file) = b.get_text("/web/files/main/src/app.py");
     assert!(
