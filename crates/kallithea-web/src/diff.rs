@@ -228,11 +228,17 @@ pub fn unified(patch: &str) -> Vec<DiffRow> {
                 crlf: cr,
             }
         } else if let Some(t) = line.strip_prefix('\\') {
+            // Git's note is about the line before it: say which version's.
+            let side = match rows.last().map(|r: &DiffRow| r.kind) {
+                Some(RowKind::Removed) => " (old version)",
+                Some(RowKind::Added) => " (new version)",
+                _ => "",
+            };
             DiffRow {
                 kind: RowKind::Note,
                 old_no: None,
                 new_no: None,
-                text: t.trim().to_owned(),
+                text: format!("{}{side}", t.trim()),
                 html: None,
                 crlf: false,
             }
@@ -293,30 +299,42 @@ fn html(r: &DiffRow) -> String {
     }
 }
 
-/// Pairs removed and added lines of each change block.
+/// What a line's cell gets when git notes that it has no newline at its end.
+const NO_NEWLINE: &str = " <span class=\"nonl\">(no newline at end of file)</span>";
+
+/// Pairs removed and added lines of each change block. Git's "\ No newline at end of file"
+/// belongs to the line before it: it is written into that line's cell (both cells for a
+/// context line) and does not split the block, so a last line changed only by its newline
+/// still faces its new self.
 pub fn side_by_side(rows: &[DiffRow]) -> Vec<SideRow> {
     let mut out = Vec::new();
-    let mut dels: Vec<&DiffRow> = Vec::new();
-    let mut adds: Vec<&DiffRow> = Vec::new();
-    let flush = |out: &mut Vec<SideRow>, dels: &mut Vec<&DiffRow>, adds: &mut Vec<&DiffRow>| {
+    let mut dels: Vec<(&DiffRow, bool)> = Vec::new();
+    let mut adds: Vec<(&DiffRow, bool)> = Vec::new();
+    let cell = |(r, nonl): &(&DiffRow, bool), no: Option<u32>, class| {
+        let mut h = html(r);
+        if *nonl {
+            h.push_str(NO_NEWLINE);
+        }
+        (no.unwrap_or(0), h, class, r.crlf)
+    };
+    let flush = |out: &mut Vec<SideRow>,
+                 dels: &mut Vec<(&DiffRow, bool)>,
+                 adds: &mut Vec<(&DiffRow, bool)>| {
         for i in 0..dels.len().max(adds.len()) {
             out.push(SideRow {
                 hunk: None,
-                left: dels
-                    .get(i)
-                    .map(|r| (r.old_no.unwrap_or(0), html(r), "del", r.crlf)),
-                right: adds
-                    .get(i)
-                    .map(|r| (r.new_no.unwrap_or(0), html(r), "add", r.crlf)),
+                left: dels.get(i).map(|d| cell(d, d.0.old_no, "del")),
+                right: adds.get(i).map(|a| cell(a, a.0.new_no, "add")),
             });
         }
         dels.clear();
         adds.clear();
     };
+    let mut previous: Option<RowKind> = None;
     for r in rows {
         match r.kind {
-            RowKind::Removed => dels.push(r),
-            RowKind::Added => adds.push(r),
+            RowKind::Removed => dels.push((r, false)),
+            RowKind::Added => adds.push((r, false)),
             RowKind::Context => {
                 flush(&mut out, &mut dels, &mut adds);
                 out.push(SideRow {
@@ -325,7 +343,31 @@ pub fn side_by_side(rows: &[DiffRow]) -> Vec<SideRow> {
                     right: Some((r.new_no.unwrap_or(0), html(r), "ctx", false)),
                 });
             }
-            RowKind::Hunk | RowKind::Note => {
+            RowKind::Note => match previous {
+                Some(RowKind::Removed) => {
+                    if let Some(last) = dels.last_mut() {
+                        last.1 = true;
+                    }
+                }
+                Some(RowKind::Added) => {
+                    if let Some(last) = adds.last_mut() {
+                        last.1 = true;
+                    }
+                }
+                Some(RowKind::Context) => {
+                    if let Some(SideRow {
+                        left: Some(l),
+                        right: Some(rt),
+                        ..
+                    }) = out.last_mut()
+                    {
+                        l.1.push_str(NO_NEWLINE);
+                        rt.1.push_str(NO_NEWLINE);
+                    }
+                }
+                _ => {}
+            },
+            RowKind::Hunk => {
                 flush(&mut out, &mut dels, &mut adds);
                 out.push(SideRow {
                     hunk: Some(r.text.clone()),
@@ -334,6 +376,7 @@ pub fn side_by_side(rows: &[DiffRow]) -> Vec<SideRow> {
                 });
             }
         }
+        previous = Some(r.kind);
     }
     flush(&mut out, &mut dels, &mut adds);
     out
@@ -397,5 +440,33 @@ mod tests {
         assert_eq!(sbs[2].left.as_ref().map(|l| l.1.as_str()), Some("b"));
         assert_eq!(sbs[2].right.as_ref().map(|r| r.1.as_str()), Some("c"));
         assert!(sbs[3].left.is_none() && sbs[3].right.as_ref().unwrap().1 == "d");
+        let rows = unified("@@ -1 +1 @@\n-c\n\\ No newline at end of file\n+c\n");
+        assert_eq!(rows[2].text, "No newline at end of file (old version)");
+        // The note goes with the context line before it, on both sides; no row of its own.
+        assert_eq!(sbs.len(), 5);
+        assert!(sbs[4].left.as_ref().unwrap().1.ends_with(NO_NEWLINE));
+        assert!(sbs[4].right.as_ref().unwrap().1.ends_with(NO_NEWLINE));
+    }
+
+    #[test]
+    fn a_last_line_that_gains_its_newline_faces_its_new_self() {
+        // As git writes it: `c` without a newline, then with one.
+        let rows = unified("@@ -1,3 +1,3 @@\n a\n b\n-c\n\\ No newline at end of file\n+c\n");
+        let sbs = side_by_side(&rows);
+        assert_eq!(sbs.len(), 4, "{sbs:?}");
+        let last = &sbs[3];
+        let (left, right) = (last.left.as_ref().unwrap(), last.right.as_ref().unwrap());
+        assert_eq!((left.0, left.2), (3, "del"));
+        assert_eq!((right.0, right.2), (3, "add"));
+        assert_eq!(left.1, format!("c{NO_NEWLINE}"));
+        assert_eq!(right.1, "c");
+        // Both sides without one: each cell says so.
+        let rows = unified(
+            "@@ -1,2 +1,2 @@\n p\n-q\n\\ No newline at end of file\n+Q\n\\ No newline at end of file\n",
+        );
+        let sbs = side_by_side(&rows);
+        assert_eq!(sbs.len(), 3, "{sbs:?}");
+        assert_eq!(sbs[2].left.as_ref().unwrap().1, format!("q{NO_NEWLINE}"));
+        assert_eq!(sbs[2].right.as_ref().unwrap().1, format!("Q{NO_NEWLINE}"));
     }
 }
