@@ -34,16 +34,7 @@ pub fn is_git_request(method: &Method, path: &str, headers: &axum::http::HeaderM
     match *method {
         Method::GET | Method::HEAD => path.ends_with("/info/refs"),
         Method::POST => {
-            let ct = headers
-                .get(axum::http::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
-            let essence = ct
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase();
+            let essence = content_type(headers).unwrap_or_default();
             ["git-upload-pack", "git-receive-pack"]
                 .iter()
                 .any(|service| {
@@ -55,15 +46,19 @@ pub fn is_git_request(method: &Method, path: &str, headers: &axum::http::HeaderM
     }
 }
 
-/// A content type an HTML form can send.
-fn is_form_type(headers: &axum::http::HeaderMap) -> bool {
-    let essence = headers
+/// The request's media type without parameters, lower case.
+fn content_type(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|ct| ct.split(';').next())
-        .map(|e| e.trim().to_ascii_lowercase());
+        .map(|e| e.trim().to_ascii_lowercase())
+}
+
+/// A content type an HTML form can send.
+fn is_form_type(headers: &axum::http::HeaderMap) -> bool {
     matches!(
-        essence.as_deref(),
+        content_type(headers).as_deref(),
         Some("application/x-www-form-urlencoded" | "multipart/form-data" | "text/plain")
     )
 }
