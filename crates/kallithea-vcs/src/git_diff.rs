@@ -284,40 +284,31 @@ fn git_slider_end(
     const MAX_BLANKS: i64 = 20;
     const MAX_SLIDING: i64 = 100;
     let n = lines as i64;
+    // From line `from` on, a line at a time by `step`: how many blank lines come first, and
+    // the indent of the line after them (-1 past the file's edge, 0 past MAX_BLANKS blanks).
+    let nearest = |from: i64, step: i64| {
+        let (mut blanks, mut i) = (0, from);
+        while (0..n).contains(&i) {
+            let level = indent(i as usize);
+            if level != -1 {
+                return (blanks, level);
+            }
+            blanks += 1;
+            if blanks == MAX_BLANKS {
+                return (blanks, 0);
+            }
+            i += step;
+        }
+        (blanks, -1)
+    };
     // (effective indent, penalty) of a split before line `split`, added to `score`.
     let add_split = |split: i64, score: &mut (i64, i64)| {
         let (end_of_file, line_indent) = match split >= n {
             true => (true, -1),
             false => (false, indent(split as usize)),
         };
-        let (mut pre_blank, mut pre_indent) = (0, -1);
-        let mut i = split - 1;
-        while i >= 0 {
-            pre_indent = indent(i as usize);
-            if pre_indent != -1 {
-                break;
-            }
-            pre_blank += 1;
-            if pre_blank == MAX_BLANKS {
-                pre_indent = 0;
-                break;
-            }
-            i -= 1;
-        }
-        let (mut post_blank, mut post_indent) = (0, -1);
-        let mut i = split + 1;
-        while i < n {
-            post_indent = indent(i as usize);
-            if post_indent != -1 {
-                break;
-            }
-            post_blank += 1;
-            if post_blank == MAX_BLANKS {
-                post_indent = 0;
-                break;
-            }
-            i += 1;
-        }
+        let (pre_blank, pre_indent) = nearest(split - 1, -1);
+        let (post_blank, post_indent) = nearest(split + 1, 1);
         let mut penalty = 0;
         if pre_indent == -1 && pre_blank == 0 {
             penalty += 1;

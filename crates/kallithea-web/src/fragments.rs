@@ -5,7 +5,6 @@
 //! authors come as a whole page to a browser that opens the link itself (no `X-Partial-XHR`).
 
 use askama::Template;
-use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use kallithea_core::browse::{self, ChangeKind};
 use kallithea_core::repo::RepoRow;
@@ -63,11 +62,6 @@ pub struct AuthorsPage {
     pub authors: String,
 }
 
-/// A fragment is never a page to keep: a later push changes what refs name.
-fn fragment(html: axum::response::Html<String>) -> Response {
-    ([(header::CACHE_CONTROL, "private, no-cache")], html).into_response()
-}
-
 /// GET /{repo}/changelog_details/{cs}: how many files the changeset removed, changed and
 /// added, with their names as tooltips.
 pub async fn changeset_details(
@@ -104,7 +98,7 @@ pub async fn changeset_details(
             names: if cut { String::new() } else { files.join("\n") },
         }
     };
-    Ok(fragment(render(&ChangesetDetails {
+    Ok(render(&ChangesetDetails {
         groups: vec![
             group("removed", "Removed", &[ChangeKind::Deleted]),
             group(
@@ -116,7 +110,8 @@ pub async fn changeset_details(
         ],
         total,
         cut,
-    })))
+    })
+    .into_response())
 }
 
 /// GET /{repo}/authors/{rev}/{path}: who changed the file or folder, most changesets first.
@@ -151,7 +146,7 @@ pub async fn file_authors(
     };
     // The file page's script asks for the piece alone, as Kallithea's did.
     if head.headers.contains_key("x-partial-xhr") {
-        return Ok(fragment(render(&list)));
+        return Ok(render(&list).into_response());
     }
     let page = AuthorsPage {
         layout: crate::pages::layout(state, &visitor),
@@ -166,5 +161,5 @@ pub async fn file_authors(
         path: path.to_owned(),
         authors: list.render().unwrap_or_default(),
     };
-    Ok(fragment(render(&page)))
+    Ok(render(&page).into_response())
 }
